@@ -1,0 +1,92 @@
+"""One registry of env ids, registered with gymnasium and RLlib by :func:`register_all`.
+
+``ENV_IDS`` maps every id to an :class:`EnvEntry` (entry point ``"module:callable"`` plus default
+kwargs). Token envs carry a ``token_spec`` attribute (:class:`agents.spec.TokenSpec`); structured
+(SC2-style) envs carry ``obs_spec`` / ``act_spec`` (:class:`agents.spec.ObservationSpec` /
+:class:`agents.spec.ActionSpec`). Read them through the wrappers with :func:`contract_of`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import gymnasium as gym
+
+NAMESPACE = "perceiver_rl"
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered env."""
+
+    entry_point: str
+    """``"module:callable"`` returning a ``gymnasium.Env``."""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Default keyword arguments of the entry point (overridable in ``gymnasium.make`` / RLlib ``env_config``)."""
+    kind: str = "tokens"
+    """``"tokens"`` (token observation) or ``"structured"`` (SC2-style Dict observation + structured action)."""
+    needs_game: bool = False
+    """True for ids that launch StarCraft II (they fail with a clear message when it is not installed)."""
+
+
+def _tokens(base_id: str, preprocessing: str = "none") -> EnvEntry:
+    return EnvEntry("envs.tokens.factory:make_token_env", {"base_id": base_id, "preprocessing": preprocessing})
+
+
+ENV_IDS: dict[str, EnvEntry] = {
+    f"{NAMESPACE}/Tokens-CartPole-v1": _tokens("CartPole-v1"),
+    f"{NAMESPACE}/Tokens-Acrobot-v1": _tokens("Acrobot-v1"),
+    f"{NAMESPACE}/Tokens-MiniGrid-DoorKey-5x5-v0": _tokens("MiniGrid-DoorKey-5x5-v0", "minigrid_image"),
+    f"{NAMESPACE}/Tokens-MiniGrid-DoorKey-5x5-Dict-v0": _tokens("MiniGrid-DoorKey-5x5-v0", "minigrid_dict"),
+}
+
+
+def _resolve(entry_point: str):
+    module, _, name = entry_point.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def make_entry(env_id: str, **kwargs) -> gym.Env:
+    """Call ``env_id``'s entry point with its default kwargs updated by ``kwargs`` (no gymnasium wrappers)."""
+    if env_id not in ENV_IDS:
+        raise ValueError(f"env id {env_id!r} unknown; valid: {sorted(ENV_IDS)}")
+    entry = ENV_IDS[env_id]
+    return _resolve(entry.entry_point)(**{**entry.kwargs, **kwargs})
+
+
+def _rllib_creator(env_id: str, env_config: Mapping[str, Any] | None = None) -> gym.Env:
+    """RLlib env creator: ``env_config`` (an ``EnvContext``) becomes the entry point's kwargs."""
+    register_all(rllib=False)
+    return gym.make(env_id, **dict(env_config or {}))
+
+
+def register_all(*, rllib: bool = True) -> list[str]:
+    """Register every id of :data:`ENV_IDS` with gymnasium (once) and, if ``rllib``, with RLlib's tune registry.
+
+    Idempotent. Returns the ids. The RLlib names are the same strings as the gymnasium ids.
+    """
+    for env_id, entry in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry.entry_point, kwargs=dict(entry.kwargs))
+    if rllib:
+        from ray.tune.registry import register_env
+
+        for env_id in ENV_IDS:
+            register_env(env_id, functools.partial(_rllib_creator, env_id))
+    return list(ENV_IDS)
+
+
+def contract_of(env: gym.Env) -> dict[str, Any]:
+    """The contract objects of a (possibly wrapped) registered env.
+
+    Token envs: ``{"token_spec": TokenSpec}``; structured envs: ``{"obs_spec": ObservationSpec, "act_spec": ActionSpec}``.
+    """
+    for names in (("token_spec",), ("obs_spec", "act_spec")):
+        try:
+            return {n: env.get_wrapper_attr(n) for n in names}
+        except AttributeError:
+            continue
+    raise ValueError(f"env {env} has neither token_spec nor obs_spec/act_spec: not a perceiver_rl env")
