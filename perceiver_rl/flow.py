@@ -1,0 +1,141 @@
+"""Perceiver IO optical flow (paper §4.2): two frames in, one 2-D flow vector per pixel out.
+
+frames ``(B, 2, C, H, W)`` -> 3x3 patch around every pixel of both frames (zero padded), ``2*9*C`` = 54
+values -> Linear(54 -> 64) + 2-D Fourier features (258) -> encoder -> latents; the decoder queries are the
+same ``(B, H*W, 322)`` inputs -> Linear to 2 (zero init) -> ÷ ``rescale_factor`` -> flow ``(B, H, W, 2)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_shape
+from .decoder import DecoderConfig, PerceiverDecoder
+from .encoder import EncoderConfig, PerceiverEncoder
+from .position import FourierPositionEncoding
+
+NUM_FRAMES = 2
+PATCH_SIZE = 3
+
+
+def flow_patches(frames: torch.Tensor) -> torch.Tensor:
+    """DeepMind's ``patches_for_flow``: ``(B, T, C, H, W) -> (B, T, 9*C, H, W)``.
+
+    The 9*C values of a pixel are its zero-padded 3x3 neighbourhood in ``(row, col, channel)`` order
+    (channel fastest, as ``tf.image.extract_patches``). This is also the input layout of HF's
+    ``PerceiverForOpticalFlow``.
+    """
+    check_shape("frames", frames, ("B", "T", "C", "H", "W"))
+    b, t, c, h, w = frames.shape
+    cols = F.unfold(frames.reshape(b * t, c, h, w), PATCH_SIZE, padding=PATCH_SIZE // 2)  # (B*T, C*9, H*W)
+    cols = cols.view(b * t, c, PATCH_SIZE * PATCH_SIZE, h * w).transpose(1, 2)  # (B*T, 9, C, H*W)
+    return cols.reshape(b, t, PATCH_SIZE * PATCH_SIZE * c, h, w)
+
+
+def end_point_error(flow: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean end-point error: ``mean ||flow - target||_2`` over pixels; ``flow, target (B, H, W, 2)`` -> scalar.
+
+    Differentiable, so it doubles as the training loss.
+    """
+    check_shape("target", target, tuple(flow.shape))
+    return torch.linalg.vector_norm(flow - target, dim=-1).mean()
+
+
+@dataclass
+class OpticalFlowConfig:
+    """Optical-flow Perceiver IO; defaults are the paper's Sintel/KITTI model (41.06M parameters)."""
+
+    image_size: tuple[int, int] = (368, 496)
+    """Frame ``(H, W)``; one query per pixel."""
+    in_channels: int = 3
+    patch_channels: int = 64
+    """Width of the Linear applied to the ``2*9*in_channels`` patch values (DeepMind's ``conv_after_patching``)."""
+    num_bands: int = 64
+    max_resolution: tuple[int, int] | None = None
+    """Nyquist resolution of the Fourier frequencies; ``None`` = ``image_size``."""
+    num_latents: int = 2048
+    num_latent_channels: int = 512
+    num_blocks: int = 1
+    num_self_attends_per_block: int = 24
+    num_cross_attention_heads: int = 1
+    num_self_attention_heads: int = 16
+    cross_attention_widening_factor: int = 1
+    self_attention_widening_factor: int = 1
+    qk_channels: int | None = None
+    v_channels: int | None = None
+    decoder_query_residual: bool = False
+    rescale_factor: float = 100.0
+    """The decoder output is divided by this (DeepMind: 100)."""
+    dropout: float = 0.0
+
+
+class FlowPatchPreprocessor(nn.Module):
+    """Flow patches ``(B, 2, 9*C, H, W)`` -> tokens ``(B, H*W, patch_channels + 4*num_bands + 2)`` (322)."""
+
+    def __init__(self, config: OpticalFlowConfig) -> None:
+        super().__init__()
+        c = self.config = config
+        self.patch_values = NUM_FRAMES * PATCH_SIZE * PATCH_SIZE * c.in_channels
+        self.linear = nn.Linear(self.patch_values, c.patch_channels)
+        self.position = FourierPositionEncoding(c.image_size, c.num_bands, max_resolution=c.max_resolution)
+
+    @property
+    def num_channels(self) -> int:
+        return self.config.patch_channels + self.position.num_channels
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        per_frame = self.patch_values // NUM_FRAMES
+        check_shape("patches", patches, ("B", NUM_FRAMES, per_frame, *self.config.image_size))
+        b = patches.shape[0]
+        # space-to-depth over time: channel index = frame * 9C + patch value (DeepMind/HF order).
+        x = patches.permute(0, 3, 4, 1, 2).reshape(b, -1, self.patch_values)
+        return torch.cat([self.linear(x), self.position(b).to(x.dtype)], dim=-1)
+
+
+class OpticalFlow(nn.Module):
+    """``frames (B, 2, C, H, W) -> flow (B, H, W, 2)``; frame 0 -> frame 1, per-pixel displacement in pixels."""
+
+    def __init__(self, config: OpticalFlowConfig | None = None) -> None:
+        super().__init__()
+        c = self.config = config or OpticalFlowConfig()
+        self.preprocessor = FlowPatchPreprocessor(c)
+        width = self.preprocessor.num_channels
+        self.encoder = PerceiverEncoder(
+            EncoderConfig(
+                num_input_channels=width,
+                num_latents=c.num_latents,
+                num_latent_channels=c.num_latent_channels,
+                num_cross_attention_heads=c.num_cross_attention_heads,
+                num_self_attention_heads=c.num_self_attention_heads,
+                num_blocks=c.num_blocks,
+                num_self_attends_per_block=c.num_self_attends_per_block,
+                cross_attention_widening_factor=c.cross_attention_widening_factor,
+                self_attention_widening_factor=c.self_attention_widening_factor,
+                qk_channels=c.qk_channels,
+                v_channels=c.v_channels,
+                dropout=c.dropout,
+            )
+        )
+        self.decoder = PerceiverDecoder(
+            DecoderConfig(
+                num_latent_channels=c.num_latent_channels,
+                num_query_channels=width,
+                num_output_channels=2,
+                use_query_residual=c.decoder_query_residual,
+                dropout=c.dropout,
+            )
+        )
+        nn.init.zeros_(self.decoder.final.weight)
+        nn.init.zeros_(self.decoder.final.bias)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        check_shape("frames", frames, ("B", NUM_FRAMES, c.in_channels, *c.image_size))
+        inputs = self.preprocessor(flow_patches(frames))  # (B, H*W, 322)
+        latents = self.encoder(inputs)
+        flow = self.decoder(inputs, latents) / c.rescale_factor  # queries = the inputs
+        return flow.reshape(frames.shape[0], *c.image_size, 2)

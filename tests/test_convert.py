@@ -1,0 +1,162 @@
+"""HF transformers -> ours: parity of all four families, error paths, safe file reading."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from perceiver_rl.convert import FAMILIES, config_from_hf, convert_checkpoint, load_hf_state_dict, read_state_dict
+from perceiver_rl.flow import flow_patches
+
+transformers = pytest.importorskip("transformers")
+from transformers.models.perceiver import modeling_perceiver as hf_modeling  # noqa: E402
+
+SMALL = dict(
+    num_latents=16, d_latents=64, d_model=32, num_blocks=2, num_self_attends_per_block=2,
+    num_cross_attention_heads=1, num_self_attention_heads=4, image_size=32, num_labels=10, train_size=[12, 20],
+)  # fmt: skip
+PAPER_IMAGENET = dict(
+    num_latents=512, d_latents=1024, num_blocks=8, num_self_attends_per_block=6, num_cross_attention_heads=1,
+    num_self_attention_heads=8, image_size=224, num_labels=1000,
+)  # fmt: skip
+
+
+@torch.no_grad()
+def randomize_(model: torch.nn.Module) -> torch.nn.Module:
+    """Re-draw every parameter and BatchNorm statistic at O(1) output scale (HF's init gives ~1e-3 logits)."""
+    for name, p in model.named_parameters():
+        fan_in = p[0].numel() if p.ndim >= 2 else 1
+        p.copy_(torch.randn_like(p) / fan_in**0.5 if p.ndim >= 2 else 0.5 * torch.randn_like(p) + (name.endswith("weight")))
+    for name, b in model.named_buffers():
+        if name.endswith("running_mean"):
+            b.copy_(0.1 * torch.randn_like(b))
+        elif name.endswith("running_var"):
+            b.copy_(1 + torch.rand_like(b))
+    return model
+
+
+def build_hf(family: str, **overrides) -> torch.nn.Module:
+    cfg = transformers.PerceiverConfig(**{**SMALL, **overrides, "attention_probs_dropout_prob": 0.0})
+    return randomize_(getattr(hf_modeling, FAMILIES[family].hf_class)(cfg)).eval()
+
+
+def build_ours_from(hf: torch.nn.Module, family: str, match_hf: bool = True) -> torch.nn.Module:
+    ours = FAMILIES[family].build(config_from_hf(family, hf.config.to_dict(), match_hf=match_hf))
+    return load_hf_state_dict(ours, hf.state_dict()).eval()
+
+
+def sample_inputs(family: str, hf: torch.nn.Module, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input for HF, input for ours)."""
+    if family == "flow":
+        frames = torch.randn(batch, 2, 3, *hf.config.train_size)
+        return flow_patches(frames), frames
+    images = torch.randn(batch, 3, hf.config.image_size, hf.config.image_size)
+    return images, images
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_parity_small(family):
+    hf = build_hf(family)
+    ours = build_ours_from(hf, family)
+    hf_in, our_in = sample_inputs(family, hf)
+    with torch.no_grad():
+        expected, got = hf(inputs=hf_in).logits, ours(our_in)
+    assert got.shape == expected.shape
+    assert expected.abs().max() > 1e-2  # outputs are not trivially small
+    assert (got - expected).abs().max().item() <= 1e-4
+
+
+def test_deepmind_defaults_differ_from_hf_where_documented():
+    for family in ("learned", "conv"):
+        hf = build_hf(family)
+        deepmind = build_ours_from(hf, family, match_hf=False)
+        hf_in, our_in = sample_inputs(family, hf)
+        with torch.no_grad():
+            assert (deepmind(our_in) - hf(inputs=hf_in).logits).abs().max() > 1e-3
+    hf = build_hf("fourier")  # no known difference: DeepMind mode is HF mode
+    hf_in, our_in = sample_inputs("fourier", hf)
+    with torch.no_grad():
+        assert torch.allclose(build_ours_from(hf, "fourier", match_hf=False)(our_in), hf(inputs=hf_in).logits, atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["learned", "fourier", "conv"])
+def test_parity_paper_config(family):
+    hf = build_hf(family, **PAPER_IMAGENET)
+    ours = build_ours_from(hf, family)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
+    images = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        expected, got = hf(inputs=images).logits, ours(images)
+    assert (got - expected).abs().max().item() <= 1e-4
+
+
+def test_unexpected_missing_and_mismatched_keys_are_listed():
+    hf = build_hf("conv")
+    state = dict(hf.state_dict())
+    state["perceiver.decoder.decoder.extra.weight"] = torch.zeros(1)
+    del state["perceiver.encoder.self_attends.1.mlp.dense2.bias"]
+    state["perceiver.embeddings.latents"] = torch.zeros(3, 64)
+    ours = FAMILIES["conv"].build(config_from_hf("conv", hf.config.to_dict(), match_hf=True))
+    before = ours.encoder.latents.detach().clone()
+    with pytest.raises(ValueError) as err:
+        load_hf_state_dict(ours, state)
+    msg = str(err.value)
+    assert "unexpected keys (1): perceiver.decoder.decoder.extra.weight" in msg
+    assert "missing keys (1): encoder.self_attends.1.mlp.fc2.bias" in msg
+    assert "perceiver.embeddings.latents: checkpoint (3, 64) vs model (16, 64)" in msg
+    assert "\n" not in msg
+    assert torch.equal(ours.encoder.latents, before)  # untouched on error
+
+
+def test_wrong_family_lists_the_other_preprocessor():
+    hf = build_hf("learned")
+    ours = FAMILIES["fourier"].build(config_from_hf("fourier", hf.config.to_dict()))
+    with pytest.raises(ValueError, match=r"unexpected keys \(5\): perceiver\.input_preprocessor\.convnet_1x1\.weight"):
+        load_hf_state_dict(ours, hf.state_dict())
+    with pytest.raises(ValueError, match="family: unknown model family 'bert'"):
+        convert_checkpoint("nowhere", "bert")
+
+
+def test_convert_checkpoint_from_hf_directory_and_torch_file(tmp_path):
+    hf = build_hf("flow")
+    (tmp_path / "config.json").write_text(json.dumps(hf.config.to_dict()))
+    save_file({k: v.contiguous() for k, v in hf.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    hf_in, frames = sample_inputs("flow", hf, batch=1)
+    with torch.no_grad():
+        expected = hf(inputs=hf_in).logits
+        got = convert_checkpoint(tmp_path, "flow")(frames)
+    assert (got - expected).abs().max().item() <= 1e-4
+
+    torch.save(hf.state_dict(), tmp_path / "weights.bin")
+    model = convert_checkpoint(tmp_path / "weights.bin", "flow", config=config_from_hf("flow", hf.config.to_dict()))
+    assert not model.training
+    with torch.no_grad():
+        assert (model(frames) - expected).abs().max().item() <= 1e-4
+
+
+class _Payload:
+    ran = False
+
+    def __reduce__(self):
+        return (_mark_ran, ())
+
+
+def _mark_ran():
+    _Payload.ran = True
+    return {}
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_arbitrary_pickle_is_refused(tmp_path):
+    path = tmp_path / "evil.bin"
+    path.write_bytes(pickle.dumps(_Payload()))
+    with pytest.raises(ValueError, match="refusing to unpickle"):
+        read_state_dict(path)
+    assert not _Payload.ran
+    with pytest.raises(ValueError, match="no checkpoint file"):
+        read_state_dict(tmp_path / "absent.safetensors")
