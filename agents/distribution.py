@@ -1,0 +1,227 @@
+"""The structured (autoregressive) action distribution and its flat layout.
+
+RLlib carries one flat float tensor per sample between rollout and loss (``ACTION_DIST_INPUTS``).
+Ours is the concatenation of the policy's per-head logits, already legality-masked and teacher-forced on
+the action the policy chose (or was given)::
+
+    action_type     K
+    queued          2
+    selected_units  M * (N + 1)     step-major; index N is end-of-selection (EOS)
+    target_unit     N
+    location        H * W           flat y * W + x
+
+with ``N = max_entities`` and ``M = max_selected`` of the :class:`~agents.spec.ActionSpec`.
+
+Conventions that make ``from_flat(dist_inputs).logp(actions)`` equal the policy's own log-probability:
+
+- illegal entries hold ``MASK_VALUE`` (a large finite negative, never ``-inf``: entropy and KL stay finite);
+- a head whose argument the chosen action type does not use, and every selected_units step after EOS,
+  is *degenerate*: ``0`` at its default index (queued 0, EOS, target 0, location 0), ``MASK_VALUE``
+  elsewhere, so it has entropy exactly 0;
+- ``logp(actions)`` = action-type term + the terms of the arguments the chosen type uses (selected_units:
+  the steps up to and including the first EOS); unused arguments contribute exactly 0 whatever their value.
+
+``entropy()`` is the action-type entropy plus the entropies of the argument heads conditioned on the
+teacher-forced prefix (the chain rule's single-sample estimate of the joint entropy). ``sample()`` /
+``deterministic()`` of a distribution rebuilt from flat inputs draw each head from those stored
+conditionals (valid for the prefix they were computed for); to act, use the policy's own ``actions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .spec import ARGUMENTS, ActionSpec
+
+MASK_VALUE = -1e9
+"""Logit of an illegal choice: finite, so that ``0 * logit`` stays 0 in entropies and KLs."""
+
+HEADS = ("action_type",) + ARGUMENTS
+
+
+def mask_logits(logits: torch.Tensor, legal: torch.Tensor, default: int) -> torch.Tensor:
+    """``logits (..., n)`` with illegal entries set to ``MASK_VALUE``; ``legal (..., n)`` bool.
+
+    A row with no legal entry becomes degenerate at ``default`` (finite, deterministic) instead of uniform.
+    """
+    n = logits.shape[-1]
+    is_default = torch.arange(n, device=logits.device) == default
+    legal = legal | (~legal.any(-1, keepdim=True) & is_default)
+    return logits.masked_fill(~legal, MASK_VALUE)
+
+
+def degenerate_logits(shape: tuple[int, ...], default: int, like: torch.Tensor) -> torch.Tensor:
+    """``(*shape)`` logits with 0 at ``default`` on the last axis and ``MASK_VALUE`` elsewhere."""
+    is_default = torch.arange(shape[-1], device=like.device) == default
+    return torch.where(is_default, 0.0, MASK_VALUE).to(like.dtype).expand(shape)
+
+
+def choose(logits: torch.Tensor, given: torch.Tensor | None, deterministic: bool) -> torch.Tensor:
+    """The given indices (teacher forcing), else argmax or a sample of ``logits (B, n)`` -> ``(B,)`` int64."""
+    if given is not None:
+        return given.long()
+    if deterministic:
+        return logits.argmax(-1)
+    return torch.multinomial(torch.softmax(logits.float(), -1), 1).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class ActionLayout:
+    """Sizes of the heads in the flat ``dist_inputs`` vector."""
+
+    num_action_types: int
+    max_entities: int
+    max_selected: int
+    num_locations: int
+
+    @classmethod
+    def from_spec(cls, spec: ActionSpec) -> "ActionLayout":
+        h, w = spec.spatial_size
+        return cls(spec.num_action_types, spec.max_entities, spec.max_selected, h * w)
+
+    @property
+    def eos(self) -> int:
+        return self.max_entities
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        n = self.max_entities
+        return {
+            "action_type": self.num_action_types,
+            "queued": 2,
+            "selected_units": self.max_selected * (n + 1),
+            "target_unit": n,
+            "location": self.num_locations,
+        }
+
+    @property
+    def width(self) -> int:
+        """L: the length of one flat ``dist_inputs`` row."""
+        return sum(self.sizes.values())
+
+    @property
+    def defaults(self) -> dict[str, int]:
+        """Index of each argument when unused (and of selected_units padding)."""
+        return {"queued": 0, "selected_units": self.eos, "target_unit": 0, "location": 0}
+
+
+class StructuredActionDistribution:
+    """Per-head logits ``{head: (B, n) | selected_units (B, M, N+1)}`` plus which arguments each type uses.
+
+    ``uses (K, 4)`` bool follows ``agents.spec.ARGUMENTS`` (``ActionSpec.uses_matrix()``).
+    """
+
+    def __init__(self, logits: dict[str, torch.Tensor], uses: torch.Tensor, layout: ActionLayout) -> None:
+        self.logits, self.uses, self.layout = logits, uses.to(torch.bool), layout
+
+    # ------------------------------------------------------------------ flat layout
+    @classmethod
+    def from_flat(cls, dist_inputs: torch.Tensor, action_spec: ActionSpec) -> "StructuredActionDistribution":
+        """Rebuild from ``dist_inputs (B, L)`` (as produced by the policy)."""
+        layout = ActionLayout.from_spec(action_spec)
+        if dist_inputs.dim() != 2 or dist_inputs.shape[-1] != layout.width:
+            raise ValueError(f"dist_inputs: expected shape (B, {layout.width}), got {tuple(dist_inputs.shape)}")
+        parts = dict(zip(HEADS, torch.split(dist_inputs, list(layout.sizes.values()), dim=-1)))
+        parts["selected_units"] = parts["selected_units"].reshape(-1, layout.max_selected, layout.eos + 1)
+        uses = torch.as_tensor(action_spec.uses_matrix(), device=dist_inputs.device)
+        return cls(parts, uses, layout)
+
+    def flat(self) -> torch.Tensor:
+        """``(B, L)``: the heads concatenated in layout order."""
+        return torch.cat([self.logits[h].flatten(1) for h in HEADS], dim=-1)
+
+    # ------------------------------------------------------------------ log-probability
+    @staticmethod
+    def check_actions(actions: dict[str, torch.Tensor], layout: ActionLayout) -> None:
+        """Raise ``ValueError`` naming the key of ``actions`` that is missing, mis-shaped or out of range."""
+        if "action_type" not in actions:
+            raise ValueError("actions: missing key 'action_type'")
+        b = actions["action_type"].shape[0]
+        limits = dict(layout.sizes, selected_units=layout.eos + 1)
+        for h in HEADS:
+            if h not in actions:
+                raise ValueError(f"actions: missing key {h!r}")
+            a = actions[h]
+            shape = (b, layout.max_selected) if h == "selected_units" else (b,)
+            if tuple(a.shape) != shape:
+                raise ValueError(f"actions[{h!r}]: expected shape {shape}, got {tuple(a.shape)}")
+            if a.numel() and (int(a.min()) < 0 or int(a.max()) >= limits[h]):
+                raise ValueError(f"actions[{h!r}]: indices must lie in [0, {limits[h]}), got {int(a.min())}..{int(a.max())}")
+
+    def selection_steps(self, selected: torch.Tensor) -> torch.Tensor:
+        """``(B, M)`` bool: the steps of ``selected (B, M)`` up to and including the first EOS."""
+        is_eos = (selected == self.layout.eos).long()
+        return (torch.cumsum(is_eos, dim=1) - is_eos) == 0
+
+    def head_logps(self, actions: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{head: (B,)}`` log-probability terms, unused arguments already 0."""
+        self.check_actions(actions, self.layout)
+        if actions["action_type"].shape[0] != self.logits["action_type"].shape[0]:
+            raise ValueError(
+                f"actions: batch {actions['action_type'].shape[0]} != distribution batch {self.logits['action_type'].shape[0]}"
+            )
+        a = actions["action_type"].long()
+        used = self.uses[a]  # (B, 4)
+        terms = {"action_type": _gather(self.logits["action_type"], a)}
+        for i, h in enumerate(ARGUMENTS):
+            idx = actions[h].long()
+            if h == "selected_units":
+                per_step = torch.log_softmax(self.logits[h].float(), -1).gather(-1, idx[..., None]).squeeze(-1)
+                term = torch.where(self.selection_steps(idx), per_step, 0.0).sum(-1)
+            else:
+                term = _gather(self.logits[h], idx)
+            terms[h] = torch.where(used[:, i], term, 0.0)
+        return terms
+
+    def logp(self, actions: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B,)``: log-probability of the structured ``actions`` (dict of int64 tensors)."""
+        return torch.stack(list(self.head_logps(actions).values())).sum(0)
+
+    # ------------------------------------------------------------------ entropy / KL
+    def entropy(self) -> torch.Tensor:
+        """``(B,)``: action-type entropy + entropies of the (teacher-forced) argument heads."""
+        total = 0.0
+        for h in HEADS:
+            logp = torch.log_softmax(self.logits[h].float(), -1)
+            ent = -(logp.exp() * logp).sum(-1)
+            total = total + (ent.sum(-1) if h == "selected_units" else ent)
+        return total
+
+    def kl(self, other: "StructuredActionDistribution") -> torch.Tensor:
+        """``(B,)``: KL(self || other), head by head (both teacher-forced on the same actions)."""
+        total = 0.0
+        for h in HEADS:
+            p = torch.log_softmax(self.logits[h].float(), -1)
+            q = torch.log_softmax(other.logits[h].float(), -1)
+            kl = (p.exp() * (p - q)).sum(-1)
+            total = total + (kl.sum(-1) if h == "selected_units" else kl)
+        return total
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self, deterministic: bool) -> dict[str, torch.Tensor]:
+        out = {h: choose(self.logits[h], None, deterministic) for h in HEADS if h != "selected_units"}
+        sel = self.logits["selected_units"]
+        steps = [choose(sel[:, m], None, deterministic) for m in range(sel.shape[1])]
+        picks = torch.stack(steps, dim=1)
+        out["selected_units"] = torch.where(self.selection_steps(picks), picks, self.layout.eos)
+        used = self.uses[out["action_type"]]
+        for i, h in enumerate(ARGUMENTS):
+            default = self.layout.defaults[h]
+            mask = used[:, i, None] if h == "selected_units" else used[:, i]
+            out[h] = torch.where(mask, out[h], default)
+        return out
+
+    def sample(self) -> dict[str, torch.Tensor]:
+        """A draw from each stored head; unused arguments set to their defaults."""
+        return self._draw(deterministic=False)
+
+    def deterministic(self) -> dict[str, torch.Tensor]:
+        """The argmax of each stored head; unused arguments set to their defaults."""
+        return self._draw(deterministic=True)
+
+
+def _gather(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(logits.float(), -1).gather(-1, idx[:, None]).squeeze(-1)

@@ -1,0 +1,101 @@
+"""The entity-encoder interface and its registry.
+
+An entity encoder maps ``entities (B, N, F)`` and ``mask (B, N)`` bool (True = a real entity) to
+``(per_entity (B, N, D), pooled (B, D))``. ``encode`` additionally returns the *memory* that the
+query heads decode from: the Perceiver's latent array, or by default the per-entity embeddings
+themselves (with the entity mask).
+
+Register a new encoder with ``@register_entity_encoder("name")``; ``PolicyConfig(encoder="name")`` then
+builds it from an :class:`EntityEncoderConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import torch
+from torch import nn
+
+
+@dataclass
+class EntityEncoderConfig:
+    """Hyper-parameters every entity encoder receives (each uses the ones that apply to it)."""
+
+    entity_features: int
+    """F: features per entity."""
+    channels: int = 256
+    """D: width of the per-entity and pooled outputs (AlphaStar: 256)."""
+    num_layers: int = 3
+    """Transformer layers / Perceiver latent self-attention layers (AlphaStar: 3)."""
+    num_heads: int = 2
+    """Attention heads of those layers (AlphaStar: 2)."""
+    head_channels: int = 128
+    """Key/query/value width per head (AlphaStar: 128)."""
+    widening_factor: int = 4
+    """MLP hidden width = widening_factor * D (AlphaStar: 1024 = 4 * 256)."""
+    num_latents: int = 32
+    """Perceiver only: length L of the latent array (the paper's SC2 run: 32)."""
+    decoder_widening_factor: int = 1
+    """Perceiver only: MLP widening of the per-entity decoder (its cost is linear in N)."""
+
+
+class EntityEncoding(NamedTuple):
+    """What the policy torso takes from an entity encoder."""
+
+    per_entity: torch.Tensor
+    """(B, N, D), zero in empty slots."""
+    pooled: torch.Tensor
+    """(B, D)."""
+    memory: torch.Tensor
+    """(B, Lm, D): what output queries attend to (latents, or the entities)."""
+    memory_mask: torch.Tensor | None
+    """(B, Lm) bool or None (all valid)."""
+
+
+class EntityEncoder(nn.Module):
+    """Base class: subclasses implement ``forward``; ``encode`` defaults to the entities as memory."""
+
+    def __init__(self, config: EntityEncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    @property
+    def output_channels(self) -> int:
+        return self.config.channels
+
+    def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``entities (B, N, F)``, ``mask (B, N)`` bool -> ``(per_entity (B, N, D), pooled (B, D))``."""
+        raise NotImplementedError
+
+    def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
+        per_entity, pooled = self(entities, mask)
+        return EntityEncoding(per_entity, pooled, per_entity, mask)
+
+
+ENTITY_ENCODERS: dict[str, type[EntityEncoder]] = {}
+"""name -> EntityEncoder subclass."""
+
+
+def register_entity_encoder(name: str) -> Callable[[type[EntityEncoder]], type[EntityEncoder]]:
+    """Class decorator adding an :class:`EntityEncoder` subclass to ``ENTITY_ENCODERS`` under ``name``."""
+
+    def add(cls: type[EntityEncoder]) -> type[EntityEncoder]:
+        if not (isinstance(cls, type) and issubclass(cls, EntityEncoder)):
+            raise ValueError(f"register_entity_encoder({name!r}): {cls!r} is not an EntityEncoder subclass")
+        ENTITY_ENCODERS[name] = cls
+        return cls
+
+    return add
+
+
+def build_entity_encoder(name: str, config: EntityEncoderConfig) -> EntityEncoder:
+    if name not in ENTITY_ENCODERS:
+        raise ValueError(f"encoder: unknown entity encoder {name!r}, expected one of {sorted(ENTITY_ENCODERS)}")
+    return ENTITY_ENCODERS[name](config)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x (B, N, D)`` averaged over the True slots of ``mask (B, N)`` -> ``(B, D)`` (0 for empty rows)."""
+    m = mask.to(x.dtype)[..., None]
+    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)

@@ -1,0 +1,63 @@
+"""Perceiver IO entity encoder: entities -> L latents -> entities (cost linear in N)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from perceiver_rl import DecoderConfig, EncoderConfig, PerceiverDecoder, PerceiverEncoder
+
+from .base import EntityEncoder, EntityEncoderConfig, EntityEncoding, register_entity_encoder
+
+
+@register_entity_encoder("perceiver")
+class PerceiverEntityEncoder(EntityEncoder):
+    """Embed -> cross-attend into ``num_latents`` latents -> ``num_layers`` latent self-attention layers ->
+    decode with the embedded entities as output queries.
+
+    ``per_entity = ReLU(Conv1D(ReLU(decoded)))`` as in AlphaStar; ``pooled = ReLU(Linear(mean(latents)))``;
+    the memory for query heads is the latent array ``(B, L, D)`` (no mask).
+    """
+
+    def __init__(self, config: EntityEncoderConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.embed = nn.Linear(c.entity_features, c.channels)
+        self.encoder = PerceiverEncoder(
+            EncoderConfig(
+                num_input_channels=c.channels,
+                num_latents=c.num_latents,
+                num_latent_channels=c.channels,
+                num_cross_attention_heads=1,
+                num_self_attention_heads=c.num_heads,
+                num_self_attends_per_block=c.num_layers,
+                cross_attention_widening_factor=c.widening_factor,
+                self_attention_widening_factor=c.widening_factor,
+                qk_channels=c.num_heads * c.head_channels,
+                v_channels=c.num_heads * c.head_channels,
+            )
+        )
+        self.decoder = PerceiverDecoder(
+            DecoderConfig(
+                num_latent_channels=c.channels,
+                num_query_channels=c.channels,
+                num_output_channels=None,
+                num_heads=1,
+                widening_factor=c.decoder_widening_factor,
+                use_query_residual=True,
+            )
+        )
+        self.entity_out = nn.Linear(c.channels, c.channels)
+        self.pool_out = nn.Linear(c.channels, c.channels)
+
+    def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
+        x = self.embed(entities)
+        latents = self.encoder(x, mask)
+        decoded = self.decoder(x, latents)
+        per_entity = torch.relu(self.entity_out(torch.relu(decoded))) * mask[..., None]
+        pooled = torch.relu(self.pool_out(latents.mean(1)))
+        return EntityEncoding(per_entity, pooled, latents, None)
+
+    def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        enc = self.encode(entities, mask)
+        return enc.per_entity, enc.pooled

@@ -1,0 +1,56 @@
+"""AlphaStar's spatial encoder: 1x1 conv, strided convs down, residual blocks; keeps the map skip."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class ResBlock(nn.Module):
+    """``(B, C, h, w) -> (B, C, h, w)``: ``x + conv3x3(ReLU(conv3x3(ReLU(x))))``."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(torch.relu(self.conv1(torch.relu(x))))
+
+
+class SpatialEncoder(nn.Module):
+    """``spatial (B, C, H, W) -> (map_skip (B, channels[-1], H/s, W/s), embedded (B, out_channels))``.
+
+    ``channels[0]`` is the 1x1 projection; each further entry is a stride-2 4x4 conv, so ``s = 2**(len-1)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        spatial_size: tuple[int, int],
+        channels: Sequence[int] = (32, 64, 128),
+        num_res_blocks: int = 2,
+        out_channels: int = 256,
+    ) -> None:
+        super().__init__()
+        self.stride = 2 ** (len(channels) - 1)
+        h, w = spatial_size
+        if h % self.stride or w % self.stride:
+            raise ValueError(
+                f"spatial_size: {spatial_size} is not divisible by the spatial encoder's stride {self.stride}"
+            )
+        self.map_size = (h // self.stride, w // self.stride)
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, channels[0], 1)]
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            layers += [nn.ReLU(), nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)]
+        self.down = nn.Sequential(*layers)
+        self.res_blocks = nn.Sequential(*(ResBlock(channels[-1]) for _ in range(num_res_blocks)))
+        self.map_channels = channels[-1]
+        self.embed = nn.Linear(channels[-1] * self.map_size[0] * self.map_size[1], out_channels)
+
+    def forward(self, spatial: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        skip = self.res_blocks(self.down(spatial))
+        return skip, torch.relu(self.embed(torch.relu(skip).flatten(1)))

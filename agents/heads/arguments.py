@@ -1,0 +1,150 @@
+"""The autoregressive argument heads shared by every head torso.
+
+An autoregressive embedding ``ar (B, C)`` starts as ``Linear(state) + Embedding(action_type)`` and is
+carried head to head, each chosen argument adding its embedding (only where the action type uses it):
+
+    queued (2) -> selected_units (pointer over N entities + a learned EOS key, M steps, chosen units
+    masked out, EOS illegal before the first pick) -> target_unit (pointer over N) -> location (H*W:
+    one feature per coarse grid cell -> stride*stride sub-cell logits).
+
+Every head is legality-masked; a head the action type does not use is degenerate at its default
+(see :mod:`agents.distribution`), so its sample is the default and its log-probability and entropy are 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..distribution import ActionLayout, choose, degenerate_logits, mask_logits
+from ..spec import ARGUMENTS
+from .base import ArgumentFeatures
+
+QUEUED, SELECTED, TARGET, LOCATION = (ARGUMENTS.index(a) for a in ARGUMENTS)
+
+
+def _mlp(c: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, c))
+
+
+def _pick(keys: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``keys (B, N, C)``, ``idx (B,)`` -> ``(B, C)``."""
+    return keys.gather(1, idx[:, None, None].expand(-1, 1, keys.shape[-1])).squeeze(1)
+
+
+class ArgumentHeads(nn.Module):
+    """``forward(features, ar, used, masks, given, deterministic) -> (logits, actions)`` for the 4 arguments."""
+
+    def __init__(
+        self, *, layout: ActionLayout, state_channels: int, channels: int, map_size: tuple[int, int], stride: int
+    ) -> None:
+        super().__init__()
+        self.layout, self.channels, self.map_size, self.stride = layout, channels, map_size, stride
+        self.action_type_embed = nn.Embedding(layout.num_action_types, channels)
+        self.state_embed = nn.Linear(state_channels, channels)
+        self.queued_out = nn.Linear(channels, 2)
+        self.queued_embed = nn.Embedding(2, channels)
+        self.eos_key = nn.Parameter(torch.randn(channels) * channels**-0.5)
+        self.select_query = _mlp(channels)
+        self.select_embed = nn.Linear(channels, channels)
+        self.target_query = _mlp(channels)
+        self.target_embed = nn.Linear(channels, channels)
+        self.location_ar = nn.Linear(channels, channels)
+        self.location_out = nn.Linear(channels, stride * stride)
+
+    def embed_action_type(self, state: torch.Tensor, action_type: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> ``(ar (B, C), condition (B, C))``: the initial autoregressive embedding and the type's embedding."""
+        condition = self.action_type_embed(action_type)
+        return self.state_embed(state) + condition, condition
+
+    def _pointer(self, keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("bnc,bc->bn", keys, query) / math.sqrt(self.channels)
+
+    def forward(
+        self,
+        features: ArgumentFeatures,
+        ar: torch.Tensor,
+        used: torch.Tensor,
+        masks: dict[str, torch.Tensor | None],
+        given: dict[str, torch.Tensor] | None,
+        deterministic: bool,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``used (B, 4)`` bool (ARGUMENTS order); ``masks``: ``selectable (B, N)``, ``targetable (B, N)``,
+        ``location (B, H*W)`` or None. Returns per-head masked logits and the chosen indices."""
+        g = given or {}
+        logits: dict[str, torch.Tensor] = {}
+        acts: dict[str, torch.Tensor] = {}
+        defaults = self.layout.defaults
+
+        # queued
+        raw = self.queued_out(torch.relu(features.queued + ar))
+        logits["queued"] = torch.where(used[:, QUEUED, None], raw, degenerate_logits(raw.shape, 0, raw))
+        acts["queued"] = choose(logits["queued"], g.get("queued"), deterministic)
+        ar = ar + used[:, QUEUED, None] * self.queued_embed(acts["queued"])
+
+        # selected_units
+        sel_logits, acts["selected_units"], ar_sel = self._select(
+            features.entity_keys, ar, masks["selectable"], g.get("selected_units"), deterministic
+        )
+        use = used[:, SELECTED]
+        logits["selected_units"] = torch.where(
+            use[:, None, None], sel_logits, degenerate_logits(sel_logits.shape, self.layout.eos, sel_logits)
+        )
+        acts["selected_units"] = torch.where(use[:, None], acts["selected_units"], self.layout.eos)
+        ar = torch.where(use[:, None], ar_sel, ar)
+
+        # target_unit
+        raw = self._pointer(features.entity_keys, self.target_query(ar))
+        masked = mask_logits(raw, masks["targetable"], defaults["target_unit"])
+        logits["target_unit"] = torch.where(used[:, TARGET, None], masked, degenerate_logits(raw.shape, 0, raw))
+        acts["target_unit"] = choose(logits["target_unit"], g.get("target_unit"), deterministic)
+        ar = ar + used[:, TARGET, None] * self.target_embed(_pick(features.entity_keys, acts["target_unit"]))
+
+        # location
+        raw = self._location(features.location, ar)
+        if masks["location"] is not None:
+            raw = mask_logits(raw, masks["location"], defaults["location"])
+        logits["location"] = torch.where(used[:, LOCATION, None], raw, degenerate_logits(raw.shape, 0, raw))
+        acts["location"] = choose(logits["location"], g.get("location"), deterministic)
+        return logits, acts
+
+    def _select(
+        self,
+        entity_keys: torch.Tensor,
+        ar: torch.Tensor,
+        selectable: torch.Tensor,
+        given: torch.Tensor | None,
+        deterministic: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> ``(logits (B, M, N+1), picks (B, M), ar)``. After EOS only EOS is legal."""
+        b, n, c = entity_keys.shape
+        eos = n
+        keys = torch.cat([entity_keys, self.eos_key.expand(b, 1, c)], dim=1)  # (B, N+1, C)
+        is_eos = torch.arange(n + 1, device=keys.device) == eos
+        nothing_selectable = ~selectable.any(-1, keepdim=True)
+        chosen = torch.zeros_like(selectable)
+        ended = torch.zeros(b, dtype=torch.bool, device=keys.device)
+        steps, picks = [], []
+        for m in range(self.layout.max_selected):
+            raw = self._pointer(keys, self.select_query(ar))
+            eos_legal = nothing_selectable | (m > 0)
+            legal = torch.cat([selectable & ~chosen, eos_legal], dim=-1)
+            legal = torch.where(ended[:, None], is_eos, legal)
+            step_logits = mask_logits(raw, legal, eos)
+            s = choose(step_logits, None if given is None else given[:, m], deterministic)
+            picked = (s != eos) & ~ended
+            chosen = chosen | (nn.functional.one_hot(s.clamp_max(n - 1), n).bool() & picked[:, None])
+            ar = ar + picked[:, None] * self.select_embed(_pick(keys, s))
+            ended = ended | (s == eos)
+            steps.append(step_logits)
+            picks.append(s)
+        return torch.stack(steps, dim=1), torch.stack(picks, dim=1), ar
+
+    def _location(self, cells: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
+        """``cells (B, h*w, C)`` -> ``(B, H*W)`` logits: each coarse cell emits its stride x stride block."""
+        b = cells.shape[0]
+        (h, w), s = self.map_size, self.stride
+        sub = self.location_out(torch.relu(cells + self.location_ar(ar)[:, None]))  # (B, h*w, s*s)
+        return sub.view(b, h, w, s, s).permute(0, 1, 3, 2, 4).reshape(b, h * s * w * s)

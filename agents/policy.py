@@ -1,0 +1,245 @@
+"""The AlphaStar-style policy: swappable entity encoder (transformer | perceiver), heads (queries | mlp).
+
+API (pure torch; the RLlib RLModule wraps it)::
+
+    policy = AlphaStarPolicy(obs_spec, action_spec, PolicyConfig(encoder="perceiver", heads="queries"))
+    out = policy(obs)                                  # sample        (act, exploration)
+    out = policy(obs, deterministic=True)              # greedy        (act, inference)
+    out = policy(obs, actions=batch_actions)           # teacher-forced (learner)
+    out.actions      dict of int64: action_type (B,), queued (B,), selected_units (B, M) (EOS = N_max
+                     pads after the end), target_unit (B,), location (B,) = y * W + x
+    out.logp         (B,)   log-probability of out.actions
+    out.dist_inputs  (B, L) flat, legality-masked, teacher-forced logits (layout: agents.distribution)
+    out.value        (B,)
+    out.state        LSTM state {"h", "c": (B, layers, C)} or None
+    dist = StructuredActionDistribution.from_flat(out.dist_inputs, action_spec)   # == policy.distribution(...)
+    dist.logp(out.actions) == out.logp;  dist.entropy();  dist.kl(other);  dist.sample();  dist.deterministic()
+
+``obs`` is a dict of tensors / arrays with leading dims ``(B,)``, or ``(B, T)`` for sequences through the
+LSTM core (outputs then have leading dims ``(B, T)``; ``state`` is the state at the start of each
+sequence); masks may be int8 or bool; fewer than ``max_entities`` entity slots are padded, more raise.
+Action types whose required units / locations do not exist in the observation are masked out
+(``legal_action_types``) unless that leaves none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .core import State
+from .distribution import ActionLayout, StructuredActionDistribution, choose, mask_logits
+from .encoders import EntityEncoderConfig
+from .heads import ArgumentHeads, HeadDims, build_heads
+from .observation import prepare_observation
+from .spec import ARGUMENTS, ActionSpec, ObservationSpec
+from .torso import Torso
+
+
+@dataclass
+class PolicyConfig:
+    """Architecture of :class:`AlphaStarPolicy` (defaults: AlphaStar's entity encoder sizes)."""
+
+    encoder: str = "perceiver"
+    """Entity encoder name in ``agents.encoders.ENTITY_ENCODERS``: 'perceiver' | 'transformer' | yours."""
+    heads: str = "queries"
+    """Head torso in ``agents.heads.HEAD_TORSOS``: 'queries' (decoded from the latents) | 'mlp'."""
+    entity_channels: int = 256
+    """D: entity embedding width."""
+    num_latents: int = 32
+    """Perceiver encoder: latent array length L."""
+    encoder_layers: int = 3
+    """Transformer layers / Perceiver latent self-attention layers."""
+    encoder_heads: int = 2
+    encoder_head_channels: int = 128
+    """Key/query/value width per attention head."""
+    encoder_widening_factor: int = 4
+    """Encoder MLP hidden width = factor * D."""
+    decoder_widening_factor: int = 1
+    """Perceiver encoder: MLP widening of its per-entity decoder."""
+    spatial_channels: tuple[int, ...] = (32, 64, 128)
+    """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1))."""
+    spatial_res_blocks: int = 2
+    scalar_channels: int = 64
+    state_channels: int = 256
+    """Width of the fused state vector (and of the LSTM)."""
+    lstm: bool = False
+    """Insert an LSTM core after the fusion layer (state in/out)."""
+    lstm_layers: int = 1
+    head_channels: int = 128
+    """C: width of the head features and of the autoregressive embedding."""
+    head_attention_heads: int = 2
+    """Attention heads of the query-head decoders."""
+    fourier_bands: int = 8
+    """Fourier bands of the location queries."""
+
+    def entity_config(self, entity_features: int) -> EntityEncoderConfig:
+        return EntityEncoderConfig(
+            entity_features=entity_features,
+            channels=self.entity_channels,
+            num_layers=self.encoder_layers,
+            num_heads=self.encoder_heads,
+            head_channels=self.encoder_head_channels,
+            widening_factor=self.encoder_widening_factor,
+            num_latents=self.num_latents,
+            decoder_widening_factor=self.decoder_widening_factor,
+        )
+
+
+@dataclass
+class PolicyOutput:
+    actions: dict[str, torch.Tensor]
+    """Sampled / greedy actions, or the given ones when teacher-forcing."""
+    logp: torch.Tensor
+    """(B,) log-probability of ``actions``."""
+    dist_inputs: torch.Tensor
+    """(B, L) flat masked logits: ``StructuredActionDistribution.from_flat`` input."""
+    value: torch.Tensor
+    """(B,)."""
+    state: State | None = None
+    """LSTM state after the step / sequence, or None."""
+    entropy: torch.Tensor | None = field(default=None, repr=False)
+    """(B,) entropy of the structured distribution."""
+
+
+def _check_specs(obs_spec: ObservationSpec, action_spec: ActionSpec) -> None:
+    pairs = {
+        "max_entities": (obs_spec.max_entities, action_spec.max_entities),
+        "spatial_size": (tuple(obs_spec.spatial_size), tuple(action_spec.spatial_size)),
+        "num_action_types": (obs_spec.num_action_types, action_spec.num_action_types),
+    }
+    for name, (o, a) in pairs.items():
+        if o != a:
+            raise ValueError(f"action_spec.{name}={a} does not match obs_spec.{name}={o}")
+    if action_spec.max_selected < 1:
+        raise ValueError(f"action_spec.max_selected: expected >= 1, got {action_spec.max_selected}")
+
+
+class AlphaStarPolicy(nn.Module):
+    """Entity/spatial/scalar encoders -> [LSTM] -> action_type -> queued -> selected_units -> target_unit
+    -> location, with a value head. See the module docstring for the call API."""
+
+    distribution_class = StructuredActionDistribution
+
+    def __init__(self, obs_spec: ObservationSpec, action_spec: ActionSpec, config: PolicyConfig | None = None) -> None:
+        super().__init__()
+        _check_specs(obs_spec, action_spec)
+        cfg = self.config = config or PolicyConfig()
+        self.obs_spec, self.action_spec = obs_spec, action_spec
+        self.layout = ActionLayout.from_spec(action_spec)
+        self.torso = Torso(
+            obs_spec=obs_spec,
+            encoder=cfg.encoder,
+            entity_config=cfg.entity_config(obs_spec.entity_features),
+            spatial_channels=cfg.spatial_channels,
+            spatial_res_blocks=cfg.spatial_res_blocks,
+            scalar_channels=cfg.scalar_channels,
+            state_channels=cfg.state_channels,
+            lstm=cfg.lstm,
+            lstm_layers=cfg.lstm_layers,
+        )
+        spatial = self.torso.spatial_encoder
+        dims = HeadDims(
+            num_action_types=action_spec.num_action_types,
+            entity_channels=self.torso.entity_encoder.output_channels,
+            map_channels=spatial.map_channels,
+            map_size=spatial.map_size,
+            state_channels=cfg.state_channels,
+            channels=cfg.head_channels,
+            num_heads=cfg.head_attention_heads,
+            fourier_bands=cfg.fourier_bands,
+        )
+        self.heads = build_heads(cfg.heads, dims)
+        self.arguments = ArgumentHeads(
+            layout=self.layout,
+            state_channels=cfg.state_channels,
+            channels=cfg.head_channels,
+            map_size=spatial.map_size,
+            stride=spatial.stride,
+        )
+        self.register_buffer("uses", torch.as_tensor(action_spec.uses_matrix()), persistent=False)
+
+    # ------------------------------------------------------------------ helpers
+    def initial_state(self, batch_size: int) -> State | None:
+        """Zero LSTM state ``{"h", "c": (B, layers, C)}``, or None without a core."""
+        core = self.torso.core
+        return None if core is None else core.initial_state(batch_size, self.uses.device)
+
+    def distribution(self, dist_inputs: torch.Tensor) -> StructuredActionDistribution:
+        return StructuredActionDistribution.from_flat(dist_inputs, self.action_spec)
+
+    def legal_action_types(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B, K)`` bool: the action-type mask, minus types whose unit / location arguments have no legal
+        choice in this observation (kept as is if that would leave no type)."""
+        u = self.uses
+        need = torch.stack(
+            [
+                torch.ones_like(obs["action_type_mask"][:, 0]),
+                obs["selectable_mask"].any(-1),
+                obs["targetable_mask"].any(-1),
+                obs["location_mask"].flatten(1).any(-1) if "location_mask" in obs else torch.ones_like(obs["action_type_mask"][:, 0]),
+            ],
+            dim=-1,
+        )  # (B, 4): argument has a legal choice
+        feasible = obs["action_type_mask"] & ~(u[None] & ~need[:, None]).any(-1)
+        return torch.where(feasible.any(-1, keepdim=True), feasible, obs["action_type_mask"])
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        obs: dict[str, object],
+        actions: dict[str, torch.Tensor] | None = None,
+        state: State | None = None,
+        deterministic: bool = False,
+    ) -> PolicyOutput:
+        prepared = prepare_observation(obs, self.obs_spec, device=self.uses.device)
+        lead = tuple(prepared["scalars"].shape[:-1])
+        if len(lead) not in (1, 2):
+            raise ValueError(f"observation field 'scalars': expected leading dims (B,) or (B, T), got {lead}")
+        flat = {k: v.reshape(-1, *v.shape[len(lead) :]) for k, v in prepared.items()}
+        given = None if actions is None else self._flatten_actions(actions, lead)
+
+        torso, new_state = self.torso(flat, lead, state)
+        stage1 = self.heads.stage1(torso)
+        at_logits = mask_logits(stage1.action_type_logits, self.legal_action_types(flat), 0)
+        action_type = choose(at_logits, None if given is None else given["action_type"], deterministic)
+        ar, condition = self.arguments.embed_action_type(torso.state, action_type)
+        features = self.heads.stage2(torso, stage1, condition)
+        masks = {
+            "selectable": flat["selectable_mask"],
+            "targetable": flat["targetable_mask"],
+            "location": flat["location_mask"].flatten(1) if "location_mask" in flat else None,
+        }
+        logits, chosen = self.arguments(features, ar, self.uses[action_type], masks, given, deterministic)
+        logits["action_type"], chosen["action_type"] = at_logits, action_type
+
+        dist = StructuredActionDistribution(logits, self.uses, self.layout)
+        out_actions = given if given is not None else chosen
+        logp = dist.logp(out_actions)
+
+        def unflat(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(*lead, *x.shape[1:])
+
+        return PolicyOutput(
+            actions={k: unflat(out_actions[k]) for k in ("action_type",) + ARGUMENTS},
+            logp=unflat(logp),
+            dist_inputs=unflat(dist.flat()),
+            value=unflat(stage1.value),
+            state=new_state,
+            entropy=unflat(dist.entropy()),
+        )
+
+    def _flatten_actions(self, actions: dict[str, torch.Tensor], lead: tuple[int, ...]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key in ("action_type",) + ARGUMENTS:
+            if key not in actions:
+                raise ValueError(f"actions: missing key {key!r}")
+            a = torch.as_tensor(actions[key], device=self.uses.device).long()
+            trailing = (self.layout.max_selected,) if key == "selected_units" else ()
+            if tuple(a.shape) != lead + trailing:
+                raise ValueError(f"actions[{key!r}]: expected shape {lead + trailing}, got {tuple(a.shape)}")
+            out[key] = a.reshape(-1, *trailing)
+        StructuredActionDistribution.check_actions(out, self.layout)
+        return out
