@@ -15,6 +15,9 @@ from typing import Any, Mapping
 
 import gymnasium as gym
 
+from envs.sc2.backends import SIM_MAPS
+from envs.sc2.pysc2_compat import MINIGAMES
+
 NAMESPACE = "perceiver_rl"
 
 
@@ -36,7 +39,15 @@ def _tokens(base_id: str, preprocessing: str = "none") -> EnvEntry:
     return EnvEntry("envs.tokens.factory:make_token_env", {"base_id": base_id, "preprocessing": preprocessing})
 
 
+def _sc2(map_name: str, backend: str) -> EnvEntry:
+    return EnvEntry(
+        "envs.sc2.env:make_sc2_env", {"map_name": map_name, "backend": backend}, kind="structured", needs_game=backend == "game"
+    )
+
+
 ENV_IDS: dict[str, EnvEntry] = {
+    **{f"{NAMESPACE}/SC2-{m}-v0": _sc2(m, "game") for m in MINIGAMES},
+    **{f"{NAMESPACE}/Sim-{m}-v0": _sc2(m, "sim") for m in SIM_MAPS},
     f"{NAMESPACE}/Tokens-CartPole-v1": _tokens("CartPole-v1"),
     f"{NAMESPACE}/Tokens-Acrobot-v1": _tokens("Acrobot-v1"),
     f"{NAMESPACE}/Tokens-MiniGrid-DoorKey-5x5-v0": _tokens("MiniGrid-DoorKey-5x5-v0", "minigrid_image"),

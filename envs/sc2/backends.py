@@ -1,0 +1,59 @@
+"""What runs under the adapter: the real game, the simulator, or pysc2's ``SC2TestEnv``.
+
+All three take ``sc2_env.SC2Env``'s keyword arguments and return its ``TimeStep``s; ``BACKENDS`` maps
+a name to a factory ``(map_name, aif, step_mul, random_seed) -> pysc2 environment``.
+
+The real game gets ``game_steps_per_episode`` = the map's timer: the maps' timer only pauses the
+game (their trigger scripts never end it), so without it pysc2 would never report ``LAST``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from envs.sc2.minigames import minigame
+from envs.sc2.pysc2_compat import NoMapError, mock_sc2_env, sc2_env
+
+SIM_MAPS = ("MoveToBeacon", "CollectMineralShards")
+
+
+class SC2NotInstalledError(RuntimeError):
+    """StarCraft II (or the map) is not where pysc2 looks for it."""
+
+
+def _players():
+    return [sc2_env.Agent(sc2_env.Race.terran)]
+
+
+def _game(map_name: str, aif, step_mul: int, random_seed: int | None):
+    try:
+        return sc2_env.SC2Env(
+            map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul,
+            game_steps_per_episode=minigame(map_name).game_loops, random_seed=random_seed,
+        )  # fmt: skip
+    except (FileNotFoundError, NoMapError) as err:
+        sim = (
+            f"use the simulator id 'perceiver_rl/Sim-{map_name}-v0' instead"
+            if map_name in SIM_MAPS
+            else f"the simulator covers only {', '.join(f'perceiver_rl/Sim-{m}-v0' for m in SIM_MAPS)}"
+        )
+        raise SC2NotInstalledError(
+            f"StarCraft II is not installed where pysc2 looks (SC2PATH={os.environ.get('SC2PATH', '<unset>')}; {err}): "
+            f"install it, set SC2PATH and put the minigame maps in $SC2PATH/Maps/mini_games, or {sim}"
+        ) from err
+
+
+def _sim(map_name: str, aif, step_mul: int, random_seed: int | None):
+    from envs.sim.env import SimSC2Env
+
+    return SimSC2Env(map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed)
+
+
+def _test(map_name: str, aif, step_mul: int, random_seed: int | None):
+    return mock_sc2_env.SC2TestEnv(
+        map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed
+    )
+
+
+BACKENDS: dict[str, Callable] = {"game": _game, "sim": _sim, "test": _test}

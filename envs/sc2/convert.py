@@ -1,0 +1,222 @@
+"""``TimestepConverter``: the ONE place where pysc2 timesteps become the observation contract and
+structured actions become pysc2 ``FunctionCall``s. Used unchanged with the real game, the simulator
+and pysc2's ``SC2TestEnv``.
+
+Observation (``agents.spec.ObservationSpec``):
+
+- ``entities (N, F)``: one row per raw unit, features in :data:`ENTITY_FEATURES` order;
+  ``entity_mask``. More than ``N`` units: keep own units first, then enemy, ally, neutral (pysc2's
+  order within each group) and drop the rest; the number dropped is ``info["entities_dropped"]``.
+- ``spatial (4, H, W)``: minimap ``player_relative`` == self / neutral / enemy, and ``pathable``.
+- ``scalars (8,)``: :data:`SCALARS`.
+- ``action_type_mask``: ``no_op`` always; a function taking ``unit_tags`` needs a selectable unit,
+  one taking ``target_unit_tag`` a targetable unit, one taking ``world`` a legal location. (pysc2 does
+  not report ``available_actions`` in the raw interface, so legality comes from unit ownership.)
+- ``selectable_mask``: own units. ``targetable_mask``: every other unit (enemy or neutral).
+- ``location_mask (H, W)``: minimap ``pathable``; all ones where the map reports no pathable cell.
+
+Action: see :meth:`TimestepConverter.action`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.spec import ActionSpec, ActionType, ObservationSpec
+from envs.sc2.minigames import Minigame
+from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, FunctionCall, MinimapFeatures, PlayerRelative, StepType
+
+UNIT_TYPES: tuple[int, ...] = (48, 317, 1680, 105, 9, 110, 45, 18, 341, 342, 20, 19, 21)
+"""Unit types with their own one-hot slot: Marine, Beacon, MineralShard, Zergling, Baneling, Roach, SCV,
+CommandCenter, MineralField, VespeneGeyser, Refinery, SupplyDepot, Barracks; others share one slot."""
+ENTITY_FEATURES = (
+    "alliance_self", "alliance_ally", "alliance_neutral", "alliance_enemy",
+    *(f"type_{t}" for t in UNIT_TYPES), "type_other",
+    "x", "y", "health_ratio", "shield_ratio", "energy_ratio", "radius", "is_selected", "order_length",
+    "weapon_cooldown", "mineral_contents", "vespene_contents", "build_progress",
+)  # fmt: skip
+SCALARS = ("time", "minerals", "vespene", "food_used", "food_cap", "army_count", "own_units", "other_units")
+SPATIAL = ("self", "neutral", "enemy", "pathable")
+_ARG_OF = {"queued": "queued", "unit_tags": "selected_units", "target_unit_tag": "target_unit", "world": "location"}
+_ALLIANCE_PRIORITY = np.array([9, 0, 2, 3, 1])  # index = alliance (1 self, 2 ally, 3 neutral, 4 enemy)
+
+
+@dataclass(frozen=True)
+class ContractConfig:
+    """Sizes of the contract an SC2 env produces."""
+
+    max_entities: int = 32
+    """N: entity slots (minigames have <= 22 units except CollectMineralsAndGas / BuildMarines growth)."""
+    max_selected: int = 4
+    """M: selected_units pointer steps."""
+    spatial_size: int = 64
+    """H = W: minimap and raw resolution, also the location grid."""
+
+
+def action_types(functions: tuple[str, ...]) -> tuple[ActionType, ...]:
+    """``ActionType`` per RAW function name, the arguments read off pysc2's function spec."""
+    out = []
+    for name in functions:
+        try:
+            function = RAW_FUNCTIONS[name]
+        except KeyError:
+            raise ValueError(f"action function {name!r} is not a pysc2 RAW_FUNCTIONS name") from None
+        args = {_ARG_OF[a.name]: True for a in function.args}
+        out.append(ActionType(name, **args))
+    return tuple(out)
+
+
+class TimestepConverter:
+    """pysc2 ``TimeStep`` -> contract observation + info, structured action -> ``FunctionCall``."""
+
+    def __init__(self, game: Minigame, config: ContractConfig = ContractConfig()):
+        self.game, self.config = game, config
+        n, s = config.max_entities, config.spatial_size
+        self.action_types = action_types(game.action_functions)
+        self._functions = [RAW_FUNCTIONS[t.name] for t in self.action_types]
+        self.obs_spec = ObservationSpec(
+            max_entities=n, entity_features=len(ENTITY_FEATURES), spatial_channels=len(SPATIAL),
+            spatial_size=(s, s), num_scalars=len(SCALARS), num_action_types=len(self.action_types),
+            has_location_mask=True,
+        )  # fmt: skip
+        self.act_spec = ActionSpec(self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s))
+        self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
+        self._type_slot = {t: i for i, t in enumerate(UNIT_TYPES)}
+        self._rows = np.zeros(0, np.int64)
+        self._obs: dict[str, np.ndarray] | None = None
+
+    # ----------------------------------------------------------------------------------- observation
+    def observation(self, timestep) -> tuple[dict[str, np.ndarray], dict]:
+        """``(obs, info)`` of one pysc2 timestep; ``ValueError`` naming the field on NaN/inf."""
+        o = timestep.observation
+        n, s = self.config.max_entities, self.config.spatial_size
+        raw = np.asarray(o["raw_units"], dtype=np.int64).reshape(-1, len(FeatureUnit))
+        alliance = raw[:, FeatureUnit.alliance]
+        order = np.argsort(_ALLIANCE_PRIORITY[np.clip(alliance, 0, 4)], kind="stable")
+        self._rows = order[:n]
+        kept = raw[self._rows]
+        k = len(kept)
+        entities = np.zeros((n, len(ENTITY_FEATURES)), np.float32)
+        entities[:k] = self._entity_features(kept)
+        mask = np.zeros(n, np.int8)
+        mask[:k] = 1
+        selectable = np.zeros(n, np.int8)
+        selectable[:k] = kept[:, FeatureUnit.alliance] == PlayerRelative.SELF
+        targetable = mask - selectable
+
+        minimap = np.asarray(o["feature_minimap"])
+        rel = minimap[MinimapFeatures.player_relative.index]
+        pathable = minimap[MinimapFeatures.pathable.index]
+        spatial = np.stack([rel == PlayerRelative.SELF, rel == PlayerRelative.NEUTRAL, rel == PlayerRelative.ENEMY, pathable > 0]).astype(np.float32)
+        location = (pathable > 0).astype(np.int8) if pathable.any() else np.ones((s, s), np.int8)
+
+        player = o["player"]
+        n_self = int((alliance == PlayerRelative.SELF).sum())
+        scalars = np.array(
+            [
+                int(o["game_loop"][0]) / self.game.game_loops, player[1] / 1000.0, player[2] / 1000.0,
+                player[3] / 200.0, player[4] / 200.0, player[8] / 100.0, n_self / n, (len(raw) - n_self) / n,
+            ],
+            np.float32,
+        )  # fmt: skip
+        have = np.array([True, selectable.any(), targetable.any(), True])  # queued, selected, target, location
+        action_mask = np.all(~self._uses | have, axis=1).astype(np.int8)
+        obs = {
+            "entities": entities, "entity_mask": mask, "spatial": spatial, "scalars": scalars,
+            "action_type_mask": action_mask, "selectable_mask": selectable, "targetable_mask": targetable,
+            "location_mask": location,
+        }  # fmt: skip
+        for key in ("entities", "spatial", "scalars"):
+            if not np.isfinite(obs[key]).all():
+                raise ValueError(f"observation field {key!r} contains NaN or inf")
+        self._obs = obs
+        info = {
+            "score_cumulative": np.asarray(o["score_cumulative"], np.float64),
+            "game_loop": int(o["game_loop"][0]),
+            "entities_dropped": len(raw) - k,
+            "last": timestep.step_type == StepType.LAST,
+        }
+        return obs, info
+
+    def _entity_features(self, u: np.ndarray) -> np.ndarray:
+        """``(k, 46)`` pysc2 raw units -> ``(k, F)`` features (see :data:`ENTITY_FEATURES`)."""
+        k, s = len(u), float(self.config.spatial_size)
+        alliance = np.zeros((k, 4), np.float32)
+        a = np.clip(u[:, FeatureUnit.alliance], 1, 4) - 1
+        alliance[np.arange(k), a] = 1
+        types = np.zeros((k, len(UNIT_TYPES) + 1), np.float32)
+        types[np.arange(k), [self._type_slot.get(int(t), len(UNIT_TYPES)) for t in u[:, FeatureUnit.unit_type]]] = 1
+        F = FeatureUnit
+        rest = np.stack(
+            [
+                u[:, F.x] / s, u[:, F.y] / s, u[:, F.health_ratio] / 255, u[:, F.shield_ratio] / 255,
+                u[:, F.energy_ratio] / 255, u[:, F.radius] / 8, u[:, F.is_selected], u[:, F.order_length] / 4,
+                u[:, F.weapon_cooldown] / 32, u[:, F.mineral_contents] / 1800, u[:, F.vespene_contents] / 2250,
+                u[:, F.build_progress] / 100,
+            ],
+            axis=1,
+        ).astype(np.float32)  # fmt: skip
+        return np.concatenate([alliance, types, rest], axis=1)
+
+    # ---------------------------------------------------------------------------------------- action
+    def action(self, action) -> tuple[FunctionCall, str]:
+        """Structured action -> ``(FunctionCall, illegal_reason)``.
+
+        Values outside the action space raise ``ValueError`` naming the field. An action that is in
+        the space but illegal now (masked action type; empty selection; a selected slot that is not
+        selectable; a target slot that is not targetable; a location outside ``location_mask``) becomes
+        ``no_op`` and ``illegal_reason`` says why (``""`` for a legal action). Selection indices stop at
+        the first end-of-selection index ``N``; repeated indices count once.
+        """
+        if self._obs is None:
+            raise ValueError("action before the first observation: call reset() first")
+        n, s, m = self.config.max_entities, self.config.spatial_size, self.config.max_selected
+        k = _scalar(action, "action_type", len(self.action_types))
+        queued = _scalar(action, "queued", 2)
+        target = _scalar(action, "target_unit", n)
+        location = _scalar(action, "location", s * s)
+        sel = np.asarray(action["selected_units"]).reshape(-1)
+        if sel.shape != (m,) or sel.dtype.kind not in "iu" or sel.min() < 0 or sel.max() > n:
+            raise ValueError(f"action field 'selected_units': expected {m} ints in [0, {n}], got {sel.tolist()}")
+        obs = self._obs
+        if not obs["action_type_mask"][k]:
+            return self._noop(), f"action type {self.action_types[k].name} is not available"
+        t = self.action_types[k]
+        args = []
+        for spec_arg in self._functions[k].args:
+            name = _ARG_OF[spec_arg.name]
+            if name == "queued":
+                args.append([queued])
+            elif name == "selected_units":
+                stop = np.flatnonzero(sel == n)
+                chosen = list(dict.fromkeys(sel[: stop[0] if len(stop) else m].tolist()))
+                if not chosen:
+                    return self._noop(), f"{t.name}: empty selected_units"
+                if not all(obs["selectable_mask"][i] for i in chosen):
+                    return self._noop(), f"{t.name}: selected_units {chosen} include a non-selectable slot"
+                args.append([int(self._rows[i]) for i in chosen])
+            elif name == "target_unit":
+                if not obs["targetable_mask"][target]:
+                    return self._noop(), f"{t.name}: target_unit slot {target} is not targetable"
+                args.append([int(self._rows[target])])
+            else:
+                y, x = divmod(location, s)
+                if not obs["location_mask"][y, x]:
+                    return self._noop(), f"{t.name}: location ({x}, {y}) is not a legal location"
+                args.append([x, y])
+        return FunctionCall(self._functions[k].id, args), ""
+
+    def _noop(self) -> FunctionCall:
+        return FunctionCall(RAW_FUNCTIONS.no_op.id, [])
+
+
+def _scalar(action, key: str, size: int) -> int:
+    """``action[key]`` as an int in ``[0, size)``; ``ValueError`` naming the field otherwise."""
+    if key not in action:
+        raise ValueError(f"action field {key!r} is missing")
+    value = np.asarray(action[key])
+    if value.size != 1 or value.dtype.kind not in "iu" or not 0 <= int(value) < size:
+        raise ValueError(f"action field {key!r}: expected an int in [0, {size}), got {action[key]!r}")
+    return int(value)

@@ -1,0 +1,121 @@
+"""``SimSC2Env``: a pysc2 ``environment.Base`` that simulates MoveToBeacon and CollectMineralShards.
+
+It is a drop-in for ``sc2_env.SC2Env`` (same keyword arguments, same ``TimeStep``s): actions are
+pysc2 ``FunctionCall``s, turned into ``sc_pb.Action`` protos by pysc2's ``features.transform_action``;
+observations are ``sc_pb.ResponseObservation`` protos turned into numpy by ``features.transform_obs``.
+Reward per step is the change of the curriculum score (``score_cumulative[0]``), as in SC2Env.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.sc2.minigames import minigame
+from envs.sc2.pysc2_compat import StepType, TimeStep, environment, features, sc2_env
+from envs.sim.protocol import ObservationBuilder, game_info
+from envs.sim.rules import RULES
+from envs.sim.world import MapConfig, World
+
+ABILITY_EFFECTS: dict[int, str] = {
+    1: "move",  # Smart on the ground = move
+    3794: "move",  # Move
+    3674: "move",  # Attack (attack-move: there is nothing to attack on these maps)
+    3665: "stop",  # Stop
+    3793: "stop",  # HoldPosition
+}
+"""Ability ids the simulator understands; the game rejects other abilities for marines, the simulator ignores them."""
+
+
+class SimSC2Env(environment.Base):
+    """Simulated single-agent minigame speaking pysc2's protocol (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        map_name: str,
+        players=None,
+        agent_interface_format: sc2_env.AgentInterfaceFormat,
+        step_mul: int | None = None,
+        game_steps_per_episode: int | None = None,
+        random_seed: int | None = None,
+        map_config: MapConfig = MapConfig(),
+    ):
+        if map_name not in RULES:
+            raise ValueError(f"map {map_name!r} has no simulator; simulated maps: {sorted(RULES)}")
+        self._rules, self._config = RULES[map_name], map_config
+        self._step_mul = step_mul or 8
+        self._episode_loops = game_steps_per_episode or minigame(map_name).game_loops
+        players = players or [sc2_env.Agent(sc2_env.Race.terran)]
+        self._aif = agent_interface_format
+        self._game_info = game_info(players, [agent_interface_format], map_config)
+        self._features = features.features_from_game_info(
+            game_info=self._game_info[0], agent_interface_format=agent_interface_format, map_name=map_name
+        )
+        minimap = agent_interface_format.feature_dimensions.minimap
+        self._builder = ObservationBuilder(self._rules, map_config, (int(minimap.x), int(minimap.y)))
+        self._rng = np.random.default_rng(random_seed)
+        self._world: World | None = None
+        self._response = None
+        self._game_loop = self._score = 0
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart the simulator's random stream (the real game fixes its seed at launch: ``random_seed``)."""
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def game_info(self):
+        return self._game_info
+
+    def observation_spec(self):
+        return (self._features.observation_spec(),)
+
+    def action_spec(self):
+        return (self._features.action_spec(),)
+
+    def reset(self):
+        self._world = World.empty(self._config, self._rules.num_marines)
+        self._rules.reset(self._world, self._rng)
+        self._game_loop = self._score = 0
+        return self._timestep(StepType.FIRST, 0.0, 0.0)
+
+    def step(self, actions, step_mul=None):
+        if self._world is None:
+            return self.reset()
+        if len(actions) != 1:
+            raise ValueError(f"expected 1 action (single-agent minigame), got {len(actions)}")
+        self._apply(self._features.transform_action(self._response.observation, actions[0]))
+        reward = 0
+        loops = min(step_mul or self._step_mul, self._episode_loops - self._game_loop)
+        for _ in range(loops):
+            self._world.advance()
+            reward += self._rules.collect(self._world, self._rng)
+        self._game_loop += loops
+        self._score += reward
+        if self._game_loop >= self._episode_loops:
+            ts = self._timestep(StepType.LAST, float(reward), 0.0)
+            self._world = None
+            return ts
+        return self._timestep(StepType.MID, float(reward), 1.0)
+
+    def _apply(self, action) -> None:
+        if not action.HasField("action_raw") or not action.action_raw.HasField("unit_command"):
+            return  # no_op (or an action the minigames do not use)
+        cmd = action.action_raw.unit_command
+        effect = ABILITY_EFFECTS.get(cmd.ability_id)
+        if effect is None:
+            return
+        point = (cmd.target_world_space_pos.x, cmd.target_world_space_pos.y) if cmd.HasField("target_world_space_pos") else None
+        if effect == "move" and point is None:
+            return  # unit-targeted move: no unit to follow on these maps
+        self._world.command(set(cmd.unit_tags), effect, point, cmd.queue_command, cmd.ability_id)
+
+    def _timestep(self, step_type, reward: float, discount: float):
+        self._response = self._builder.build(self._world, self._game_loop, self._score)
+        obs = self._features.transform_obs(self._response)
+        return (TimeStep(step_type=step_type, reward=reward, discount=discount, observation=obs),)
+
+    def save_replay(self, *args, **kwargs):
+        """The simulator records no replays."""
+
+    def close(self):
+        self._world = None

@@ -1,0 +1,119 @@
+"""The simulator's side of pysc2's protocol: ``ResponseGameInfo`` and ``ResponseObservation`` protos.
+
+Built the way pysc2's own mock env builds them (``mock_sc2_env._make_dummy_game_info`` for the game
+info, the fields ``tests/dummy_observation.Builder`` fills for an observation), so that pysc2's
+``features`` code turns them into the very structures the real game produces. Minimap planes we
+render: ``visibility_map`` (fog is off on these maps: all visible), ``camera``, ``player_id``,
+``player_relative``, ``selected``, ``unit_type`` and ``pathable``; the others stay unset, which
+pysc2 reads as zeros (as it does for layers a game version lacks). Screen planes stay unset too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.sc2.pysc2_compat import PlayerRelative, mock_sc2_env, raw_pb2, sc_pb, score_pb2, units
+from envs.sim.rules import Rules
+from envs.sim.world import MapConfig, World
+
+SELF_PLAYER_ID = 1
+NEUTRAL_PLAYER_ID = 16
+MARINE = int(units.Terran.Marine)
+
+
+def game_info(players, interface_formats, config: MapConfig) -> list[sc_pb.ResponseGameInfo]:
+    """pysc2's dummy game info with the simulated map's size and playable area."""
+    infos = mock_sc2_env._make_dummy_game_info(players, interface_formats)
+    x0, y0, x1, y1 = (int(v) for v in config.playable)
+    for info in infos:
+        info.start_raw.map_size.x = info.start_raw.map_size.y = config.map_size
+        info.start_raw.playable_area.p0.x, info.start_raw.playable_area.p0.y = x0, y0
+        info.start_raw.playable_area.p1.x, info.start_raw.playable_area.p1.y = x1, y1
+    return infos
+
+
+class ObservationBuilder:
+    """``World`` -> ``sc_pb.ResponseObservation`` at a given minimap resolution."""
+
+    def __init__(self, rules: Rules, config: MapConfig, minimap: tuple[int, int]):
+        self._rules, self._config = rules, config
+        self._w, self._h = minimap
+        self._scale = np.array([self._w, self._h]) / config.map_size
+        x0, y0, x1, y1 = config.playable
+        self._pathable = np.zeros((self._h, self._w), np.uint8)
+        c0, r0 = self._pixel(np.array([[x0, y1]]))[0]
+        c1, r1 = self._pixel(np.array([[x1, y0]]))[0]
+        self._pathable[r0:r1, c0:c1] = 1
+        self._visible = np.full((self._h, self._w), 2, np.uint8).tobytes()
+        self._camera = self._pathable.tobytes()
+
+    def _pixel(self, pos: np.ndarray) -> np.ndarray:
+        """World ``(K, 2)`` -> minimap ``(K, 2)`` (col, row), pysc2's world->minimap transform (y flipped)."""
+        col = np.floor(pos[:, 0] * self._scale[0])
+        row = np.floor((self._config.map_size - pos[:, 1]) * self._scale[1])
+        return np.stack([np.clip(col, 0, self._w - 1), np.clip(row, 0, self._h - 1)], 1).astype(int)
+
+    def _plane(self, renders, name: str, data: bytes) -> None:
+        plane = getattr(renders, name)
+        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 8, self._w, self._h, data
+
+    def build(self, world: World, game_loop: int, score: int) -> sc_pb.ResponseObservation:
+        response = sc_pb.ResponseObservation()
+        obs = response.observation
+        obs.game_loop = game_loop
+        marines = world.marines
+        n_marines = int(marines.alive.sum())
+        obs.player_common.player_id = SELF_PLAYER_ID
+        obs.player_common.food_cap = 15
+        obs.player_common.food_used = obs.player_common.food_army = obs.player_common.army_count = n_marines
+        obs.player_common.minerals = score * self._rules.minerals_per_pickup
+        obs.score.score_type = score_pb2.Score.Curriculum
+        obs.score.score = score
+        obs.score.score_details.collected_minerals = score * self._rules.minerals_per_pickup
+        obs.abilities.add(ability_id=1, requires_point=True)  # Smart, as in dummy_observation.Builder
+        raw = obs.raw_data
+        x0, y0, x1, y1 = self._config.playable
+        raw.player.camera.x, raw.player.camera.y = (x0 + x1) / 2, (y0 + y1) / 2
+        cfg = self._config
+        for i in np.flatnonzero(marines.alive):
+            u = raw.units.add(
+                display_type=raw_pb2.Visible, alliance=raw_pb2.Self, tag=int(marines.tags[i]), unit_type=MARINE,
+                owner=SELF_PLAYER_ID, facing=float(world.facing[i]), radius=cfg.marine_radius,
+                health=cfg.marine_health, health_max=cfg.marine_health, build_progress=1.0,
+                cloak=raw_pb2.NotCloaked, is_on_screen=True, is_powered=True,
+            )
+            u.pos.x, u.pos.y = float(marines.pos[i, 0]), float(marines.pos[i, 1])
+            for ability_id, target in world.orders[i]:
+                order = u.orders.add(ability_id=ability_id)
+                order.target_world_space_pos.x, order.target_world_space_pos.y = float(target[0]), float(target[1])
+        pickups = world.pickups
+        for i in np.flatnonzero(pickups.alive):
+            u = raw.units.add(
+                display_type=raw_pb2.Visible, alliance=raw_pb2.Neutral, tag=int(pickups.tags[i]),
+                unit_type=self._rules.pickup_unit_type, owner=NEUTRAL_PLAYER_ID, radius=self._rules.pickup_radius,
+                build_progress=1.0, cloak=raw_pb2.NotCloaked, is_on_screen=True,
+            )
+            u.pos.x, u.pos.y = float(pickups.pos[i, 0]), float(pickups.pos[i, 1])
+        self._render(obs.feature_layer_data.minimap_renders, world)
+        return response
+
+    def _render(self, renders, world: World) -> None:
+        owner = np.zeros((self._h, self._w), np.uint8)
+        relative = np.zeros_like(owner)
+        unit_type = np.zeros((self._h, self._w), np.uint16)
+        for units_, player, rel, utype in (
+            (world.pickups, NEUTRAL_PLAYER_ID, PlayerRelative.NEUTRAL, self._rules.pickup_unit_type),
+            (world.marines, SELF_PLAYER_ID, PlayerRelative.SELF, MARINE),
+        ):
+            if units_.alive.any():
+                cols, rows = self._pixel(units_.pos[units_.alive]).T
+                owner[rows, cols], relative[rows, cols], unit_type[rows, cols] = player, rel, utype
+        selected = np.zeros_like(owner)  # the maps start with nothing selected; raw actions never select
+        self._plane(renders, "visibility_map", self._visible)
+        self._plane(renders, "camera", self._camera)
+        self._plane(renders, "player_id", owner.tobytes())
+        self._plane(renders, "player_relative", relative.tobytes())
+        self._plane(renders, "selected", selected.tobytes())
+        self._plane(renders, "pathable", self._pathable.tobytes())
+        plane = renders.unit_type
+        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 16, self._w, self._h, unit_type.tobytes()

@@ -1,0 +1,87 @@
+"""Rules of the simulated minigames, transcribed from the maps' own trigger scripts and regions.
+
+pysc2-evolved ships DeepMind's ``.SC2Map`` files; ``MapScript.galaxy`` and ``Regions`` inside them
+(read with ``mpyq``) say:
+
+- MoveToBeacon: the marine spawns uniformly in "Playable Space" (22..44 x 20..36); the beacon in
+  "Beacon Spawn Region" (23.5..42.5 x 21.5..34.5 minus the circle r=4 around (33, 28)), redrawn until
+  >= 5 from the marine. Every game loop (0.0625 game s), if the marine is inside "Beacon Area" (circle
+  r=1.25 around the beacon): score +1 and the beacon is redrawn the same way.
+- CollectMineralShards: 2 marines in "Playable Space"; 20 shards ("NaturalMinerals") in "Mineral Area"
+  (23..43 x 21..35), each redrawn until >= 2 from the closest marine. A marine picking one up gains
+  100 minerals; score = minerals / 100. When none is left, 20 new ones spawn the same way.
+- Both: a 120 game-second timer (1920 game loops) ends the episode.
+
+Not from the maps (approximations): shards are picked up when a marine's centre comes within
+``pickup_radius + marine_radius``; marines do not collide with each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.sim.world import MapConfig, Region, Units, World
+
+
+@dataclass(frozen=True)
+class Rules:
+    """One simulated minigame."""
+
+    name: str
+    num_marines: int
+    num_pickups: int
+    pickup_unit_type: int
+    """Unit type of the pickup in the raw observation (the maps' own unit types)."""
+    pickup_radius: float
+    reach: float
+    """A pickup is taken when a marine's centre is within this distance of its centre."""
+    spawn_region: Region
+    min_dist: float
+    """Pickups are (re)drawn until at least this far from the closest marine."""
+    respawn_all_at_once: bool
+    """True: respawn the whole set when all are picked up (shards); False: respawn each at once (beacon)."""
+    minerals_per_pickup: int
+    """Minerals the player gains per pickup (shards give 100; the beacon none)."""
+
+    def reset(self, world: World, rng: np.random.Generator) -> None:
+        playable = Region(world.config.playable)
+        world.marines.pos[:] = world.random_points(rng, playable, self.num_marines, np.zeros((0, 2)), 0.0)
+        world.pickups = Units(np.zeros((self.num_pickups, 2)), np.zeros(self.num_pickups, bool), np.zeros(self.num_pickups, np.int64))
+        self._spawn(world, rng, np.arange(self.num_pickups))
+
+    def _spawn(self, world: World, rng: np.random.Generator, idx: np.ndarray) -> None:
+        world.pickups.pos[idx] = world.random_points(rng, self.spawn_region, len(idx), world.marines.pos, self.min_dist)
+        world.pickups.alive[idx] = True
+        world.pickups.tags[idx] = [world.new_tag() for _ in idx]
+
+    def collect(self, world: World, rng: np.random.Generator) -> int:
+        """Remove touched pickups, respawn per the rules; returns the reward of this game loop."""
+        hit = world.touching(self.reach)
+        n = int(hit.sum())
+        if n == 0:
+            return 0
+        world.pickups.alive[hit] = False
+        if not self.respawn_all_at_once:
+            self._spawn(world, rng, np.flatnonzero(hit))
+        elif not world.pickups.alive.any():
+            self._spawn(world, rng, np.arange(self.num_pickups))
+        return n
+
+
+_MARINE_RADIUS = MapConfig().marine_radius
+
+RULES: dict[str, Rules] = {
+    "MoveToBeacon": Rules(
+        "MoveToBeacon", num_marines=1, num_pickups=1, pickup_unit_type=317, pickup_radius=1.25, reach=1.25,
+        spawn_region=Region((23.5, 21.5, 42.5, 34.5), exclude=(33.0, 28.0, 4.0)), min_dist=5.0,
+        respawn_all_at_once=False, minerals_per_pickup=0,
+    ),
+    "CollectMineralShards": Rules(
+        "CollectMineralShards", num_marines=2, num_pickups=20, pickup_unit_type=1680, pickup_radius=0.5,
+        reach=0.5 + _MARINE_RADIUS, spawn_region=Region((23.0, 21.0, 43.0, 35.0)), min_dist=2.0,
+        respawn_all_at_once=True, minerals_per_pickup=100,
+    ),
+}  # fmt: skip
+"""Unit types 317 (Beacon_Terran) and 1680 (NaturalMinerals) are the maps' custom units, absent from pysc2's units.py."""

@@ -1,0 +1,129 @@
+"""2-D dynamics of the simulated minigames: marines moving toward commanded points at the game's speed.
+
+Units are in world coordinates (the game's: x right, y up, map ``map_size`` x ``map_size``). One call
+of :meth:`World.advance` is one game loop. Marines do not collide (the real game's separation is
+ignored); a marine with an order moves straight toward the order's point at ``marine_speed`` per game
+loop and drops the order on arrival, then starts its next queued order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle ``(x0, y0, x1, y1)`` minus an optional circle ``(cx, cy, r)``, as in the maps' Regions file."""
+
+    rect: tuple[float, float, float, float]
+    exclude: tuple[float, float, float] | None = None
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """A uniform random point of the region, ``(2,)``."""
+        x0, y0, x1, y1 = self.rect
+        while True:
+            p = rng.uniform((x0, y0), (x1, y1))
+            if self.exclude is None or np.hypot(p[0] - self.exclude[0], p[1] - self.exclude[1]) >= self.exclude[2]:
+                return p
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """Geometry and unit constants shared by both maps (read off the .SC2Map files shipped with pysc2-evolved)."""
+
+    map_size: int = 64
+    """Map side in world units (both maps are 64 x 64)."""
+    playable: tuple[float, float, float, float] = (22.0, 20.0, 44.0, 36.0)
+    """``(x0, y0, x1, y1)`` of region 1 "Playable Space", where the marines spawn."""
+    marine_speed: float = 2.25 / 16
+    """World units per game loop: the marine's 2.25 per game second (3.15 per real second at "faster")."""
+    marine_radius: float = 0.375
+    marine_health: int = 45
+
+
+@dataclass
+class Units:
+    """A set of units of one kind: positions ``(K, 2)``, ``alive (K,)``, unit tags ``(K,)``."""
+
+    pos: np.ndarray
+    alive: np.ndarray
+    tags: np.ndarray
+
+
+@dataclass
+class World:
+    """Marines (with order queues) and neutral pickups (beacon or shards)."""
+
+    config: MapConfig
+    marines: Units
+    pickups: Units
+    orders: list[list[tuple[int, np.ndarray]]] = field(default_factory=list)
+    """Per marine, its queue of ``(ability_id, target point (2,))``; the head is being executed."""
+    facing: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    next_tag: int = 1
+
+    @classmethod
+    def empty(cls, config: MapConfig, num_marines: int) -> "World":
+        world = cls(
+            config=config,
+            marines=Units(np.zeros((num_marines, 2)), np.ones(num_marines, bool), np.zeros(num_marines, np.int64)),
+            pickups=Units(np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, np.int64)),
+            orders=[[] for _ in range(num_marines)],
+            facing=np.zeros(num_marines),
+        )
+        world.marines.tags[:] = [world.new_tag() for _ in range(num_marines)]
+        return world
+
+    def new_tag(self) -> int:
+        """A fresh unit tag, shaped like the game's (index << 18 | recycle count)."""
+        tag = (self.next_tag << 18) | 1
+        self.next_tag += 1
+        return tag
+
+    @staticmethod
+    def random_points(rng: np.random.Generator, region: Region, n: int, away_from: np.ndarray, min_dist: float) -> np.ndarray:
+        """``n`` points of ``region``, each redrawn until it is >= ``min_dist`` from the closest point of ``away_from``."""
+        out = np.empty((n, 2))
+        for i in range(n):
+            while True:
+                p = region.sample(rng)
+                if len(away_from) == 0 or np.min(np.hypot(*(away_from - p).T)) >= min_dist:
+                    out[i] = p
+                    break
+        return out
+
+    def command(self, tags, ability: str, point: np.ndarray | None, queued: bool, ability_id: int) -> None:
+        """Give the marines with ``tags`` a ``"move"`` (to ``point``) or ``"stop"`` order."""
+        for i, tag in enumerate(self.marines.tags):
+            if tag not in tags:
+                continue
+            if ability == "stop":
+                self.orders[i].clear()
+            elif queued:
+                self.orders[i].append((ability_id, np.asarray(point, float)))
+            else:
+                self.orders[i][:] = [(ability_id, np.asarray(point, float))]
+
+    def advance(self) -> None:
+        """Move every marine with an order by one game loop."""
+        speed = self.config.marine_speed
+        for i, queue in enumerate(self.orders):
+            if not queue:
+                continue
+            delta = queue[0][1] - self.marines.pos[i]
+            dist = float(np.hypot(delta[0], delta[1]))
+            if dist <= speed:
+                self.marines.pos[i] = queue[0][1]
+                queue.pop(0)
+            else:
+                self.marines.pos[i] += delta * (speed / dist)
+                self.facing[i] = np.arctan2(delta[1], delta[0]) % (2 * np.pi)
+
+    def touching(self, reach: float) -> np.ndarray:
+        """``(K,)`` bool: alive pickups within ``reach`` of some marine (centre to centre)."""
+        if not self.pickups.alive.any():
+            return np.zeros(len(self.pickups.alive), bool)
+        d = np.linalg.norm(self.pickups.pos[:, None, :] - self.marines.pos[None, :, :], axis=-1)
+        return self.pickups.alive & (d.min(axis=1) <= reach)

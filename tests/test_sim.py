@@ -1,0 +1,97 @@
+"""The pysc2-protocol simulator: determinism, dynamics and rules, scripted agents' scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envs.sc2.convert import ENTITY_FEATURES
+from envs.sc2.env import SC2MinigameEnv
+from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
+from envs.sim.world import MapConfig
+
+_X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
+
+RECORDED = {"MoveToBeacon": (26.0, 3.0), "CollectMineralShards": (138.0, 10.0)}
+"""Mean scripted scores recorded in docs/envs.md (10 episodes, seeds 0-9) and the tolerance on 4 episodes."""
+
+
+def _random_legal_action(env, obs, rng):
+    spec = env.act_spec
+    k = int(rng.choice(np.flatnonzero(obs["action_type_mask"])))
+    sel = np.full(spec.max_selected, spec.max_entities, np.int64)
+    units = np.flatnonzero(obs["selectable_mask"])
+    sel[: len(units)] = rng.permutation(units)[: spec.max_selected]
+    cells = np.flatnonzero(obs["location_mask"].reshape(-1))
+    return {"action_type": k, "queued": int(rng.integers(2)), "selected_units": sel, "target_unit": 0, "location": int(rng.choice(cells))}
+
+
+@pytest.mark.parametrize("map_name", ["MoveToBeacon", "CollectMineralShards"])
+def test_episodes_are_identical_under_one_seed(map_name):
+    runs = []
+    for _ in range(2):
+        env, rng = SC2MinigameEnv(map_name, backend="sim"), np.random.default_rng(0)
+        obs, _ = env.reset(seed=7)
+        trace = [obs["entities"].copy()]
+        for _ in range(60):
+            obs, reward, *_ = env.step(_random_legal_action(env, obs, rng))
+            trace += [obs["entities"].copy(), np.array([reward])]
+        runs.append(np.concatenate([t.reshape(-1) for t in trace]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    other, _ = SC2MinigameEnv(map_name, backend="sim").reset(seed=8)
+    assert not np.array_equal(other["entities"], runs[0][: other["entities"].size].reshape(other["entities"].shape))
+
+
+def test_marine_moves_at_game_speed_and_episode_lasts_the_map_timer():
+    env = SC2MinigameEnv("MoveToBeacon", backend="sim")
+    obs, _ = env.reset(seed=3)
+    world = env._env._world
+    start = world.marines.pos[0].copy()
+    far = (22, 63 - 20) if start[0] > 33 else (43, 63 - 35)  # (x, y) minimap cell far from the marine
+    a = {"action_type": 1, "queued": 0, "selected_units": np.array([0, 32, 32, 32]), "target_unit": 0, "location": far[1] * 64 + far[0]}
+    env.step(a)
+    moved = np.linalg.norm(world.marines.pos[0] - start)
+    assert moved == pytest.approx(8 * MapConfig().marine_speed)  # step_mul 8 game loops at 2.25 / 16 per loop
+    steps = 1
+    while True:
+        *_, terminated, truncated, info = env.step({**a, "action_type": 0})
+        steps += 1
+        if terminated:
+            break
+    assert steps == 240 and info["game_loop"] == 1920 and not truncated
+
+
+def test_beacon_respawns_at_least_5_away_and_scores():
+    env = SC2MinigameEnv("MoveToBeacon", backend="sim")
+    agent = SCRIPTED_AGENTS["MoveToBeacon"](env.act_spec)
+    obs, _ = env.reset(seed=0)
+    rules, world = env._env._rules, env._env._world
+    for _ in range(100):
+        obs, reward, *_, info = env.step(agent.act(obs))
+        if reward:
+            d = np.linalg.norm(world.pickups.pos[0] - world.marines.pos[0])
+            assert d >= 5.0 and rules.spawn_region.rect[0] <= world.pickups.pos[0, 0] <= rules.spawn_region.rect[2]
+    assert info["score_cumulative"][0] == info["episode_return"] > 0
+
+
+def test_shards_respawn_as_a_set_of_20_and_pay_minerals():
+    env = SC2MinigameEnv("CollectMineralShards", backend="sim")
+    agent = SCRIPTED_AGENTS["CollectMineralShards"](env.act_spec)
+    obs, _ = env.reset(seed=0)
+    counts = []
+    for _ in range(240):
+        obs, reward, terminated, _, info = env.step(agent.act(obs))
+        counts.append(int(obs["targetable_mask"].sum()))
+        if terminated:
+            break
+    assert info["episode_return"] > 20 and 20 in counts[5:]  # a fresh set appeared after the first was taken
+    assert obs["scalars"][1] == pytest.approx(info["episode_return"] * 100 / 1000)  # minerals / 1000
+
+
+@pytest.mark.parametrize("map_name", sorted(RECORDED))
+def test_scripted_agents_reach_their_recorded_scores(map_name):
+    env = SC2MinigameEnv(map_name, backend="sim")
+    agent = SCRIPTED_AGENTS[map_name](env.act_spec)
+    scores = [run_episode(env, agent, seed=s) for s in range(4)]
+    mean, tol = RECORDED[map_name]
+    assert abs(np.mean(scores) - mean) <= tol, scores
