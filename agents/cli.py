@@ -1,2 +1,144 @@
-def main():
-    raise SystemExit("not yet")
+"""``perceiver-rl``: train, resume and evaluate experiments from YAML; list what exists.
+
+    perceiver-rl train CONFIG.yaml [--set a.b=c ...] [--resume RUN_DIR] [--address ADDR]
+    perceiver-rl evaluate CHECKPOINT [--env ID] [--episodes N]
+    perceiver-rl list
+
+Bad input (unknown key, wrong type, missing file, unknown env) exits with status 2 and one line naming
+the culprit, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .config import ConfigError, ExperimentConfig, apply_overrides, config_from_dict, load_config
+
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def _fail(msg: str) -> int:
+    print(f"perceiver-rl: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _resolve_config(args) -> tuple[ExperimentConfig, Path | None]:
+    if args.resume:
+        run_dir = Path(args.resume)
+        saved = run_dir / "config.yaml"
+        if not saved.is_file():
+            raise ConfigError(f"--resume {run_dir}: not a run directory (no config.yaml)")
+        import yaml
+
+        data = apply_overrides(yaml.safe_load(saved.read_text()), args.set)
+        return config_from_dict(data), run_dir
+    if not args.config:
+        raise ConfigError("train: a CONFIG.yaml (or --resume RUN_DIR) is required")
+    return load_config(args.config, args.set), None
+
+
+def cmd_train(args) -> int:
+    from .rllib.build import algorithm_config
+
+    try:
+        cfg, run_dir = _resolve_config(args)
+        algorithm_config(cfg)  # validates algorithm, env, module before anything is written
+        if run_dir is not None:
+            from .checkpoint import resolve_checkpoint
+
+            resolve_checkpoint(run_dir)
+    except (ConfigError, FileNotFoundError) as e:
+        return _fail(str(e))
+
+    import ray
+
+    from .train import Trainer, new_run_dir
+
+    owns_ray = not ray.is_initialized()
+    if owns_ray:
+        ray.init(address=args.address, include_dashboard=False, log_to_driver=False,
+                 **({} if args.address else {"num_cpus": max(2, os.cpu_count() or 2)}))
+    resume = run_dir is not None
+    run_dir = run_dir or new_run_dir(cfg)
+    print(f"run directory: {run_dir}", flush=True)
+    trainer = Trainer(cfg, run_dir, resume=resume)
+    try:
+        trainer.train()
+    finally:
+        trainer.close()
+        if owns_ray:
+            ray.shutdown()
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .checkpoint import resolve_checkpoint
+    from .evaluate import evaluate
+    from .sc2le import minigame_of, reference_rows
+
+    try:
+        resolve_checkpoint(args.checkpoint)
+        result = evaluate(args.checkpoint, args.env, args.episodes, seed=args.seed)
+    except (ConfigError, FileNotFoundError) as e:
+        return _fail(str(e))
+    print(f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes")
+    game = minigame_of(result["env"])
+    if game:
+        print(f"SC2LE reference ({game}):")
+        for agent, score in reference_rows(game):
+            print(f"  {agent:<28} {score:g}")
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "config"}))
+    return 0
+
+
+def cmd_list(args) -> int:
+    import envs
+
+    from .rllib.build import MODULES
+    from .token_encoders import TOKEN_ENCODERS
+
+    envs.register_all()
+    print("environments:")
+    for env_id in sorted(envs.ENV_IDS):
+        print(f"  {env_id}")
+    print("modules:  " + ", ".join(MODULES))
+    print("token encoders:  " + ", ".join(TOKEN_ENCODERS))
+    print("configs:")
+    for f in sorted(CONFIGS_DIR.glob("*.yaml")):
+        print(f"  configs/{f.name}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="perceiver-rl", description="Perceiver IO reinforcement learning.")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train from a YAML experiment")
+    t.add_argument("config", nargs="?", help="experiment YAML (configs/*.yaml)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. training.lr=1e-3")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    t.add_argument("--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379)")
+    t.set_defaults(fn=cmd_train)
+    e = sub.add_parser("evaluate", help="run episodes with a checkpoint's policy")
+    e.add_argument("checkpoint", help="a checkpoint directory or a run directory (its latest checkpoint)")
+    e.add_argument("--env", default=None, help="env id (default: the run's env)")
+    e.add_argument("--episodes", type=int, default=10)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    e.set_defaults(fn=cmd_evaluate)
+    ls = sub.add_parser("list", help="environments, encoders and configs")
+    ls.set_defaults(fn=cmd_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

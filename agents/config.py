@@ -1,0 +1,224 @@
+"""Experiment configuration: typed dataclasses loaded from YAML (``yaml.safe_load`` only).
+
+Unknown keys and wrong types are rejected with a :class:`ConfigError` naming the key, e.g.
+``model.num_latents: expected int, got 'abc'``. ``--set a.b=c`` overrides are parsed with YAML scalar
+rules and type-checked the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+class ConfigError(ValueError):
+    """A bad experiment configuration; the message names the culprit (key, file or env)."""
+
+
+@dataclass
+class ModelConfig:
+    """The policy network (RLModule) and its torso."""
+
+    module: str = "perceiver"
+    """``perceiver`` (token envs), ``alphastar`` (structured SC2 envs) or ``default`` (RLlib's MLP)."""
+    encoder: str = "perceiver"
+    """Token / entity encoder: ``perceiver`` | ``transformer`` | ``mlp`` (mlp: token module only)."""
+    heads: str = "queries"
+    """AlphaStar heads: ``queries`` (per-action output queries) | ``mlp``."""
+    num_latents: int = 16
+    """Perceiver latent array length."""
+    latent_channels: int = 64
+    """Width of latents / token embeddings."""
+    num_self_attends: int = 1
+    """Self-attention layers on the latents (perceiver) or over tokens (transformer)."""
+    num_heads: int = 4
+    """Self-attention heads."""
+    hidden: int = 128
+    """Width of MLP layers (value head, ``mlp`` encoder, RLlib default module's fcnet)."""
+    lstm: bool = False
+    """Add an LSTM core (stateful module; RLlib then needs ``max_seq_len``)."""
+    max_seq_len: int = 20
+    """Sequence length of LSTM training chunks."""
+
+
+@dataclass
+class TrainingConfig:
+    """Algorithm hyper-parameters (RLlib names)."""
+
+    lr: float = 3e-4
+    gamma: float = 0.99
+    lambda_: float = 0.95
+    train_batch_size_per_learner: int = 2000
+    minibatch_size: int = 250
+    num_epochs: int = 6
+    entropy_coeff: float = 0.0
+    vf_loss_coeff: float = 0.5
+    clip_param: float = 0.2
+    grad_clip: float | None = 0.5
+    use_kl_loss: bool = False
+
+
+@dataclass
+class EnvRunnerConfig:
+    """Rollout workers."""
+
+    num_env_runners: int = 0
+    """0 samples in the driver process; use 1 on a 2-core machine (a Tune-free run needs no extra CPU)."""
+    num_envs_per_env_runner: int = 1
+    rollout_fragment_length: int | str = "auto"
+    restart_failed_env_runners: bool = True
+    """Restart an EnvRunner whose env crashed (SC2 processes do), instead of failing the run."""
+    max_num_env_runner_restarts: int = 1000
+    restart_failed_sub_environments: bool = True
+    """Restart a crashed sub-environment inside its EnvRunner (the episode is dropped, the run goes on)."""
+
+
+@dataclass
+class StopConfig:
+    """Stop at the first criterion met (``None`` = not used)."""
+
+    env_steps: int | None = 100_000
+    iterations: int | None = None
+    mean_return: float | None = None
+
+
+@dataclass
+class ExperimentConfig:
+    """One runnable experiment (one YAML file)."""
+
+    env: str = "perceiver_rl/Tokens-CartPole-v1"
+    """A registered env id (``perceiver-rl list``) or any gymnasium id."""
+    algorithm: str = "PPO"
+    """``PPO`` | ``APPO``."""
+    name: str = ""
+    """Run name (default: the YAML file's stem)."""
+    seed: int = 0
+    env_config: dict = field(default_factory=dict)
+    """Keyword arguments for the env constructor."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    env_runners: EnvRunnerConfig = field(default_factory=EnvRunnerConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    checkpoint_every: int = 5
+    """Checkpoint every k iterations (and always at the end)."""
+    evaluation_episodes: int = 10
+    """Episodes run by ``make demo`` style evaluation after training."""
+    runs_dir: str = "runs"
+    """Where run directories are created (``<runs_dir>/<name>-<timestamp>``)."""
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+
+def _check_type(path: str, tp: Any, value: Any) -> Any:
+    """Return ``value`` converted to ``tp`` or raise ``ConfigError`` naming ``path``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _check_type(path, a, value)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        return _build(tp, value, path + ".")
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _FLOAT.match(value):  # YAML 1.1 reads 3e-4 (no dot) as a string
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            raise ConfigError(f"{prefix}{key}: unknown key (valid: {', '.join(sorted(names))})")
+    return cls(**{k: _check_type(prefix + k, hints[k], v) for k, v in data.items()})
+
+
+def config_from_dict(data: dict) -> ExperimentConfig:
+    return _build(ExperimentConfig, data)
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item}: expected KEY=VALUE (e.g. training.lr=1e-3)")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {e}") from None
+    return key.split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``a.b=c`` overrides to the raw YAML mapping (types are checked when the config is built)."""
+    for item in overrides:
+        keys, value = _parse_override(item)
+        node = data
+        for i, k in enumerate(keys[:-1]):
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {'.'.join(keys)}: {'.'.join(keys[: i + 1])} is not a mapping")
+        node[keys[-1]] = value
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read ``path`` with ``yaml.safe_load``, apply ``overrides`` and build the typed config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        first = str(e).splitlines()[0]
+        raise ConfigError(f"{path}: not valid safe YAML ({first})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    data = apply_overrides(data, overrides or [])
+    data.setdefault("name", path.stem)
+    return config_from_dict(data)
+
+
+def config_to_dict(cfg: ExperimentConfig) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,147 @@
+"""The training loop behind ``perceiver-rl train``: progress line, TensorBoard, checkpoints, resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import yaml
+
+from .checkpoint import Counters, load_checkpoint, resolve_checkpoint, save_checkpoint
+from .config import ExperimentConfig
+from .tensorboard import ScalarLogger
+
+
+def _get(result: dict, path: str, default: float = math.nan) -> float:
+    node = result
+    for key in path.split("/"):
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
+def _fmt_eta(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "--:--:--"
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def new_run_dir(cfg: ExperimentConfig) -> Path:
+    run_dir = Path(cfg.runs_dir) / f"{cfg.name or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    suffix = 1
+    while run_dir.exists():
+        run_dir = run_dir.with_name(f"{run_dir.name.rsplit('.', 1)[0]}.{suffix}")
+        suffix += 1
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+    return run_dir
+
+
+class Trainer:
+    """Owns one Algorithm and its run directory."""
+
+    def __init__(self, cfg: ExperimentConfig, run_dir: Path, *, resume: bool = False, out: TextIO | None = None) -> None:
+        from .rllib.build import algorithm_config
+
+        self.cfg, self.run_dir, self.out = cfg, run_dir, out or sys.stdout
+        self.algo = algorithm_config(cfg).build_algo()
+        self.counters = Counters()
+        resume_step = None
+        if resume:
+            ckpt = resolve_checkpoint(run_dir)
+            self.counters, module_state, optim_state = load_checkpoint(ckpt)
+            self.set_weights(module_state, optim_state)
+            resume_step = self.counters.env_steps
+            print(f"resumed {ckpt} (iteration {self.counters.iteration}, env steps {self.counters.env_steps:,})", file=out)
+        self.tb = ScalarLogger(run_dir / "tb", resume_step=resume_step)
+
+    # -- weights -------------------------------------------------------------------------------------
+    @property
+    def _learner(self):
+        return self.algo.learner_group._learner
+
+    def module(self):
+        from ray.rllib.core import DEFAULT_MODULE_ID
+
+        return self._learner.module[DEFAULT_MODULE_ID]
+
+    def get_weights(self) -> tuple[dict, dict]:
+        optim = {name: opt.state_dict() for name, opt in self._learner._named_optimizers.items()}
+        return dict(self.module().state_dict()), optim
+
+    def set_weights(self, module_state: dict, optim_state: dict) -> None:
+        self.module().load_state_dict(module_state)
+        for name, state in optim_state.items():
+            self._learner._named_optimizers[name].load_state_dict(state)
+        self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
+
+    def checkpoint(self) -> Path:
+        module_state, optim_state = self.get_weights()
+        return save_checkpoint(self.run_dir, self.counters, module_state, optim_state)
+
+    # -- loop ----------------------------------------------------------------------------------------
+    def _done(self, mean_return: float) -> str | None:
+        s, c = self.cfg.stop, self.counters
+        if s.env_steps is not None and c.env_steps >= s.env_steps:
+            return f"env_steps >= {s.env_steps:,}"
+        if s.iterations is not None and c.iteration >= s.iterations:
+            return f"iterations >= {s.iterations}"
+        if s.mean_return is not None and mean_return >= s.mean_return:
+            return f"mean return >= {s.mean_return}"
+        return None
+
+    def train(self) -> dict:
+        """Iterate until a stop criterion; returns the last iteration's summary."""
+        c = self.counters
+        base_steps, base_restarts, base_wall = c.env_steps, c.restarts, c.wall_time_s
+        start = time.time()
+        summary: dict = {}
+        with (self.run_dir / "progress.jsonl").open("a") as progress:
+            while True:
+                result = self.algo.train()
+                c.iteration += 1
+                c.env_steps = base_steps + int(_get(result, "num_env_steps_sampled_lifetime", 0))
+                c.restarts = base_restarts + int(_get(result, "fault_tolerance/num_remote_worker_restarts", 0))
+                c.wall_time_s = base_wall + time.time() - start
+                mean_return = _get(result, "env_runners/episode_return_mean")
+                steps_s = (c.env_steps - base_steps) / max(time.time() - start, 1e-9)
+                left = (self.cfg.stop.env_steps - c.env_steps) if self.cfg.stop.env_steps else math.nan
+                summary = {
+                    "iteration": c.iteration,
+                    "env_steps": c.env_steps,
+                    "episode_return_mean": mean_return,
+                    "episode_len_mean": _get(result, "env_runners/episode_len_mean"),
+                    "env_steps_per_s": steps_s,
+                    "env_runner_restarts": c.restarts,
+                    "healthy_env_runners": _get(result, "fault_tolerance/num_healthy_workers"),
+                    "policy_loss": _get(result, "learners/default_policy/policy_loss"),
+                    "vf_loss": _get(result, "learners/default_policy/vf_loss"),
+                    "entropy": _get(result, "learners/default_policy/entropy"),
+                }
+                print(
+                    f"iter {c.iteration:4d} | env steps {c.env_steps:>9,} | return {mean_return:8.2f} | "
+                    f"{steps_s:7.0f} steps/s | ETA {_fmt_eta(left / steps_s if steps_s else math.nan)} | "
+                    f"restarts {c.restarts}",
+                    file=self.out,
+                    flush=True,
+                )
+                self.tb.log(c.env_steps, {f"train/{k}": v for k, v in summary.items() if k != "env_steps"})
+                progress.write(json.dumps(summary) + "\n")
+                progress.flush()
+                reason = self._done(mean_return)
+                if reason or c.iteration % self.cfg.checkpoint_every == 0:
+                    ckpt = self.checkpoint()
+                if reason:
+                    print(f"stopped: {reason}; checkpoint {ckpt}", file=self.out, flush=True)
+                    return summary
+
+    def close(self) -> None:
+        self.tb.close()
+        self.algo.stop()

@@ -1,0 +1,123 @@
+"""The `perceiver-rl` command line: tiny real training runs, checkpoint -> evaluate, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from agents.cli import CONFIGS_DIR, main
+
+TINY = [
+    "stop.iterations=2",
+    "stop.env_steps=null",
+    "stop.mean_return=null",
+    "training.train_batch_size_per_learner=128",
+    "training.minibatch_size=64",
+    "training.num_epochs=1",
+    "env_runners.num_envs_per_env_runner=1",
+    "checkpoint_every=1",
+]
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _set(*items):
+    return [a for item in items for a in ("--set", item)]
+
+
+def train(config, runs_dir, *extra):
+    return main(["train", str(CONFIGS_DIR / config), *_set(*TINY, f"runs_dir={runs_dir}", *extra)])
+
+
+def only_run_dir(runs_dir):
+    (run_dir,) = list(runs_dir.iterdir())
+    return run_dir
+
+
+@pytest.mark.parametrize("config", ["cartpole_perceiver.yaml", "cartpole_mlp.yaml"])
+def test_tiny_train_writes_progress_tensorboard_and_checkpoints(ray_session, tmp_path, capsys, config):
+    assert train(config, tmp_path) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("iter ")]
+    assert len(lines) == 2 and "env steps" in lines[0] and "steps/s" in lines[0] and "ETA" in lines[0]
+    run_dir = only_run_dir(tmp_path)
+    progress = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()]
+    assert [p["iteration"] for p in progress] == [1, 2] and progress[1]["env_steps"] >= 256
+    assert (run_dir / "checkpoints" / "latest").read_text() == "iter_000002"
+    assert (run_dir / "checkpoints" / "iter_000001" / "module.safetensors").is_file()
+    from agents.tensorboard import scalar_series
+
+    steps = [s for s, _ in scalar_series(run_dir / "tb", "train/env_steps_per_s")]
+    assert steps == [p["env_steps"] for p in progress]
+
+
+def test_checkpoint_evaluate_round_trip_same_greedy_actions(ray_session, tmp_path, capsys):
+    import gymnasium as gym
+
+    import envs
+    from agents.evaluate import ModulePolicy, load_module
+    from agents.train import Trainer, new_run_dir
+    from agents.config import load_config
+
+    envs.register_all()
+    cfg = load_config(CONFIGS_DIR / "cartpole_perceiver.yaml", TINY + [f"runs_dir={tmp_path}"])
+    run_dir = new_run_dir(cfg)
+    trainer = Trainer(cfg, run_dir)
+    try:
+        trainer.train()
+        live = ModulePolicy(trainer.module())
+        env = gym.make(cfg.env)
+        restored = ModulePolicy(load_module(run_dir, env))
+        obs, _ = env.reset(seed=3)
+        for _ in range(50):
+            a, b = live.act(obs), restored.act(obs)
+            assert np.array_equal(a, b)
+            obs, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                obs, _ = env.reset()
+    finally:
+        trainer.close()
+    assert main(["evaluate", str(run_dir), "--episodes", "2", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "mean return" in out and json.loads(out.strip().splitlines()[-1])["episodes"] == 2
+
+
+@pytest.mark.parametrize(
+    "args,culprit",
+    [
+        (["--set", "model.bogus=1"], "model.bogus: unknown key"),
+        (["--set", "training.lr=fast"], "training.lr: expected float, got 'fast'"),
+        (["--set", "env=NoSuchEnv-v9"], "env: unknown environment 'NoSuchEnv-v9'"),
+        (["--set", "algorithm=DQNX"], "algorithm: unknown algorithm 'DQNX'"),
+        (["--set", "model.module=alphastar"], "model.module: 'alphastar' needs observations with"),
+    ],
+)
+def test_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, culprit):
+    code = main(["train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), "--set", f"runs_dir={tmp_path / 'runs'}", *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and culprit in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_evaluate_missing_checkpoint_exits_2(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "no checkpoint at" in capsys.readouterr().err
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "perceiver_rl/Tokens-CartPole-v1" in out and "configs/cartpole_perceiver.yaml" in out
