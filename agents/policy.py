@@ -59,8 +59,9 @@ class PolicyConfig:
     """Encoder MLP hidden width = factor * D."""
     decoder_widening_factor: int = 1
     """Perceiver encoder: MLP widening of its per-entity decoder."""
-    spatial_channels: tuple[int, ...] = (32, 64, 128)
-    """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1))."""
+    spatial_channels: tuple[int, ...] = (16, 32, 64)
+    """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1)).
+    AlphaStar (128x128 maps): (32, 64, 128, 128) with 4 res blocks."""
     spatial_res_blocks: int = 2
     scalar_channels: int = 64
     state_channels: int = 256
