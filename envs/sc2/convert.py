@@ -40,6 +40,14 @@ ENTITY_FEATURES = (
 SCALARS = ("time", "minerals", "vespene", "food_used", "food_cap", "army_count", "own_units", "other_units")
 SPATIAL = ("self", "neutral", "enemy", "pathable")
 _ARG_OF = {"queued": "queued", "unit_tags": "selected_units", "target_unit_tag": "target_unit", "world": "location"}
+_COLUMNS = [
+    FeatureUnit.x, FeatureUnit.y, FeatureUnit.health_ratio, FeatureUnit.shield_ratio, FeatureUnit.energy_ratio,
+    FeatureUnit.radius, FeatureUnit.is_selected, FeatureUnit.order_length, FeatureUnit.weapon_cooldown,
+    FeatureUnit.mineral_contents, FeatureUnit.vespene_contents, FeatureUnit.build_progress,
+]  # fmt: skip
+"""pysc2 raw-unit columns behind the last 12 of ENTITY_FEATURES; x, y divided by the grid size, the rest by:"""
+_COLUMN_SCALE = np.array([1, 1, 255, 255, 255, 8, 1, 4, 32, 1800, 2250, 100], np.float64)
+_RELATIVE_PLANES = np.array([PlayerRelative.SELF, PlayerRelative.NEUTRAL, PlayerRelative.ENEMY])[:, None, None]
 _ALLIANCE_PRIORITY = np.array([9, 0, 2, 3, 1])  # index = alliance (1 self, 2 ally, 3 neutral, 4 enemy)
 
 
@@ -84,6 +92,7 @@ class TimestepConverter:
         self.act_spec = ActionSpec(self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s))
         self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
         self._type_slot = {t: i for i, t in enumerate(UNIT_TYPES)}
+        self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32)
         self._rows = np.zeros(0, np.int64)
         self._obs: dict[str, np.ndarray] | None = None
 
@@ -109,7 +118,9 @@ class TimestepConverter:
         minimap = np.asarray(o["feature_minimap"])
         rel = minimap[MinimapFeatures.player_relative.index]
         pathable = minimap[MinimapFeatures.pathable.index]
-        spatial = np.stack([rel == PlayerRelative.SELF, rel == PlayerRelative.NEUTRAL, rel == PlayerRelative.ENEMY, pathable > 0]).astype(np.float32)
+        spatial = np.empty((len(SPATIAL), s, s), np.float32)
+        spatial[:3] = rel[None] == _RELATIVE_PLANES
+        spatial[3] = pathable > 0
         location = (pathable > 0).astype(np.int8) if pathable.any() else np.ones((s, s), np.int8)
 
         player = o["player"]
@@ -142,23 +153,13 @@ class TimestepConverter:
 
     def _entity_features(self, u: np.ndarray) -> np.ndarray:
         """``(k, 46)`` pysc2 raw units -> ``(k, F)`` features (see :data:`ENTITY_FEATURES`)."""
-        k, s = len(u), float(self.config.spatial_size)
-        alliance = np.zeros((k, 4), np.float32)
-        a = np.clip(u[:, FeatureUnit.alliance], 1, 4) - 1
-        alliance[np.arange(k), a] = 1
-        types = np.zeros((k, len(UNIT_TYPES) + 1), np.float32)
-        types[np.arange(k), [self._type_slot.get(int(t), len(UNIT_TYPES)) for t in u[:, FeatureUnit.unit_type]]] = 1
-        F = FeatureUnit
-        rest = np.stack(
-            [
-                u[:, F.x] / s, u[:, F.y] / s, u[:, F.health_ratio] / 255, u[:, F.shield_ratio] / 255,
-                u[:, F.energy_ratio] / 255, u[:, F.radius] / 8, u[:, F.is_selected], u[:, F.order_length] / 4,
-                u[:, F.weapon_cooldown] / 32, u[:, F.mineral_contents] / 1800, u[:, F.vespene_contents] / 2250,
-                u[:, F.build_progress] / 100,
-            ],
-            axis=1,
-        ).astype(np.float32)  # fmt: skip
-        return np.concatenate([alliance, types, rest], axis=1)
+        k = len(u)
+        out = np.zeros((k, len(ENTITY_FEATURES)), np.float32)
+        rows = np.arange(k)
+        out[rows, np.clip(u[:, FeatureUnit.alliance], 1, 4) - 1] = 1
+        out[rows, [4 + self._type_slot.get(int(t), len(UNIT_TYPES)) for t in u[:, FeatureUnit.unit_type]]] = 1
+        out[:, 5 + len(UNIT_TYPES) :] = u[:, _COLUMNS] * self._column_scale
+        return out
 
     # ---------------------------------------------------------------------------------------- action
     def action(self, action) -> tuple[FunctionCall, str]:

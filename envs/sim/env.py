@@ -84,11 +84,8 @@ class SimSC2Env(environment.Base):
         if len(actions) != 1:
             raise ValueError(f"expected 1 action (single-agent minigame), got {len(actions)}")
         self._apply(self._features.transform_action(self._response.observation, actions[0]))
-        reward = 0
         loops = min(step_mul or self._step_mul, self._episode_loops - self._game_loop)
-        for _ in range(loops):
-            self._world.advance()
-            reward += self._rules.collect(self._world, self._rng)
+        reward = self._rules.collect(self._world, self._world.advance(loops), self._rng)
         self._game_loop += loops
         self._score += reward
         if self._game_loop >= self._episode_loops:

@@ -46,6 +46,21 @@ class ObservationBuilder:
         self._pathable[r0:r1, c0:c1] = 1
         self._visible = np.full((self._h, self._w), 2, np.uint8).tobytes()
         self._camera = self._pathable.tobytes()
+        self._pickup_protos: dict[int, raw_pb2.Unit] = {}
+        """Pickups never move: their Unit protos are built once per tag and copied into each observation."""
+
+    def _pickup(self, tag: int, pos: np.ndarray) -> raw_pb2.Unit:
+        if tag not in self._pickup_protos:
+            if len(self._pickup_protos) > 4 * self._rules.num_pickups:
+                self._pickup_protos.clear()
+            u = raw_pb2.Unit(
+                display_type=raw_pb2.Visible, alliance=raw_pb2.Neutral, tag=tag, unit_type=self._rules.pickup_unit_type,
+                owner=NEUTRAL_PLAYER_ID, radius=self._rules.pickup_radius, build_progress=1.0,
+                cloak=raw_pb2.NotCloaked, is_on_screen=True,
+            )  # fmt: skip
+            u.pos.x, u.pos.y = float(pos[0]), float(pos[1])
+            self._pickup_protos[tag] = u
+        return self._pickup_protos[tag]
 
     def _pixel(self, pos: np.ndarray) -> np.ndarray:
         """World ``(K, 2)`` -> minimap ``(K, 2)`` (col, row), pysc2's world->minimap transform (y flipped)."""
@@ -87,13 +102,7 @@ class ObservationBuilder:
                 order = u.orders.add(ability_id=ability_id)
                 order.target_world_space_pos.x, order.target_world_space_pos.y = float(target[0]), float(target[1])
         pickups = world.pickups
-        for i in np.flatnonzero(pickups.alive):
-            u = raw.units.add(
-                display_type=raw_pb2.Visible, alliance=raw_pb2.Neutral, tag=int(pickups.tags[i]),
-                unit_type=self._rules.pickup_unit_type, owner=NEUTRAL_PLAYER_ID, radius=self._rules.pickup_radius,
-                build_progress=1.0, cloak=raw_pb2.NotCloaked, is_on_screen=True,
-            )
-            u.pos.x, u.pos.y = float(pickups.pos[i, 0]), float(pickups.pos[i, 1])
+        raw.units.extend([self._pickup(int(pickups.tags[i]), pickups.pos[i]) for i in np.flatnonzero(pickups.alive)])
         self._render(obs.feature_layer_data.minimap_renders, world)
         return response
 

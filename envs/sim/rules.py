@@ -56,18 +56,33 @@ class Rules:
         world.pickups.alive[idx] = True
         world.pickups.tags[idx] = [world.new_tag() for _ in idx]
 
-    def collect(self, world: World, rng: np.random.Generator) -> int:
-        """Remove touched pickups, respawn per the rules; returns the reward of this game loop."""
-        hit = world.touching(self.reach)
-        n = int(hit.sum())
-        if n == 0:
-            return 0
-        world.pickups.alive[hit] = False
-        if not self.respawn_all_at_once:
-            self._spawn(world, rng, np.flatnonzero(hit))
-        elif not world.pickups.alive.any():
-            self._spawn(world, rng, np.arange(self.num_pickups))
-        return n
+    def collect(self, world: World, path: np.ndarray, rng: np.random.Generator) -> int:
+        """Scan the marines' ``path (L, M, 2)`` game loop by game loop for pickups; returns the reward.
+
+        Equivalent to checking after every game loop (as the maps' triggers do): at the first loop with
+        a contact the touched pickups are taken and respawned (with the marines where they are at that
+        loop), then the scan goes on from the next loop.
+        """
+        reward, t0 = 0, 0
+        while t0 < len(path) and world.pickups.alive.any():
+            alive = np.flatnonzero(world.pickups.alive)
+            d = np.linalg.norm(path[t0:, :, None, :] - world.pickups.pos[alive][None, None], axis=-1)  # (L', M, A)
+            hit = (d <= self.reach).any(axis=1)  # (L', A)
+            loops = np.flatnonzero(hit.any(axis=1))
+            if len(loops) == 0:
+                break
+            t = t0 + int(loops[0])
+            world.marines.pos[:] = path[t]
+            taken = alive[hit[loops[0]]]
+            world.pickups.alive[taken] = False
+            reward += len(taken)
+            if not self.respawn_all_at_once:
+                self._spawn(world, rng, taken)
+            elif not world.pickups.alive.any():
+                self._spawn(world, rng, np.arange(self.num_pickups))
+            t0 = t + 1
+        world.marines.pos[:] = path[-1]
+        return reward
 
 
 _MARINE_RADIUS = MapConfig().marine_radius

@@ -1,13 +1,14 @@
 """2-D dynamics of the simulated minigames: marines moving toward commanded points at the game's speed.
 
-Units are in world coordinates (the game's: x right, y up, map ``map_size`` x ``map_size``). One call
-of :meth:`World.advance` is one game loop. Marines do not collide (the real game's separation is
+Units are in world coordinates (the game's: x right, y up, map ``map_size`` x ``map_size``). Marines do not collide (the real game's separation is
 ignored); a marine with an order moves straight toward the order's point at ``marine_speed`` per game
 loop and drops the order on arrival, then starts its next queued order.
+:meth:`World.advance` integrates several game loops at once.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,24 +107,32 @@ class World:
             else:
                 self.orders[i][:] = [(ability_id, np.asarray(point, float))]
 
-    def advance(self) -> None:
-        """Move every marine with an order by one game loop."""
-        speed = self.config.marine_speed
-        for i, queue in enumerate(self.orders):
-            if not queue:
-                continue
-            delta = queue[0][1] - self.marines.pos[i]
-            dist = float(np.hypot(delta[0], delta[1]))
-            if dist <= speed:
-                self.marines.pos[i] = queue[0][1]
-                queue.pop(0)
-            else:
-                self.marines.pos[i] += delta * (speed / dist)
-                self.facing[i] = np.arctan2(delta[1], delta[0]) % (2 * np.pi)
+    def advance(self, loops: int) -> np.ndarray:
+        """Move the marines through ``loops`` game loops; returns their positions after each loop ``(loops, M, 2)``.
 
-    def touching(self, reach: float) -> np.ndarray:
-        """``(K,)`` bool: alive pickups within ``reach`` of some marine (centre to centre)."""
-        if not self.pickups.alive.any():
-            return np.zeros(len(self.pickups.alive), bool)
-        d = np.linalg.norm(self.pickups.pos[:, None, :] - self.marines.pos[None, :, :], axis=-1)
-        return self.pickups.alive & (d.min(axis=1) <= reach)
+        Marine motion does not depend on the pickups, so a whole agent step is integrated at once and
+        the rules then scan the path for pickups (:meth:`envs.sim.rules.Rules.collect`).
+        """
+        speed = self.config.marine_speed
+        paths = []
+        for i, queue in enumerate(self.orders):
+            x, y = self.marines.pos[i]
+            if not queue:
+                paths.append([(x, y)] * loops)
+                continue
+            path = []
+            for _ in range(loops):
+                if queue:
+                    tx, ty = queue[0][1]
+                    dx, dy = tx - x, ty - y
+                    dist = math.hypot(dx, dy)
+                    if dist <= speed:
+                        x, y = tx, ty
+                        queue.pop(0)
+                    else:
+                        x, y = x + dx * speed / dist, y + dy * speed / dist
+                        self.facing[i] = math.atan2(dy, dx) % (2 * math.pi)
+                path.append((x, y))
+            self.marines.pos[i] = x, y
+            paths.append(path)
+        return np.array(paths, dtype=np.float64).transpose(1, 0, 2)
