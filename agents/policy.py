@@ -155,6 +155,7 @@ class AlphaStarPolicy(nn.Module):
         self.heads = build_heads(cfg.heads, dims)
         self.arguments = ArgumentHeads(
             layout=self.layout,
+            uses=action_spec.uses_matrix(),
             state_channels=cfg.state_channels,
             channels=cfg.head_channels,
             map_size=spatial.map_size,

@@ -51,6 +51,8 @@ def tiny_policy(obs_spec, act_spec, **kw) -> AlphaStarPolicy:
 
 def _bernoulli_at_least_one(b: int, n: int, g: torch.Generator) -> torch.Tensor:
     """Random masks with random density; a third of the rows have exactly one True."""
+    if n == 0:
+        return torch.zeros(b, 0, dtype=torch.bool)
     density = torch.rand(b, 1, generator=g)
     mask = torch.rand(b, n, generator=g) < density
     one = torch.zeros(b, n, dtype=torch.bool)
@@ -76,9 +78,9 @@ def random_obs(obs_spec: ObservationSpec, b: int, seed: int = 0, n: int | None =
     }
     for key in ("selectable_mask", "targetable_mask"):
         sub = _bernoulli_at_least_one(b, n, g) & entity_mask
-        first_real = entity_mask.float().argmax(-1)
         fallback = torch.zeros_like(sub)
-        fallback[torch.arange(b), first_real] = True
+        if n:
+            fallback[torch.arange(b), entity_mask.float().argmax(-1)] = True
         obs[key] = torch.where(sub.any(-1, keepdim=True), sub, fallback).to(torch.int8)
     if obs_spec.has_location_mask:
         obs["location_mask"] = _bernoulli_at_least_one(b, h * w, g).view(b, h, w).to(torch.int8)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,19 +39,31 @@ class ArgumentHeads(nn.Module):
     """``forward(features, ar, used, masks, given, deterministic) -> (logits, actions)`` for the 4 arguments."""
 
     def __init__(
-        self, *, layout: ActionLayout, state_channels: int, channels: int, map_size: tuple[int, int], stride: int
+        self,
+        *,
+        layout: ActionLayout,
+        uses: np.ndarray,
+        state_channels: int,
+        channels: int,
+        map_size: tuple[int, int],
+        stride: int,
     ) -> None:
+        """``uses (K, 4)`` bool: an argument's embedding is carried on only if some action type uses it and a
+        later argument (otherwise it could not affect anything and would never learn)."""
         super().__init__()
         self.layout, self.channels, self.map_size, self.stride = layout, channels, map_size, stride
+        carried = [bool((uses[:, i] & uses[:, i + 1 :].any(1)).any()) for i in range(len(ARGUMENTS))]
         self.action_type_embed = nn.Embedding(layout.num_action_types, channels)
         self.state_embed = nn.Linear(state_channels, channels)
         self.queued_out = nn.Linear(channels, 2)
-        self.queued_embed = nn.Embedding(2, channels)
+        self.queued_embed = nn.Embedding(2, channels) if carried[QUEUED] else None
         self.eos_key = nn.Parameter(torch.randn(channels) * channels**-0.5)
         self.select_query = _mlp(channels)
-        self.select_embed = nn.Linear(channels, channels)
+        # A picked unit conditions the next pointer step and the later arguments.
+        carries_selection = carried[SELECTED] or layout.max_selected > 1
+        self.select_embed = nn.Linear(channels, channels) if carries_selection else None
         self.target_query = _mlp(channels)
-        self.target_embed = nn.Linear(channels, channels)
+        self.target_embed = nn.Linear(channels, channels) if carried[TARGET] else None
         self.location_ar = nn.Linear(channels, channels)
         self.location_out = nn.Linear(channels, stride * stride)
 
@@ -82,7 +95,8 @@ class ArgumentHeads(nn.Module):
         raw = self.queued_out(torch.relu(features.queued + ar))
         logits["queued"] = torch.where(used[:, QUEUED, None], raw, degenerate_logits(raw.shape, 0, raw))
         acts["queued"] = choose(logits["queued"], g.get("queued"), deterministic)
-        ar = ar + used[:, QUEUED, None] * self.queued_embed(acts["queued"])
+        if self.queued_embed is not None:
+            ar = ar + used[:, QUEUED, None] * self.queued_embed(acts["queued"])
 
         # selected_units
         sel_logits, acts["selected_units"], ar_sel = self._select(
@@ -100,7 +114,8 @@ class ArgumentHeads(nn.Module):
         masked = mask_logits(raw, masks["targetable"], defaults["target_unit"])
         logits["target_unit"] = torch.where(used[:, TARGET, None], masked, degenerate_logits(raw.shape, 0, raw))
         acts["target_unit"] = choose(logits["target_unit"], g.get("target_unit"), deterministic)
-        ar = ar + used[:, TARGET, None] * self.target_embed(_pick(features.entity_keys, acts["target_unit"]))
+        if self.target_embed is not None:
+            ar = ar + used[:, TARGET, None] * self.target_embed(_pick(features.entity_keys, acts["target_unit"]))
 
         # location
         raw = self._location(features.location, ar)
@@ -136,7 +151,8 @@ class ArgumentHeads(nn.Module):
             s = choose(step_logits, None if given is None else given[:, m], deterministic)
             picked = (s != eos) & ~ended
             chosen = chosen | (nn.functional.one_hot(s.clamp_max(n - 1), n).bool() & picked[:, None])
-            ar = ar + picked[:, None] * self.select_embed(_pick(keys, s))
+            if self.select_embed is not None:
+                ar = ar + picked[:, None] * self.select_embed(_pick(keys, s))
             ended = ended | (s == eos)
             steps.append(step_logits)
             picks.append(s)

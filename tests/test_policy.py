@@ -1,0 +1,119 @@
+"""AlphaStarPolicy: gradients, encoder swap, degenerate inputs, clear errors, LSTM sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.observation import stack_observations
+from agents.policy import AlphaStarPolicy
+from policy_helpers import one_thread, random_obs, specs, tiny_config, tiny_policy  # noqa: F401 (fixture)
+
+COMBOS = [(e, h) for e in ("perceiver", "transformer") for h in ("queries", "mlp")]
+
+
+@pytest.mark.parametrize("encoder,heads", COMBOS)
+def test_gradients_reach_every_parameter(encoder, heads):
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec, encoder=encoder, heads=heads, lstm=True)
+    obs = random_obs(obs_spec, 256, seed=1)
+    with torch.no_grad():
+        actions = policy(obs).actions
+    state = {k: torch.randn_like(v) for k, v in policy.initial_state(256).items()}  # h=0 would starve W_hh
+    out = policy(obs, actions=actions, state=state)
+    loss = -(out.logp * torch.randn(256)).mean() + out.value.pow(2).mean() - 0.01 * out.entropy.mean()
+    loss.backward()
+    dead = [n for n, p in policy.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not dead, f"no gradient reaches {dead}"
+
+
+@pytest.mark.parametrize("heads", ["queries", "mlp"])
+def test_swapping_the_encoder_by_name_changes_nothing_else(heads):
+    obs_spec, act_spec = specs()
+    a = tiny_policy(obs_spec, act_spec, encoder="perceiver", heads=heads)
+    b = tiny_policy(obs_spec, act_spec, encoder="transformer", heads=heads)
+    prefix = "torso.entity_encoder."
+
+    def rest(policy):
+        return {k: tuple(v.shape) for k, v in policy.state_dict().items() if not k.startswith(prefix)}
+
+    assert rest(a) == rest(b)
+    assert type(a.heads) is type(b.heads) and type(a.torso.entity_encoder) is not type(b.torso.entity_encoder)
+    obs = random_obs(obs_spec, 8, seed=2)
+    oa, ob = a(obs), b(obs)
+    assert oa.dist_inputs.shape == ob.dist_inputs.shape
+    assert {k: v.shape for k, v in oa.actions.items()} == {k: v.shape for k, v in ob.actions.items()}
+    # Loading the non-encoder weights of one into the other is possible key for key.
+    b.load_state_dict({k: v for k, v in a.state_dict().items() if not k.startswith(prefix)}, strict=False)
+
+
+@pytest.mark.parametrize("encoder,heads", COMBOS)
+def test_zero_entities_and_all_masked_rows_give_finite_outputs(encoder, heads):
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec, encoder=encoder, heads=heads)
+    obs = random_obs(obs_spec, 4, seed=3, n=0)  # no entity slots at all: padded to max_entities
+    obs["action_type_mask"][1:] = 0  # rows with every action type masked
+    obs["location_mask"][2:] = 0
+    out = policy(obs)
+    for name, t in (("logp", out.logp), ("value", out.value), ("dist_inputs", out.dist_inputs), ("entropy", out.entropy)):
+        assert torch.isfinite(t).all(), name
+    assert (out.actions["selected_units"] == obs_spec.max_entities).all()  # nothing selectable
+    out.logp.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in policy.parameters() if p.grad is not None)
+
+
+def test_too_many_entities_and_bad_fields_raise_naming_the_field():
+    obs_spec, act_spec = specs(n=6)
+    policy = tiny_policy(obs_spec, act_spec)
+    obs = random_obs(obs_spec, 2, seed=4, n=7)
+    with pytest.raises(ValueError, match="'entities': 7 entities exceed max_entities=6"):
+        policy(obs)
+    obs = random_obs(obs_spec, 2, seed=4)
+    with pytest.raises(ValueError, match="'scalars'"):
+        policy(dict(obs, scalars=torch.zeros(2, 9)))
+    with pytest.raises(ValueError, match="'targetable_mask'"):
+        policy(dict(obs, targetable_mask=torch.ones(2, 5)))
+    with pytest.raises(ValueError, match="'location_mask' is missing"):
+        policy({k: v for k, v in obs.items() if k != "location_mask"})
+    with pytest.raises(ValueError, match="state"):
+        policy(obs, state={"h": torch.zeros(2, 1, 16), "c": torch.zeros(2, 1, 16)})
+    other_obs, _ = specs(n=5)
+    with pytest.raises(ValueError, match="max_entities"):
+        AlphaStarPolicy(other_obs, act_spec, tiny_config())
+    with pytest.raises(ValueError, match="heads: unknown head torso 'x'"):
+        tiny_policy(obs_spec, act_spec, heads="x")
+
+
+def test_numpy_int8_env_observations_are_accepted():
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec)
+    batch = random_obs(obs_spec, 3, seed=5)
+    per_env = [{k: v[i].numpy() for k, v in batch.items()} for i in range(3)]
+    stacked = stack_observations(per_env)
+    assert stacked["entity_mask"].dtype == np.int8
+    with torch.no_grad():
+        a = policy(stacked, deterministic=True)
+        b = policy(batch, deterministic=True)
+    assert torch.equal(a.logp, b.logp)
+
+
+def test_lstm_sequence_equals_step_by_step():
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec, lstm=True)
+    b, t = 3, 4
+    flat = random_obs(obs_spec, b * t, seed=6)
+    seq = {k: v.reshape(b, t, *v.shape[1:]) for k, v in flat.items()}
+    with torch.no_grad():
+        state = policy.initial_state(b)
+        steps = []
+        for i in range(t):
+            out = policy({k: v[:, i] for k, v in seq.items()}, state=state)
+            steps.append(out)
+            state = out.state
+        actions = {k: torch.stack([s.actions[k] for s in steps], 1) for k in steps[0].actions}
+        whole = policy(seq, actions=actions, state=policy.initial_state(b))
+    assert whole.logp.shape == (b, t) and whole.dist_inputs.shape[:2] == (b, t)
+    torch.testing.assert_close(whole.logp, torch.stack([s.logp for s in steps], 1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(whole.value, torch.stack([s.value for s in steps], 1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(whole.state["h"], state["h"], atol=1e-5, rtol=0)
