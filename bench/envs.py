@@ -3,7 +3,9 @@
 For each simulated minigame: env steps/s of ``gymnasium.make("perceiver_rl/Sim-<map>-v0")`` driven by
 the scripted agent (agent time excluded), the pysc2-level ``SimSC2Env.step`` alone, and the time per
 step spent in pysc2's ``features.transform_obs``. Token envs: steps/s with and without the wrapper.
-Pinned to one CPU core. Prints a table, then one JSON line.
+Pinned to one CPU core. Times are CPU time of this process (``time.process_time``), i.e. steps/s of
+one dedicated core even when other work shares the machine; wall-clock steps/s are reported beside.
+Prints a table, then one JSON line.
 
     .venv/bin/python bench/envs.py [--quick] [--steps N] [--core C]
 """
@@ -25,7 +27,6 @@ sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _here]
 sys.path.insert(0, str(Path(_here).parent))
 
 import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
 
 import envs  # noqa: E402
 from envs.sc2.scripted import SCRIPTED_AGENTS  # noqa: E402
@@ -34,27 +35,30 @@ SIM_MAPS = ("MoveToBeacon", "CollectMineralShards")
 TOKEN_ENVS = {"perceiver_rl/Tokens-CartPole-v1": "CartPole-v1", "perceiver_rl/Tokens-MiniGrid-DoorKey-5x5-v0": None}
 
 
-def _timed_steps(env, act, steps: int, seed: int = 0) -> tuple[float, int]:
-    """Seconds spent inside ``env.reset`` / ``env.step`` over ``steps`` steps, and episodes finished."""
-    spent, episodes = 0.0, 0
-    t = time.perf_counter()
+clock = time.process_time
+
+
+def _timed_steps(env, act, steps: int, seed: int = 0) -> tuple[float, float, int]:
+    """CPU and wall seconds spent inside ``env.reset`` / ``env.step`` over ``steps`` steps, and episodes finished."""
+    cpu, wall, episodes = 0.0, 0.0, 0
+    c, w = clock(), time.perf_counter()
     obs, _ = env.reset(seed=seed)
-    spent += time.perf_counter() - t
+    cpu, wall = cpu + clock() - c, wall + time.perf_counter() - w
     for _ in range(steps):
         action = act(obs)
-        t = time.perf_counter()
+        c, w = clock(), time.perf_counter()
         obs, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             obs, _ = env.reset()
             episodes += 1
-        spent += time.perf_counter() - t
-    return spent, episodes
+        cpu, wall = cpu + clock() - c, wall + time.perf_counter() - w
+    return cpu, wall, episodes
 
 
 def bench_sim(map_name: str, steps: int) -> dict:
     env = gym.make(f"perceiver_rl/Sim-{map_name}-v0")
     agent = SCRIPTED_AGENTS[map_name](envs.contract_of(env)["act_spec"])
-    spent, episodes = _timed_steps(env, agent.act, steps)
+    spent, wall, episodes = _timed_steps(env, agent.act, steps)
     inner = env.unwrapped
     sim, converter = inner._env, inner.converter
     # pysc2-level: the same scripted actions, converted once per step outside the clock
@@ -62,17 +66,18 @@ def bench_sim(map_name: str, steps: int) -> dict:
     sim_spent = transform_spent = 0.0
     for _ in range(steps):
         call, _ = converter.action(agent.act(obs))
-        t = time.perf_counter()
+        t = clock()
         ts = sim.step([call])[0]
-        sim_spent += time.perf_counter() - t
-        t = time.perf_counter()
+        sim_spent += clock() - t
+        t = clock()
         sim._features.transform_obs(sim._response)
-        transform_spent += time.perf_counter() - t
+        transform_spent += clock() - t
         obs, _ = converter.observation(sim.reset()[0] if ts.step_type == 2 else ts)
     env.close()
     return {
         "env": f"perceiver_rl/Sim-{map_name}-v0",
         "steps_per_s": steps / spent,
+        "wall_steps_per_s": steps / wall,
         "pysc2_env_steps_per_s": steps / sim_spent,
         "transform_obs_us": 1e6 * transform_spent / steps,
         "episodes": episodes,
@@ -82,12 +87,12 @@ def bench_sim(map_name: str, steps: int) -> dict:
 def bench_tokens(env_id: str, base_id: str | None, steps: int) -> dict:
     env = gym.make(env_id)
     env.action_space.seed(0)
-    spent, _ = _timed_steps(env, lambda _: env.action_space.sample(), steps)
-    row = {"env": env_id, "steps_per_s": steps / spent}
+    spent, wall, _ = _timed_steps(env, lambda _: env.action_space.sample(), steps)
+    row = {"env": env_id, "steps_per_s": steps / spent, "wall_steps_per_s": steps / wall}
     if base_id is not None:
         base = gym.make(base_id)
         base.action_space.seed(0)
-        base_spent, _ = _timed_steps(base, lambda _: base.action_space.sample(), steps)
+        base_spent, _, _ = _timed_steps(base, lambda _: base.action_space.sample(), steps)
         row["unwrapped_steps_per_s"] = steps / base_spent
     return row
 
@@ -106,10 +111,11 @@ def main() -> None:
     rows = [bench_sim(m, steps) for m in SIM_MAPS]
     rows += [bench_tokens(e, b, steps) for e, b in TOKEN_ENVS.items()]
 
-    print(f"{'env':48s} {'steps/s':>10s} {'pysc2 env steps/s':>18s} {'transform_obs us':>17s} {'unwrapped steps/s':>18s}")
+    columns = ("steps_per_s", "wall_steps_per_s", "pysc2_env_steps_per_s", "transform_obs_us", "unwrapped_steps_per_s")
+    titles = ("steps/s (CPU)", "steps/s (wall)", "pysc2 env steps/s", "transform_obs us", "unwrapped steps/s")
+    print(f"{'env':46s} " + " ".join(f"{t:>17s}" for t in titles))
     for r in rows:
-        cells = [f"{r.get(k, float('nan')):.0f}" if k in r else "-" for k in ("steps_per_s", "pysc2_env_steps_per_s", "transform_obs_us", "unwrapped_steps_per_s")]
-        print(f"{r['env']:48s} {cells[0]:>10s} {cells[1]:>18s} {cells[2]:>17s} {cells[3]:>18s}")
+        print(f"{r['env']:46s} " + " ".join(f"{r[k]:17.0f}" if k in r else f"{'-':>17s}" for k in columns))
     print(json.dumps({"bench": "envs", "steps": steps, "cpu": platform.processor() or platform.machine(), "one_core": True, "rows": rows}))
 
 

@@ -128,3 +128,10 @@ def test_unknown_map_lists_the_valid_ones():
         SC2MinigameEnv("Nope", backend="test")
     with pytest.raises(ValueError, match="no simulator.*CollectMineralShards"):
         SC2MinigameEnv("DefeatRoaches", backend="sim")
+
+
+def test_game_without_the_map_file_says_where_to_copy_it(monkeypatch, tmp_path):
+    (tmp_path / "Versions" / "Base75689").mkdir(parents=True)  # looks like an install, without Maps/
+    monkeypatch.setenv("SC2PATH", str(tmp_path))
+    with pytest.raises(SC2NotInstalledError, match=r"mini_games/MoveToBeacon.SC2Map.*copy .*pysc2_evolved/maps/mini_games"):
+        SC2MinigameEnv("MoveToBeacon", backend="game")

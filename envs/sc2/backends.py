@@ -13,7 +13,7 @@ import os
 from typing import Callable
 
 from envs.sc2.minigames import minigame
-from envs.sc2.pysc2_compat import NoMapError, mock_sc2_env, sc2_env
+from envs.sc2.pysc2_compat import PACKAGED_MAPS_DIR, maps, mock_sc2_env, run_configs, sc2_env
 
 SIM_MAPS = ("MoveToBeacon", "CollectMineralShards")
 
@@ -27,21 +27,29 @@ def _players():
 
 
 def _game(map_name: str, aif, step_mul: int, random_seed: int | None):
+    sim = (
+        f"use the simulator id 'perceiver_rl/Sim-{map_name}-v0' instead"
+        if map_name in SIM_MAPS
+        else f"the simulator covers only {', '.join(f'perceiver_rl/Sim-{m}-v0' for m in SIM_MAPS)}"
+    )
+    sc2path = os.environ.get("SC2PATH", "<unset>")
     try:
-        return sc2_env.SC2Env(
-            map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul,
-            game_steps_per_episode=minigame(map_name).game_loops, random_seed=random_seed,
-        )  # fmt: skip
-    except (FileNotFoundError, NoMapError) as err:
-        sim = (
-            f"use the simulator id 'perceiver_rl/Sim-{map_name}-v0' instead"
-            if map_name in SIM_MAPS
-            else f"the simulator covers only {', '.join(f'perceiver_rl/Sim-{m}-v0' for m in SIM_MAPS)}"
-        )
+        run_config = run_configs.get()
+    except FileNotFoundError as err:
         raise SC2NotInstalledError(
-            f"StarCraft II is not installed where pysc2 looks (SC2PATH={os.environ.get('SC2PATH', '<unset>')}; {err}): "
-            f"install it, set SC2PATH and put the minigame maps in $SC2PATH/Maps/mini_games, or {sim}"
+            f"StarCraft II is not installed where pysc2 looks (SC2PATH={sc2path}; {err}): install it and set "
+            f"SC2PATH, with the minigame maps in $SC2PATH/Maps/mini_games, or {sim}"
         ) from err
+    map_file = os.path.join(run_config.data_dir, "Maps", maps.get(map_name).path)
+    if not os.path.exists(map_file):
+        raise SC2NotInstalledError(
+            f"StarCraft II found (SC2PATH={sc2path}) but not the map {map_file}: copy {PACKAGED_MAPS_DIR}/*.SC2Map "
+            f"to $SC2PATH/Maps/mini_games/, or {sim}"
+        )
+    return sc2_env.SC2Env(
+        map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul,
+        game_steps_per_episode=minigame(map_name).game_loops, random_seed=random_seed,
+    )  # fmt: skip
 
 
 def _sim(map_name: str, aif, step_mul: int, random_seed: int | None):

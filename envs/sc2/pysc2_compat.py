@@ -25,7 +25,7 @@ try:
 finally:
     logging.getLogger().removeHandler(_quiet)
 
-from pysc2_evolved import maps  # noqa: E402
+from pysc2_evolved import maps, run_configs  # noqa: E402
 from pysc2_evolved.env import environment, mock_sc2_env, sc2_env  # noqa: E402
 from pysc2_evolved.lib import actions, features, point, units  # noqa: E402
 from pysc2_evolved.lib.features_types import PlayerRelative  # noqa: E402
@@ -35,6 +35,8 @@ from s2clientprotocol import common_pb2, raw_pb2, score_pb2  # noqa: E402
 from s2clientprotocol import sc2api_pb2 as sc_pb  # noqa: E402
 
 PYSC2_MODULE = "pysc2_evolved"
+PACKAGED_MAPS_DIR = os.path.join(os.path.dirname(maps.__file__), "mini_games")
+"""The wheel ships DeepMind's minigame .SC2Map files here; the game reads them from $SC2PATH/Maps/mini_games."""
 MINIGAMES: tuple[str, ...] = tuple(sorted(mini_games.mini_games))
 """The seven SC2LE minigames, by map name."""
 
@@ -48,6 +50,7 @@ NoMapError = maps_lib.NoMapError
 
 __all__ = [
     "MINIGAMES",
+    "PACKAGED_MAPS_DIR",
     "PYSC2_MODULE",
     "RAW_FUNCTIONS",
     "FeatureUnit",
@@ -65,6 +68,7 @@ __all__ = [
     "mock_sc2_env",
     "point",
     "raw_pb2",
+    "run_configs",
     "sc2_env",
     "sc_pb",
     "score_pb2",

@@ -10,6 +10,8 @@ pysc2 reads as zeros (as it does for layers a game version lacks). Screen planes
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from envs.sc2.pysc2_compat import PlayerRelative, mock_sc2_env, raw_pb2, sc_pb, score_pb2, units
@@ -38,14 +40,16 @@ class ObservationBuilder:
     def __init__(self, rules: Rules, config: MapConfig, minimap: tuple[int, int]):
         self._rules, self._config = rules, config
         self._w, self._h = minimap
-        self._scale = np.array([self._w, self._h]) / config.map_size
+        self._scale = (self._w / config.map_size, self._h / config.map_size)
         x0, y0, x1, y1 = config.playable
         self._pathable = np.zeros((self._h, self._w), np.uint8)
-        c0, r0 = self._pixel(np.array([[x0, y1]]))[0]
-        c1, r1 = self._pixel(np.array([[x1, y0]]))[0]
+        (c0, r0), (c1, r1) = self._cell(x0, y1), self._cell(x1, y0)
         self._pathable[r0:r1, c0:c1] = 1
         self._visible = np.full((self._h, self._w), 2, np.uint8).tobytes()
-        self._camera = self._pathable.tobytes()
+        self._camera = self._pathable_bytes = self._pathable.tobytes()
+        self._empty = bytes(self._w * self._h)
+        self._pickup_key: tuple | None = None
+        self._pickup_planes: tuple[bytearray, bytearray, bytearray] = ()
         self._pickup_protos: dict[int, raw_pb2.Unit] = {}
         """Pickups never move: their Unit protos are built once per tag and copied into each observation."""
 
@@ -62,11 +66,11 @@ class ObservationBuilder:
             self._pickup_protos[tag] = u
         return self._pickup_protos[tag]
 
-    def _pixel(self, pos: np.ndarray) -> np.ndarray:
-        """World ``(K, 2)`` -> minimap ``(K, 2)`` (col, row), pysc2's world->minimap transform (y flipped)."""
-        col = np.floor(pos[:, 0] * self._scale[0])
-        row = np.floor((self._config.map_size - pos[:, 1]) * self._scale[1])
-        return np.stack([np.clip(col, 0, self._w - 1), np.clip(row, 0, self._h - 1)], 1).astype(int)
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        """World point -> minimap ``(col, row)``: pysc2's world->minimap transform (y flipped, floor), clipped."""
+        col = int(math.floor(x * self._scale[0]))
+        row = int(math.floor((self._config.map_size - y) * self._scale[1]))
+        return min(max(col, 0), self._w - 1), min(max(row, 0), self._h - 1)
 
     def _plane(self, renders, name: str, data: bytes) -> None:
         plane = getattr(renders, name)
@@ -106,23 +110,33 @@ class ObservationBuilder:
         self._render(obs.feature_layer_data.minimap_renders, world)
         return response
 
+    def _draw(self, planes: tuple[bytearray, bytearray, bytearray], pos: np.ndarray, player: int, rel: int, utype: int) -> None:
+        """Mark the pixel under each centre ``pos (K, 2)`` (pysc2's world->minimap transform) in ``planes``."""
+        owner, relative, unit_type = planes
+        type_bytes = utype.to_bytes(2, "little")
+        for x, y in pos.tolist():
+            col, row = self._cell(x, y)
+            i = row * self._w + col
+            owner[i], relative[i] = player, rel
+            unit_type[2 * i : 2 * i + 2] = type_bytes
+
     def _render(self, renders, world: World) -> None:
-        owner = np.zeros((self._h, self._w), np.uint8)
-        relative = np.zeros_like(owner)
-        unit_type = np.zeros((self._h, self._w), np.uint16)
-        for units_, player, rel, utype in (
-            (world.pickups, NEUTRAL_PLAYER_ID, PlayerRelative.NEUTRAL, self._rules.pickup_unit_type),
-            (world.marines, SELF_PLAYER_ID, PlayerRelative.SELF, MARINE),
-        ):
-            if units_.alive.any():
-                cols, rows = self._pixel(units_.pos[units_.alive]).T
-                owner[rows, cols], relative[rows, cols], unit_type[rows, cols] = player, rel, utype
-        selected = np.zeros_like(owner)  # the maps start with nothing selected; raw actions never select
+        """Write the minimap planes. Pickups never move: their pixels are drawn once per set of alive tags."""
+        pickups = world.pickups
+        key = tuple(pickups.tags[pickups.alive].tolist())
+        if key != self._pickup_key:
+            n = self._w * self._h
+            self._pickup_planes = (bytearray(n), bytearray(n), bytearray(2 * n))
+            self._draw(self._pickup_planes, pickups.pos[pickups.alive], NEUTRAL_PLAYER_ID, PlayerRelative.NEUTRAL, self._rules.pickup_unit_type)
+            self._pickup_key = key
+        planes = tuple(bytearray(p) for p in self._pickup_planes)
+        self._draw(planes, world.marines.pos[world.marines.alive], SELF_PLAYER_ID, PlayerRelative.SELF, MARINE)
+        owner, relative, unit_type = planes
         self._plane(renders, "visibility_map", self._visible)
         self._plane(renders, "camera", self._camera)
-        self._plane(renders, "player_id", owner.tobytes())
-        self._plane(renders, "player_relative", relative.tobytes())
-        self._plane(renders, "selected", selected.tobytes())
-        self._plane(renders, "pathable", self._pathable.tobytes())
+        self._plane(renders, "player_id", bytes(owner))
+        self._plane(renders, "player_relative", bytes(relative))
+        self._plane(renders, "selected", self._empty)  # nothing starts selected; raw actions never select
+        self._plane(renders, "pathable", self._pathable_bytes)
         plane = renders.unit_type
-        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 16, self._w, self._h, unit_type.tobytes()
+        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 16, self._w, self._h, bytes(unit_type)
