@@ -149,7 +149,8 @@ class StructuredActionDistribution:
             if tuple(a.shape) != shape:
                 raise ValueError(f"actions[{h!r}]: expected shape {shape}, got {tuple(a.shape)}")
             if a.numel() and (int(a.min()) < 0 or int(a.max()) >= limits[h]):
-                raise ValueError(f"actions[{h!r}]: indices must lie in [0, {limits[h]}), got {int(a.min())}..{int(a.max())}")
+                got = f"{int(a.min())}..{int(a.max())}"
+                raise ValueError(f"actions[{h!r}]: indices must lie in [0, {limits[h]}), got {got}")
 
     def selection_steps(self, selected: torch.Tensor) -> torch.Tensor:
         """``(B, M)`` bool: the steps of ``selected (B, M)`` up to and including the first EOS."""
@@ -159,10 +160,9 @@ class StructuredActionDistribution:
     def head_logps(self, actions: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``{head: (B,)}`` log-probability terms, unused arguments already 0."""
         self.check_actions(actions, self.layout)
-        if actions["action_type"].shape[0] != self.logits["action_type"].shape[0]:
-            raise ValueError(
-                f"actions: batch {actions['action_type'].shape[0]} != distribution batch {self.logits['action_type'].shape[0]}"
-            )
+        b, b_dist = actions["action_type"].shape[0], self.logits["action_type"].shape[0]
+        if b != b_dist:
+            raise ValueError(f"actions: batch {b} != distribution batch {b_dist}")
         a = actions["action_type"].long()
         used = self.uses[a]  # (B, 4)
         terms = {"action_type": _gather(self.logits["action_type"], a)}

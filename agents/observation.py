@@ -71,7 +71,8 @@ def prepare_observation(
             raise ValueError(f"observation field {key!r}: {out[key].shape[axis]} entity slots, 'entities' has {n}")
         rest = len(trailing[key])
         if tuple(out[key].shape[: out[key].dim() - rest]) != tuple(lead):
-            raise ValueError(f"observation field {key!r}: leading dims {tuple(out[key].shape)[:-rest]} != {tuple(lead)}")
+            got = tuple(out[key].shape)[:-rest]
+            raise ValueError(f"observation field {key!r}: leading dims {got} != {tuple(lead)} of 'scalars'")
     if n > n_max:
         raise ValueError(f"observation field 'entities': {n} entities exceed max_entities={n_max}")
     if n < n_max:

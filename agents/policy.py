@@ -176,12 +176,13 @@ class AlphaStarPolicy(nn.Module):
         """``(B, K)`` bool: the action-type mask, minus types whose unit / location arguments have no legal
         choice in this observation (kept as is if that would leave no type)."""
         u = self.uses
+        always = torch.ones_like(obs["action_type_mask"][:, 0])
         need = torch.stack(
             [
-                torch.ones_like(obs["action_type_mask"][:, 0]),
+                always,
                 obs["selectable_mask"].any(-1),
                 obs["targetable_mask"].any(-1),
-                obs["location_mask"].flatten(1).any(-1) if "location_mask" in obs else torch.ones_like(obs["action_type_mask"][:, 0]),
+                obs["location_mask"].flatten(1).any(-1) if "location_mask" in obs else always,
             ],
             dim=-1,
         )  # (B, 4): argument has a legal choice

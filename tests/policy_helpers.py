@@ -99,7 +99,8 @@ def illegal_rows(obs: dict[str, torch.Tensor], actions: dict[str, torch.Tensor],
     is_unit = steps & (sel != n)
     selectable = torch.cat([obs["selectable_mask"].bool(), torch.zeros_like(obs["selectable_mask"][:, :1]).bool()], 1)
     sel_bad = (is_unit & ~selectable.gather(1, sel)).any(-1) | ~is_unit[:, 0]
-    dup = ((sel[:, :, None] == sel[:, None, :]) & is_unit[:, :, None] & is_unit[:, None, :]).sum((1, 2)) > is_unit.sum(1)
+    both_units = is_unit[:, :, None] & is_unit[:, None, :]
+    dup = ((sel[:, :, None] == sel[:, None, :]) & both_units).sum((1, 2)) > is_unit.sum(1)
     bad |= u[:, 1] & (sel_bad | dup)
     bad |= u[:, 2] & ~obs["targetable_mask"].bool().gather(1, actions["target_unit"][:, None]).squeeze(1)
     if "location_mask" in obs:

@@ -56,8 +56,8 @@ def test_zero_entities_and_all_masked_rows_give_finite_outputs(encoder, heads):
     obs["action_type_mask"][1:] = 0  # rows with every action type masked
     obs["location_mask"][2:] = 0
     out = policy(obs)
-    for name, t in (("logp", out.logp), ("value", out.value), ("dist_inputs", out.dist_inputs), ("entropy", out.entropy)):
-        assert torch.isfinite(t).all(), name
+    for name in ("logp", "value", "dist_inputs", "entropy"):
+        assert torch.isfinite(getattr(out, name)).all(), name
     assert (out.actions["selected_units"] == obs_spec.max_entities).all()  # nothing selectable
     out.logp.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in policy.parameters() if p.grad is not None)
