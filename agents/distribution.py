@@ -157,9 +157,12 @@ class StructuredActionDistribution:
         is_eos = (selected == self.layout.eos).long()
         return (torch.cumsum(is_eos, dim=1) - is_eos) == 0
 
-    def head_logps(self, actions: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """``{head: (B,)}`` log-probability terms, unused arguments already 0."""
-        self.check_actions(actions, self.layout)
+    def head_logps(self, actions: dict[str, torch.Tensor], check: bool = True) -> dict[str, torch.Tensor]:
+        """``{head: (B,)}`` log-probability terms, unused arguments already 0.
+
+        ``check=False`` skips the range checks (a host sync) for actions known to be valid."""
+        if check:
+            self.check_actions(actions, self.layout)
         b, b_dist = actions["action_type"].shape[0], self.logits["action_type"].shape[0]
         if b != b_dist:
             raise ValueError(f"actions: batch {b} != distribution batch {b_dist}")
@@ -176,9 +179,9 @@ class StructuredActionDistribution:
             terms[h] = torch.where(used[:, i], term, 0.0)
         return terms
 
-    def logp(self, actions: dict[str, torch.Tensor]) -> torch.Tensor:
+    def logp(self, actions: dict[str, torch.Tensor], check: bool = True) -> torch.Tensor:
         """``(B,)``: log-probability of the structured ``actions`` (dict of int64 tensors)."""
-        return torch.stack(list(self.head_logps(actions).values())).sum(0)
+        return torch.stack(list(self.head_logps(actions, check).values())).sum(0)
 
     # ------------------------------------------------------------------ entropy / KL
     def entropy(self) -> torch.Tensor:

@@ -101,8 +101,13 @@ class PolicyOutput:
     """(B,)."""
     state: State | None = None
     """LSTM state after the step / sequence, or None."""
-    entropy: torch.Tensor | None = field(default=None, repr=False)
-    """(B,) entropy of the structured distribution."""
+    distribution: StructuredActionDistribution | None = field(default=None, repr=False)
+    """The distribution behind ``dist_inputs`` (rows flattened over the leading dims)."""
+
+    @property
+    def entropy(self) -> torch.Tensor:
+        """(B,) entropy of the structured distribution (computed on demand)."""
+        return self.distribution.entropy().reshape(self.logp.shape)
 
 
 def _check_specs(obs_spec: ObservationSpec, action_spec: ActionSpec) -> None:
@@ -220,7 +225,7 @@ class AlphaStarPolicy(nn.Module):
 
         dist = StructuredActionDistribution(logits, self.uses, self.layout)
         out_actions = given if given is not None else chosen
-        logp = dist.logp(out_actions)
+        logp = dist.logp(out_actions, check=False)  # given actions were checked in _flatten_actions
 
         def unflat(x: torch.Tensor) -> torch.Tensor:
             return x.reshape(*lead, *x.shape[1:])
@@ -231,7 +236,7 @@ class AlphaStarPolicy(nn.Module):
             dist_inputs=unflat(dist.flat()),
             value=unflat(stage1.value),
             state=new_state,
-            entropy=unflat(dist.entropy()),
+            distribution=dist,
         )
 
     def _flatten_actions(self, actions: dict[str, torch.Tensor], lead: tuple[int, ...]) -> dict[str, torch.Tensor]:
