@@ -8,6 +8,7 @@ import pytest
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
+from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, MinimapFeatures
 from envs.sim.world import MapConfig
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
@@ -95,3 +96,27 @@ def test_scripted_agents_reach_their_recorded_scores(map_name):
     scores = [run_episode(env, agent, seed=s) for s in range(4)]
     mean, tol = RECORDED[map_name]
     assert abs(np.mean(scores) - mean) <= tol, scores
+
+
+def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
+    sim = SC2MinigameEnv("CollectMineralShards", backend="sim")
+    mock = SC2MinigameEnv("CollectMineralShards", backend="test")
+    sim.reset(seed=0)
+    mock.reset()
+    ours, theirs = sim._env.step([RAW_FUNCTIONS.no_op()])[0], mock._env.step([RAW_FUNCTIONS.no_op()])[0]
+    assert set(ours.observation) == set(theirs.observation)
+    for key, value in theirs.observation.items():
+        if isinstance(value, np.ndarray):
+            mine = np.asarray(ours.observation[key])
+            assert mine.dtype == value.dtype and mine.shape[1:] == value.shape[1:], key
+    assert sim._env.observation_spec() == mock._env.observation_spec()
+    assert sim._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id] == mock._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id]
+
+
+def test_rendered_minimap_agrees_with_pysc2s_raw_unit_positions():
+    env = SC2MinigameEnv("CollectMineralShards", backend="sim")
+    env.reset(seed=2)
+    obs = env._env.step([RAW_FUNCTIONS.no_op()])[0].observation
+    relative = obs["feature_minimap"][MinimapFeatures.player_relative.index]
+    for unit in obs["raw_units"]:
+        assert relative[unit[FeatureUnit.y], unit[FeatureUnit.x]] == unit[FeatureUnit.alliance]
