@@ -112,15 +112,19 @@ def test_nan_in_an_observation_names_the_field():
         env.converter.observation(bad)
 
 
-def test_game_not_installed_names_sc2path_and_the_simulator(monkeypatch, tmp_path):
-    monkeypatch.setenv("SC2PATH", str(tmp_path))
-    envs.register_all(rllib=False)
+GAME_IDS = [i for i, e in envs.ENV_IDS.items() if e.needs_game]
+
+
+@pytest.mark.parametrize("env_id", GAME_IDS)
+def test_game_not_installed_names_sc2path_and_the_simulator(env_id, monkeypatch, tmp_path):
     import gymnasium as gym
 
-    with pytest.raises(SC2NotInstalledError, match=r"SC2PATH=.*perceiver_rl/Sim-MoveToBeacon-v0"):
-        gym.make("perceiver_rl/SC2-MoveToBeacon-v0")
-    with pytest.raises(SC2NotInstalledError, match=r"SC2PATH=.*simulator covers only"):
-        gym.make("perceiver_rl/SC2-DefeatRoaches-v0")
+    monkeypatch.setenv("SC2PATH", str(tmp_path))
+    envs.register_all(rllib=False)
+    map_name = env_id.split("SC2-")[1][: -len("-v0")]
+    hint = f"perceiver_rl/Sim-{map_name}-v0" if map_name in ("MoveToBeacon", "CollectMineralShards") else "simulator covers only"
+    with pytest.raises(SC2NotInstalledError, match=rf"SC2PATH={tmp_path}.*{hint}"):
+        gym.make(env_id)
 
 
 def test_unknown_map_lists_the_valid_ones():
