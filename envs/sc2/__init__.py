@@ -4,14 +4,13 @@ the backends (game, simulator, pysc2's SC2TestEnv), minigame facts and scripted 
 from envs.sc2.backends import BACKENDS, SIM_MAPS, SC2NotInstalledError
 from envs.sc2.convert import ENTITY_FEATURES, SCALARS, SPATIAL, ContractConfig, TimestepConverter
 from envs.sc2.env import SC2MinigameEnv, make_sc2_env
-from envs.sc2.minigames import MINIGAME_INFO, SC2LE_SCORES, Minigame, minigame
+from envs.sc2.minigames import MINIGAME_INFO, Minigame, minigame
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
 
 __all__ = [
     "BACKENDS",
     "ENTITY_FEATURES",
     "MINIGAME_INFO",
-    "SC2LE_SCORES",
     "SCALARS",
     "SCRIPTED_AGENTS",
     "SIM_MAPS",

@@ -1,4 +1,7 @@
-"""Facts about the seven SC2LE minigames: time limits, the raw action set we expose, reference scores."""
+"""Facts about the seven SC2LE minigames: time limits and the raw action set we expose.
+
+(The SC2LE reference scores live in ``agents/sc2le.py``, beside the evaluation that prints them.)
+"""
 
 from __future__ import annotations
 
@@ -42,17 +45,6 @@ MINIGAME_INFO: dict[str, Minigame] = {
     )
 }
 assert set(MINIGAME_INFO) == set(MINIGAMES), "pysc2's minigame list changed"
-
-SC2LE_SCORES: dict[str, dict[str, float]] = {
-    # Vinyals et al. 2017, table of mean scores (DeepMind human player and StarCraft GrandMaster).
-    "MoveToBeacon": {"human": 26, "grandmaster": 28},
-    "CollectMineralShards": {"human": 133, "grandmaster": 177},
-    "FindAndDefeatZerglings": {"human": 46, "grandmaster": 61},
-    "DefeatRoaches": {"human": 41, "grandmaster": 215},
-    "DefeatZerglingsAndBanelings": {"human": 729, "grandmaster": 727},
-    "CollectMineralsAndGas": {"human": 6880, "grandmaster": 7566},
-    "BuildMarines": {"human": 138, "grandmaster": 133},
-}
 
 
 def minigame(name: str) -> Minigame:
