@@ -52,7 +52,7 @@ _ALLIANCE, _UNIT_TYPE = int(FeatureUnit.alliance), int(FeatureUnit.unit_type)
 _SELF = int(PlayerRelative.SELF)
 _PLAYER_RELATIVE, _PATHABLE = MinimapFeatures.player_relative.index, MinimapFeatures.pathable.index
 _ALLIANCE_COLUMN = np.array([0, 0, 1, 2, 3, 3])  # alliance (clipped to 0..5) -> one-hot column
-_RELATIVE_PLANES = np.array([PlayerRelative.SELF, PlayerRelative.NEUTRAL, PlayerRelative.ENEMY])[:, None, None]
+_RELATIVE_VALUES = (int(PlayerRelative.SELF), int(PlayerRelative.NEUTRAL), int(PlayerRelative.ENEMY))
 _ALLIANCE_PRIORITY = np.array([9, 0, 2, 3, 1, 9])  # index = alliance (1 self, 2 ally, 3 neutral, 4 enemy)
 
 
@@ -100,6 +100,8 @@ class TimestepConverter:
         self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32)
         self._rows = np.zeros(0, np.int64)
         self._obs: dict[str, np.ndarray] | None = None
+        self._pathable: np.ndarray | None = None
+        self._location: np.ndarray | None = None
 
     # ----------------------------------------------------------------------------------- observation
     def observation(self, timestep) -> tuple[dict[str, np.ndarray], dict]:
@@ -123,15 +125,19 @@ class TimestepConverter:
         minimap = np.asarray(o["feature_minimap"])
         rel, pathable = minimap[_PLAYER_RELATIVE], minimap[_PATHABLE]
         spatial = np.empty((len(SPATIAL), s, s), np.float32)
-        spatial[:3] = rel[None] == _RELATIVE_PLANES
-        spatial[3] = pathable > 0
-        location = (pathable > 0).astype(np.int8) if pathable.any() else np.ones((s, s), np.int8)
+        for plane, value in enumerate(_RELATIVE_VALUES):
+            np.equal(rel, value, out=spatial[plane])
+        if self._pathable is None or not np.array_equal(pathable, self._pathable):  # static on every map we know
+            self._pathable = pathable.copy()
+            self._location = (pathable > 0).astype(np.int8) if pathable.any() else np.ones((s, s), np.int8)
+        spatial[3] = self._pathable > 0
+        location = self._location.copy()
 
-        player = o["player"]
+        player = np.asarray(o["player"]).tolist()  # plain list: NamedNumpyArray indexing is slow
         n_self = int((alliance == _SELF).sum())
         scalars = np.array(
             [
-                int(o["game_loop"][0]) / self.game.game_loops, player[1] / 1000.0, player[2] / 1000.0,
+                int(np.asarray(o["game_loop"])[0]) / self.game.game_loops, player[1] / 1000.0, player[2] / 1000.0,
                 player[3] / 200.0, player[4] / 200.0, player[8] / 100.0, n_self / n, (len(raw) - n_self) / n,
             ],
             np.float32,
@@ -149,7 +155,7 @@ class TimestepConverter:
         self._obs = obs
         info = {
             "score_cumulative": np.asarray(o["score_cumulative"], np.float64),
-            "game_loop": int(o["game_loop"][0]),
+            "game_loop": int(np.asarray(o["game_loop"])[0]),
             "entities_dropped": len(raw) - k,
         }
         return obs, info
