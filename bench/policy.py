@@ -164,8 +164,10 @@ def main(argv: list[str] | None = None) -> dict:
     torch.manual_seed(0)
     quick = args.quick
     enc_batch, enc_repeats = (1, 2) if quick else (4, 5)
-    act_combos = {k: COMBOS[k] for k in ("perceiver+queries", "transformer+mlp")} if quick else COMBOS
-    learn_combos = {k: COMBOS[k] for k in ("perceiver+queries", "transformer+mlp")}
+    quick_act = ("perceiver+queries", "transformer+mlp", "perceiver+queries D=128")
+    act_combos = {k: COMBOS[k] for k in quick_act} if quick else COMBOS
+    learn_combos = {k: COMBOS[k] for k in ("perceiver+queries", "transformer+mlp")} if quick else dict(COMBOS)
+    learn_combos.pop("perceiver+queries D=128", None)
     learn_batch = 128 if quick else LEARN["batch"]
 
     peak = sgemm_peak_flops()
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
         **enc,
         "act_latency_ms": act["act_ms[perceiver+queries]"],
         "act_latency_ms_transformer_mlp": act["act_ms[transformer+mlp]"],
+        "act_latency_ms_lean_d128": act["act_ms[perceiver+queries D=128]"],
         **act,
         "learner_batch": learn_batch,
         "learner_samples_per_s": learn["learner_samples_per_s[perceiver+queries]"],

@@ -1,7 +1,9 @@
 """The autoregressive argument heads shared by every head torso.
 
 An autoregressive embedding ``ar (B, C)`` starts as ``Linear(state) + Embedding(action_type)`` and is
-carried head to head, each chosen argument adding its embedding (only where the action type uses it):
+carried head to head, each chosen argument adding its embedding where the action type uses it (an
+argument's embedding exists only if some action type uses a later argument after it, or, for picked
+units, the next pointer step):
 
     queued (2) -> selected_units (pointer over N entities + a learned EOS key, M steps, chosen units
     masked out, EOS illegal before the first pick) -> target_unit (pointer over N) -> location (H*W:
