@@ -109,29 +109,54 @@ class ActionLayout:
 
 
 class StructuredActionDistribution:
-    """Per-head logits ``{head: (B, n) | selected_units (B, M, N+1)}`` plus which arguments each type uses.
+    """Per-head logits ``{head: (R, n) | selected_units (R, M, N+1)}`` plus which arguments each type uses.
 
-    ``uses (K, 4)`` bool follows ``agents.spec.ARGUMENTS`` (``ActionSpec.uses_matrix()``).
+    ``uses (K, 4)`` bool follows ``agents.spec.ARGUMENTS`` (``ActionSpec.uses_matrix()``). The R rows may
+    stand for leading dims ``lead`` (e.g. ``(B, T)``): actions then come as ``(*lead)`` / ``(*lead, M)``
+    and ``logp`` / ``entropy`` / ``kl`` return ``(*lead)``.
     """
 
-    def __init__(self, logits: dict[str, torch.Tensor], uses: torch.Tensor, layout: ActionLayout) -> None:
+    def __init__(
+        self,
+        logits: dict[str, torch.Tensor],
+        uses: torch.Tensor,
+        layout: ActionLayout,
+        lead: tuple[int, ...] | None = None,
+    ) -> None:
         self.logits, self.uses, self.layout = logits, uses.to(torch.bool), layout
+        self.lead = tuple(lead) if lead is not None else (logits["action_type"].shape[0],)
 
     # ------------------------------------------------------------------ flat layout
     @classmethod
     def from_flat(cls, dist_inputs: torch.Tensor, action_spec: ActionSpec) -> "StructuredActionDistribution":
-        """Rebuild from ``dist_inputs (B, L)`` (as produced by the policy)."""
+        """Rebuild from ``dist_inputs (*lead, L)`` (as produced by the policy; lead = (B,) or (B, T))."""
         layout = ActionLayout.from_spec(action_spec)
-        if dist_inputs.dim() != 2 or dist_inputs.shape[-1] != layout.width:
+        if dist_inputs.dim() < 2 or dist_inputs.shape[-1] != layout.width:
             raise ValueError(f"dist_inputs: expected shape (B, {layout.width}), got {tuple(dist_inputs.shape)}")
-        parts = dict(zip(HEADS, torch.split(dist_inputs, list(layout.sizes.values()), dim=-1)))
+        lead = tuple(dist_inputs.shape[:-1])
+        rows = dist_inputs.reshape(-1, layout.width)
+        parts = dict(zip(HEADS, torch.split(rows, list(layout.sizes.values()), dim=-1)))
         parts["selected_units"] = parts["selected_units"].reshape(-1, layout.max_selected, layout.eos + 1)
         uses = torch.as_tensor(action_spec.uses_matrix(), device=dist_inputs.device)
-        return cls(parts, uses, layout)
+        return cls(parts, uses, layout, lead)
 
     def flat(self) -> torch.Tensor:
-        """``(B, L)``: the heads concatenated in layout order."""
-        return torch.cat([self.logits[h].flatten(1) for h in HEADS], dim=-1)
+        """``(*lead, L)``: the heads concatenated in layout order."""
+        rows = torch.cat([self.logits[h].flatten(1) for h in HEADS], dim=-1)
+        return rows.reshape(*self.lead, rows.shape[-1])
+
+    def _rows(self, actions: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Actions with leading dims ``lead`` -> rows ``(R,)`` / ``(R, M)``."""
+        out = {}
+        for h in HEADS:
+            if h not in actions:
+                raise ValueError(f"actions: missing key {h!r}")
+            a = torch.as_tensor(actions[h])
+            trailing = (self.layout.max_selected,) if h == "selected_units" else ()
+            if tuple(a.shape) != self.lead + trailing:
+                raise ValueError(f"actions[{h!r}]: expected shape {self.lead + trailing}, got {tuple(a.shape)}")
+            out[h] = a.reshape(-1, *trailing)
+        return out
 
     # ------------------------------------------------------------------ log-probability
     @staticmethod
@@ -161,11 +186,9 @@ class StructuredActionDistribution:
         """``{head: (B,)}`` log-probability terms, unused arguments already 0.
 
         ``check=False`` skips the range checks (a host sync) for actions known to be valid."""
+        actions = self._rows(actions)
         if check:
             self.check_actions(actions, self.layout)
-        b, b_dist = actions["action_type"].shape[0], self.logits["action_type"].shape[0]
-        if b != b_dist:
-            raise ValueError(f"actions: batch {b} != distribution batch {b_dist}")
         a = actions["action_type"].long()
         used = self.uses[a]  # (B, 4)
         terms = {"action_type": _gather(self.logits["action_type"], a)}
@@ -177,7 +200,7 @@ class StructuredActionDistribution:
             else:
                 term = _gather(self.logits[h], idx)
             terms[h] = torch.where(used[:, i], term, 0.0)
-        return terms
+        return {h: t.reshape(self.lead) for h, t in terms.items()}
 
     def logp(self, actions: dict[str, torch.Tensor], check: bool = True) -> torch.Tensor:
         """``(B,)``: log-probability of the structured ``actions`` (dict of int64 tensors)."""
@@ -191,7 +214,7 @@ class StructuredActionDistribution:
             logp = torch.log_softmax(self.logits[h].float(), -1)
             ent = -(logp.exp() * logp).sum(-1)
             total = total + (ent.sum(-1) if h == "selected_units" else ent)
-        return total
+        return total.reshape(self.lead)
 
     def kl(self, other: "StructuredActionDistribution") -> torch.Tensor:
         """``(B,)``: KL(self || other), head by head (both teacher-forced on the same actions)."""
@@ -201,7 +224,7 @@ class StructuredActionDistribution:
             q = torch.log_softmax(other.logits[h].float(), -1)
             kl = (p.exp() * (p - q)).sum(-1)
             total = total + (kl.sum(-1) if h == "selected_units" else kl)
-        return total
+        return total.reshape(self.lead)
 
     # ------------------------------------------------------------------ drawing
     def _draw(self, deterministic: bool) -> dict[str, torch.Tensor]:
@@ -215,7 +238,7 @@ class StructuredActionDistribution:
             default = self.layout.defaults[h]
             mask = used[:, i, None] if h == "selected_units" else used[:, i]
             out[h] = torch.where(mask, out[h], default)
-        return out
+        return {h: a.reshape(*self.lead, *a.shape[1:]) for h, a in out.items()}
 
     def sample(self) -> dict[str, torch.Tensor]:
         """A draw from each stored head; unused arguments set to their defaults."""

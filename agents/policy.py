@@ -10,6 +10,7 @@ API (pure torch; the RLlib RLModule wraps it)::
                      pads after the end), target_unit (B,), location (B,) = y * W + x
     out.logp         (B,)   log-probability of out.actions
     out.dist_inputs  (B, L) flat, legality-masked, teacher-forced logits (layout: agents.distribution)
+    out.entropy      (B,)   computed on demand from out.distribution
     out.value        (B,)
     out.state        LSTM state {"h", "c": (B, layers, C)} or None
     dist = StructuredActionDistribution.from_flat(out.dist_inputs, action_spec)   # == policy.distribution(...)
@@ -107,7 +108,7 @@ class PolicyOutput:
     @property
     def entropy(self) -> torch.Tensor:
         """(B,) entropy of the structured distribution (computed on demand)."""
-        return self.distribution.entropy().reshape(self.logp.shape)
+        return self.distribution.entropy()
 
 
 def _check_specs(obs_spec: ObservationSpec, action_spec: ActionSpec) -> None:
@@ -223,17 +224,16 @@ class AlphaStarPolicy(nn.Module):
         logits, chosen = self.arguments(features, ar, self.uses[action_type], masks, given, deterministic)
         logits["action_type"], chosen["action_type"] = at_logits, action_type
 
-        dist = StructuredActionDistribution(logits, self.uses, self.layout)
-        out_actions = given if given is not None else chosen
-        logp = dist.logp(out_actions, check=False)  # given actions were checked in _flatten_actions
-
         def unflat(x: torch.Tensor) -> torch.Tensor:
             return x.reshape(*lead, *x.shape[1:])
 
+        dist = StructuredActionDistribution(logits, self.uses, self.layout, lead)
+        rows = given if given is not None else chosen
+        out_actions = {k: unflat(rows[k]) for k in ("action_type",) + ARGUMENTS}
         return PolicyOutput(
-            actions={k: unflat(out_actions[k]) for k in ("action_type",) + ARGUMENTS},
-            logp=unflat(logp),
-            dist_inputs=unflat(dist.flat()),
+            actions=out_actions,
+            logp=dist.logp(out_actions, check=False),  # given actions were checked in _flatten_actions
+            dist_inputs=dist.flat(),
             value=unflat(stage1.value),
             state=new_state,
             distribution=dist,

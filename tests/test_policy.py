@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from agents.observation import stack_observations
+from agents.distribution import StructuredActionDistribution
 from agents.policy import AlphaStarPolicy
 from policy_helpers import one_thread, random_obs, specs, tiny_config, tiny_policy  # noqa: F401 (fixture)
 
@@ -117,3 +118,17 @@ def test_lstm_sequence_equals_step_by_step():
     torch.testing.assert_close(whole.logp, torch.stack([s.logp for s in steps], 1), atol=1e-5, rtol=0)
     torch.testing.assert_close(whole.value, torch.stack([s.value for s in steps], 1), atol=1e-5, rtol=0)
     torch.testing.assert_close(whole.state["h"], state["h"], atol=1e-5, rtol=0)
+
+
+def test_distribution_from_flat_with_a_time_dimension():
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec, lstm=True)
+    flat = random_obs(obs_spec, 6, seed=7)
+    seq = {k: v.reshape(2, 3, *v.shape[1:]) for k, v in flat.items()}
+    with torch.no_grad():
+        out = policy(seq)
+    dist = StructuredActionDistribution.from_flat(out.dist_inputs, act_spec)  # (B, T, L)
+    assert torch.equal(dist.logp(out.actions), out.logp) and dist.entropy().shape == (2, 3)
+    assert dist.kl(dist).shape == (2, 3) and dist.sample()["selected_units"].shape == (2, 3, act_spec.max_selected)
+    with pytest.raises(ValueError, match="actions\\['location'\\]: expected shape \\(2, 3\\)"):
+        dist.logp(dict(out.actions, location=out.actions["location"].reshape(6)))
