@@ -89,6 +89,21 @@ class StopConfig:
     env_steps: int | None = 100_000
     iterations: int | None = None
     mean_return: float | None = None
+    time_s: float | None = None
+    """Wall-clock budget of this process's training loop (seconds)."""
+
+
+@dataclass
+class FaultConfig:
+    """Injected failures, for testing fault tolerance (off by default)."""
+
+    crash_at_step: int | None = None
+    """Every env instance raises after this many steps (RLlib then recreates it)."""
+    crash_prob: float = 0.0
+    """Per-step probability that the env raises."""
+    kill_process: bool = False
+    """Instead of raising, end the EnvRunner process (needs ``env_runners.num_env_runners >= 1``)."""
+    seed: int = 0
 
 
 @dataclass
@@ -108,6 +123,7 @@ class ExperimentConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     env_runners: EnvRunnerConfig = field(default_factory=EnvRunnerConfig)
     stop: StopConfig = field(default_factory=StopConfig)
+    faults: FaultConfig = field(default_factory=FaultConfig)
     checkpoint_every: int = 5
     """Checkpoint every k iterations (and always at the end)."""
     evaluation_episodes: int = 10
@@ -203,9 +219,16 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read ``path`` with ``yaml.safe_load``, apply ``overrides`` and build the typed config."""
-    path = Path(path)
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """``yaml.safe_load`` of ``path``; a top-level ``base: other.yaml`` (relative to ``path``) is read first
+    and this file's keys are merged over it."""
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -215,10 +238,18 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
         raise ConfigError(f"{path}: not valid safe YAML ({first})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    data = apply_overrides(data, overrides or [])
+    if "base" in data:
+        base = (path.parent / str(data.pop("base"))).resolve()
+        if base in _seen:
+            raise ConfigError(f"{path}: base: circular reference to {base}")
+        data = _merge(read_yaml(base, _seen + (path.resolve(),)), data)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read ``path`` (and its ``base:`` chain) with ``yaml.safe_load``, apply ``overrides``, build the typed config."""
+    path = Path(path)
+    data = apply_overrides(read_yaml(path), overrides or [])
     data.setdefault("name", path.stem)
     return config_from_dict(data)
 
-
-def config_to_dict(cfg: ExperimentConfig) -> dict:
-    return dataclasses.asdict(cfg)

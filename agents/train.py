@@ -87,8 +87,10 @@ class Trainer:
         return save_checkpoint(self.run_dir, self.counters, module_state, optim_state)
 
     # -- loop ----------------------------------------------------------------------------------------
-    def _done(self, mean_return: float) -> str | None:
+    def _done(self, mean_return: float, elapsed: float) -> str | None:
         s, c = self.cfg.stop, self.counters
+        if s.time_s is not None and elapsed >= s.time_s:
+            return f"time >= {s.time_s:g} s"
         if s.env_steps is not None and c.env_steps >= s.env_steps:
             return f"env_steps >= {s.env_steps:,}"
         if s.iterations is not None and c.iteration >= s.iterations:
@@ -108,7 +110,9 @@ class Trainer:
                 result = self.algo.train()
                 c.iteration += 1
                 c.env_steps = base_steps + int(_get(result, "num_env_steps_sampled_lifetime", 0))
-                c.restarts = base_restarts + int(_get(result, "fault_tolerance/num_remote_worker_restarts", 0))
+                runner_restarts = int(_get(result, "fault_tolerance/num_remote_worker_restarts", 0))
+                env_failures = int(_get(result, "env_runners/num_env_step_failures", 0))
+                c.restarts = base_restarts + runner_restarts + env_failures
                 c.wall_time_s = base_wall + time.time() - start
                 mean_return = _get(result, "env_runners/episode_return_mean")
                 steps_s = (c.env_steps - base_steps) / max(time.time() - start, 1e-9)
@@ -119,7 +123,9 @@ class Trainer:
                     "episode_return_mean": mean_return,
                     "episode_len_mean": _get(result, "env_runners/episode_len_mean"),
                     "env_steps_per_s": steps_s,
-                    "env_runner_restarts": c.restarts,
+                    "restarts": c.restarts,
+                    "env_runner_restarts": runner_restarts,
+                    "env_failures": env_failures,
                     "healthy_env_runners": _get(result, "fault_tolerance/num_healthy_workers"),
                     "policy_loss": _get(result, "learners/default_policy/policy_loss"),
                     "vf_loss": _get(result, "learners/default_policy/vf_loss"),
@@ -135,7 +141,7 @@ class Trainer:
                 self.tb.log(c.env_steps, {f"train/{k}": v for k, v in summary.items() if k != "env_steps"})
                 progress.write(json.dumps(summary) + "\n")
                 progress.flush()
-                reason = self._done(mean_return)
+                reason = self._done(mean_return, time.time() - start)
                 if reason or c.iteration % self.cfg.checkpoint_every == 0:
                     ckpt = self.checkpoint()
                 if reason:

@@ -41,9 +41,19 @@ def only_run_dir(runs_dir):
     return run_dir
 
 
-@pytest.mark.parametrize("config", ["cartpole_perceiver.yaml", "cartpole_mlp.yaml"])
-def test_tiny_train_writes_progress_tensorboard_and_checkpoints(ray_session, tmp_path, capsys, config):
-    assert train(config, tmp_path) == 0
+KINDS = [
+    ("cartpole_perceiver.yaml", []),
+    ("cartpole_mlp.yaml", []),
+    ("cartpole_perceiver.yaml", ["model.encoder=transformer", "model.lstm=true"]),
+    ("minigrid_doorkey_perceiver.yaml", []),
+    ("sim_movetobeacon_perceiver.yaml", ["env_config.spatial_size=16"]),
+    ("sim_collectmineralshards_transformer.yaml", ["env_config.spatial_size=16", "model.lstm=true"]),
+]
+
+
+@pytest.mark.parametrize("config,extra", KINDS, ids=[f"{c}{'+' if e else ''}{'+'.join(e)}" for c, e in KINDS])
+def test_tiny_train_writes_progress_tensorboard_and_checkpoints(ray_session, tmp_path, capsys, config, extra):
+    assert train(config, tmp_path, *extra) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("iter ")]
     assert len(lines) == 2 and "env steps" in lines[0] and "steps/s" in lines[0] and "ETA" in lines[0]
@@ -104,6 +114,15 @@ def test_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, a
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and culprit in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sc2_without_the_game_exits_2_naming_sc2path_and_the_simulator(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SC2PATH", str(tmp_path / "no-game"))
+    code = main(["train", str(CONFIGS_DIR / "sc2_move_to_beacon_perceiver.yaml"), "--set", f"runs_dir={tmp_path / 'runs'}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "SC2PATH" in err and "perceiver_rl/Sim-MoveToBeacon-v0" in err
     assert not (tmp_path / "runs").exists()
 
 

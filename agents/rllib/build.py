@@ -13,6 +13,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 import envs
 
 from ..config import ConfigError, ExperimentConfig
+from .faults import register_faulty_env
 from .token_module import PerceiverRLModule
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "APPO": APPOConfig}
@@ -41,6 +42,8 @@ def check_env(cfg: ExperimentConfig) -> gym.Env:
         env = gym.make(cfg.env, **cfg.env_config)
     except TypeError as e:
         raise ConfigError(f"env_config: {cfg.env} rejected its arguments ({e})") from None
+    except (ValueError, RuntimeError) as e:  # e.g. StarCraft II not installed: the message names SC2PATH
+        raise ConfigError(f"env: {cfg.env} could not be created: {e}") from None
     if cfg.model.module not in MODULES:
         raise ConfigError(f"model.module: unknown module {cfg.model.module!r} (valid: {', '.join(MODULES)})")
     needs = MODULES[cfg.model.module][1]
@@ -58,9 +61,20 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     """Build the (PPO | APPO) AlgorithmConfig for ``cfg``; raises ConfigError naming a bad key."""
     if cfg.algorithm not in ALGORITHMS:
         raise ConfigError(f"algorithm: unknown algorithm {cfg.algorithm!r} (valid: {', '.join(ALGORITHMS)})")
-    check_env(cfg).close()
-    er = cfg.env_runners
+    env = check_env(cfg)
     model = dataclasses.asdict(cfg.model)
+    if cfg.model.module == "alphastar":  # the structured contract travels in model_config
+        from .alphastar_module import contract_to_model_config
+
+        model.update(contract_to_model_config(**envs.contract_of(env)))
+    env.close()
+    er = cfg.env_runners
+    env_name = cfg.env
+    f = cfg.faults
+    if f.crash_at_step is not None or f.crash_prob > 0:
+        if f.kill_process and er.num_env_runners < 1:
+            raise ConfigError("faults.kill_process: needs env_runners.num_env_runners >= 1 (it would kill the driver)")
+        env_name = register_faulty_env(cfg.env, f)
     factory = MODULES[cfg.model.module][0]
     if factory is None:  # RLlib's default MLP module: fcnet widths from model.hidden
         spec = RLModuleSpec(model_config={"fcnet_hiddens": [cfg.model.hidden, cfg.model.hidden], "fcnet_activation": "tanh",
@@ -68,9 +82,9 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     else:
         spec = RLModuleSpec(module_class=factory(), model_config=model)
     training = dataclasses.asdict(cfg.training)
-    return (
+    config = (
         ALGORITHMS[cfg.algorithm]()
-        .environment(cfg.env, env_config=cfg.env_config)
+        .environment(env_name, env_config=cfg.env_config)
         .framework("torch")
         .env_runners(
             num_env_runners=er.num_env_runners,
@@ -88,3 +102,8 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
         )
         .debugging(seed=cfg.seed, log_level="ERROR")
     )
+    try:
+        config.validate()
+    except ValueError as e:  # RLlib's own consistency checks, e.g. minibatch_size > train batch
+        raise ConfigError(f"training: {str(e).splitlines()[0]}") from None
+    return config

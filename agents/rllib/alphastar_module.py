@@ -1,0 +1,108 @@
+"""``AlphaStarRLModule``: the AlphaStar-style policy (structured SC2 actions) as an RLlib RLModule.
+
+Exploration/inference sample the autoregressive action inside the module and return ``ACTIONS`` with
+``ACTION_LOGP`` and the flat ``ACTION_DIST_INPUTS``; ``_forward_train`` teacher-forces the heads on
+``batch[ACTIONS]`` so that PPO's re-scoring (``from_logits(dist_inputs).logp(actions)``) is exact.
+The observation/action contract comes from the env (``envs.contract_of``) through ``model_config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.utils import make_target_network
+from ray.rllib.core.rl_module.apis import TargetNetworkAPI, ValueFunctionAPI
+from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTION_DIST_INPUTS
+from ray.rllib.core.rl_module.torch import TorchRLModule
+
+from ..config import ModelConfig
+from ..policy import AlphaStarPolicy, PolicyConfig
+from ..spec import ActionSpec, ActionType, ObservationSpec
+from .structured_distribution import distribution_class_for
+from .token_module import model_config_of
+
+
+def contract_to_model_config(obs_spec: ObservationSpec, act_spec: ActionSpec) -> dict:
+    """Plain-dict form of the env contract for ``model_config`` (RLlib copies and ships it to workers)."""
+    return {"obs_spec": dataclasses.asdict(obs_spec), "act_spec": dataclasses.asdict(act_spec)}
+
+
+def contract_from_model_config(mc: dict) -> tuple[ObservationSpec, ActionSpec]:
+    o, a = dict(mc["obs_spec"]), dict(mc["act_spec"])
+    o["spatial_size"] = tuple(o["spatial_size"])
+    a["spatial_size"] = tuple(a["spatial_size"])
+    a["action_types"] = tuple(ActionType(**t) for t in a["action_types"])
+    return ObservationSpec(**o), ActionSpec(**a)
+
+
+def policy_config_of(cfg: ModelConfig) -> PolicyConfig:
+    """Experiment ``model:`` keys -> the policy's architecture."""
+    return PolicyConfig(
+        encoder=cfg.encoder,
+        heads=cfg.heads,
+        num_latents=cfg.num_latents,
+        entity_channels=cfg.latent_channels,
+        encoder_layers=cfg.num_self_attends,
+        encoder_heads=cfg.num_heads,
+        encoder_head_channels=max(cfg.latent_channels // cfg.num_heads, 8),
+        head_channels=cfg.hidden,
+        state_channels=cfg.hidden,
+        lstm=cfg.lstm,
+    )
+
+
+class AlphaStarRLModule(TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
+    """RLModule over the structured observation contract (agents/spec.py) with structured actions."""
+
+    def setup(self) -> None:
+        self.model_cfg = model_config_of(self.model_config)
+        obs_spec, act_spec = contract_from_model_config(self.model_config)
+        self.policy = AlphaStarPolicy(obs_spec, act_spec, policy_config_of(self.model_cfg))
+        self.action_dist_cls = distribution_class_for(act_spec)
+
+    def get_initial_state(self) -> Any:
+        state = self.policy.initial_state(1)
+        return {} if state is None else {k: v[0].numpy().astype(np.float32) for k, v in state.items()}
+
+    def _act(self, batch: dict[str, Any], deterministic: bool) -> dict[str, Any]:
+        out = self.policy(batch[Columns.OBS], state=batch.get(Columns.STATE_IN), deterministic=deterministic)
+        result = {
+            Columns.ACTIONS: out.actions,
+            Columns.ACTION_LOGP: out.logp,
+            Columns.ACTION_DIST_INPUTS: out.dist_inputs,
+        }
+        if out.state is not None:
+            result[Columns.STATE_OUT] = out.state
+        return result
+
+    def _forward_inference(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        return self._act(batch, deterministic=True)
+
+    def _forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        return self._act(batch, deterministic=False)
+
+    def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        out = self.policy(batch[Columns.OBS], actions=batch[Columns.ACTIONS], state=batch.get(Columns.STATE_IN))
+        result = {Columns.ACTION_DIST_INPUTS: out.dist_inputs, Columns.EMBEDDINGS: out.value}
+        if out.state is not None:
+            result[Columns.STATE_OUT] = out.state
+        return result
+
+    def compute_values(self, batch: dict[str, Any], embeddings: Any = None):
+        if embeddings is not None:  # _forward_train computed the values alongside the teacher-forced logits
+            return embeddings
+        return self.policy(batch[Columns.OBS], state=batch.get(Columns.STATE_IN), deterministic=True).value
+
+    # APPO's target network.
+    def make_target_networks(self) -> None:
+        self._target_policy = make_target_network(self.policy)
+
+    def get_target_network_pairs(self):
+        return [(self.policy, self._target_policy)]
+
+    def forward_target(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out = self._target_policy(batch[Columns.OBS], actions=batch[Columns.ACTIONS], state=batch.get(Columns.STATE_IN))
+        return {TARGET_NETWORK_ACTION_DIST_INPUTS: out.dist_inputs}
