@@ -141,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     # RLlib's deprecation / "new API stack" notices are noise on a command line (and would break the
     # one-line error promise); real errors still surface as exceptions.
     logging.getLogger("ray.rllib").setLevel(logging.ERROR)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     return args.fn(args)
 
 
