@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -59,8 +60,20 @@ class Trainer:
             self.counters, module_state, optim_state = load_checkpoint(ckpt)
             self.set_weights(module_state, optim_state)
             resume_step = self.counters.env_steps
+            self._truncate_progress(self.counters.iteration)
             print(f"resumed {ckpt} (iteration {self.counters.iteration}, env steps {self.counters.env_steps:,})", file=out)
         self.tb = ScalarLogger(run_dir / "tb", resume_step=resume_step)
+
+    def _truncate_progress(self, iteration: int) -> None:
+        """Drop progress rows a killed process wrote after the checkpoint being resumed."""
+        path = self.run_dir / "progress.jsonl"
+        if not path.exists():
+            return
+        rows = [line for line in path.read_text().splitlines() if line.strip()]
+        kept = [line for line in rows if json.loads(line)["iteration"] <= iteration]
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, path)
 
     # -- weights -------------------------------------------------------------------------------------
     @property

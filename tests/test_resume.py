@@ -1,0 +1,120 @@
+"""A training process killed with SIGKILL resumes from its last checkpoint: counters, weights, TensorBoard."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from agents.cli import CONFIGS_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = [
+    "stop.iterations=200",
+    "stop.env_steps=null",
+    "stop.mean_return=null",
+    "training.train_batch_size_per_learner=128",
+    "training.minibatch_size=64",
+    "training.num_epochs=1",
+    "env_runners.num_envs_per_env_runner=1",
+    "checkpoint_every=2",
+]
+
+
+def _sets(items):
+    return [a for item in items for a in ("--set", item)]
+
+
+def _kill_after_checkpoint(runs_dir: Path, iteration: int, timeout: float = 300) -> Path:
+    cmd = [sys.executable, "-m", "agents.cli", "train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), *_sets(TINY + [f"runs_dir={runs_dir}"])]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    try:
+        while time.time() < deadline:
+            latest = list(runs_dir.glob("*/checkpoints/latest"))
+            progress = list(runs_dir.glob("*/progress.jsonl"))
+            if latest and progress and latest[0].read_text() >= f"iter_{iteration:06d}":
+                # Let it run past the checkpoint so that progress/TensorBoard rows exist beyond it.
+                rows = progress[0].read_text().splitlines()
+                if len(rows) > iteration:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait(30)
+                    return latest[0].parent.parent
+            assert proc.poll() is None, "training exited before it could be killed"
+            time.sleep(0.2)
+        raise AssertionError("no checkpoint appeared in time")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        try:  # the local Ray processes the killed driver started
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path):
+    import ray
+
+    from agents.tensorboard import scalar_series
+    from agents.train import Trainer
+    from agents.config import config_from_dict
+    import yaml
+
+    run_dir = _kill_after_checkpoint(tmp_path, iteration=2)
+    ckpt = run_dir / "checkpoints" / (run_dir / "checkpoints" / "latest").read_text()
+    state = json.loads((ckpt / "state.json").read_text())
+    before = scalar_series(run_dir / "tb", "train/episode_return_mean")
+    assert max(s for s, _ in before) > state["env_steps"], "the killed run should have logged past its checkpoint"
+
+    cfg = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    cfg.stop.iterations = state["iteration"] + 2
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        trainer = Trainer(cfg, run_dir, resume=True)
+        # Identical module weights (learner and the EnvRunner that samples) and optimizer state.
+        saved = load_file(ckpt / "module.safetensors")
+        live = trainer.module().state_dict()
+        assert saved.keys() == live.keys()
+        assert all(torch.equal(saved[k], live[k]) for k in saved)
+        sampler = trainer.algo.env_runner.module.state_dict()
+        assert all(torch.equal(saved[k], sampler[k]) for k in sampler)
+        optim = torch.load(ckpt / "optimizer.pt", weights_only=True)
+        assert optim and all(
+            trainer._learner._named_optimizers[n].state_dict()["state"].keys() == o["state"].keys() for n, o in optim.items()
+        )
+        assert trainer.counters.iteration == state["iteration"] and trainer.counters.env_steps == state["env_steps"]
+        summary = trainer.train()
+        trainer.close()
+    finally:
+        ray.shutdown()
+
+    assert summary["iteration"] == state["iteration"] + 2
+    assert summary["env_steps"] > state["env_steps"]
+    rows = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == list(range(1, state["iteration"] + 3))
+    steps = [s for s, _ in scalar_series(run_dir / "tb", "train/episode_return_mean")]
+    assert steps == sorted(set(steps)), f"duplicated or rewound TensorBoard steps: {steps}"
+    assert steps[: state["iteration"]][-1] == state["env_steps"]
+    assert len(steps) == state["iteration"] + 2
+
+
+def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
+    from agents.checkpoint import Counters, load_checkpoint, save_checkpoint
+
+    ckpt = save_checkpoint(tmp_path, Counters(iteration=1), {"w": torch.ones(2)}, {})
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"x": Payload()}, ckpt / "optimizer.pt")
+    with pytest.raises(Exception, match="Weights only load failed|Unsupported global"):
+        load_checkpoint(ckpt)
+    assert not marker.exists()
