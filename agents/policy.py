@@ -128,8 +128,6 @@ class AlphaStarPolicy(nn.Module):
     """Entity/spatial/scalar encoders -> [LSTM] -> action_type -> queued -> selected_units -> target_unit
     -> location, with a value head. See the module docstring for the call API."""
 
-    distribution_class = StructuredActionDistribution
-
     def __init__(self, obs_spec: ObservationSpec, action_spec: ActionSpec, config: PolicyConfig | None = None) -> None:
         super().__init__()
         _check_specs(obs_spec, action_spec)
@@ -176,6 +174,7 @@ class AlphaStarPolicy(nn.Module):
         return None if core is None else core.initial_state(batch_size, self.uses.device)
 
     def distribution(self, dist_inputs: torch.Tensor) -> StructuredActionDistribution:
+        """The distribution of flat ``dist_inputs (*lead, L)`` (``StructuredActionDistribution.from_flat``)."""
         return StructuredActionDistribution.from_flat(dist_inputs, self.action_spec)
 
     def legal_action_types(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -115,7 +115,7 @@ def test_teacher_forced_logp_equals_logp_at_sampling_and_from_flat(lstm):
         forced = policy(obs, actions=sampled.actions)
     torch.testing.assert_close(forced.logp, sampled.logp, rtol=0, atol=1e-5)
     torch.testing.assert_close(forced.dist_inputs, sampled.dist_inputs, rtol=0, atol=1e-5)
-    dist = StructuredActionDistribution.from_flat(sampled.dist_inputs, act_spec)
+    dist = policy.distribution(sampled.dist_inputs)
     assert torch.equal(dist.logp(sampled.actions), sampled.logp)
     assert torch.equal(dist.entropy(), sampled.entropy)
     assert torch.isfinite(dist.entropy()).all() and (dist.entropy() >= 0).all()
