@@ -95,6 +95,26 @@ class Trainer:
             self._learner._named_optimizers[name].load_state_dict(state)
         self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
 
+    def env_runner_nodes(self) -> list[str]:
+        """Ray node id of every healthy EnvRunner (the driver's node when sampling happens locally)."""
+        import ray
+
+        def node_id(_runner) -> str:
+            import ray
+
+            return ray.get_runtime_context().get_node_id()
+
+        group = self.algo.env_runner_group
+        if group.num_remote_env_runners() == 0:
+            return [ray.get_runtime_context().get_node_id()]
+        return list(group.foreach_env_runner(node_id, local_env_runner=False))
+
+    def _record_cluster(self) -> None:
+        nodes = self.env_runner_nodes()
+        info = {"env_runner_nodes": nodes, "num_nodes": len(set(nodes))}
+        (self.run_dir / "cluster.json").write_text(json.dumps(info))
+        print(f"EnvRunners: {len(nodes)} on {len(set(nodes))} node(s)", file=self.out, flush=True)
+
     def checkpoint(self) -> Path:
         module_state, optim_state = self.get_weights()
         return save_checkpoint(self.run_dir, self.counters, module_state, optim_state)
@@ -158,6 +178,7 @@ class Trainer:
                 if reason or c.iteration % self.cfg.checkpoint_every == 0:
                     ckpt = self.checkpoint()
                 if reason:
+                    self._record_cluster()
                     print(f"stopped: {reason}; checkpoint {ckpt}", file=self.out, flush=True)
                     return summary
 

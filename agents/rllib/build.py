@@ -104,6 +104,6 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     )
     try:
         config.validate()
-    except ValueError as e:  # RLlib's own consistency checks, e.g. minibatch_size > train batch
+    except (ValueError, TypeError) as e:  # RLlib's own consistency checks, e.g. minibatch_size > train batch
         raise ConfigError(f"training: {str(e).splitlines()[0]}") from None
     return config
