@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) examples/perceiver_io_demo.py
+	$(PY) examples/movetobeacon_demo.py
 
 bench: $(STAMP)
 	$(PY) bench/perceiver_io.py --quick
