@@ -7,16 +7,8 @@ import pytest
 
 from agents.cli import CONFIGS_DIR, main
 
-TINY = [
-    "stop.iterations=2",
-    "stop.env_steps=null",
-    "stop.mean_return=null",
-    "training.train_batch_size_per_learner=128",
-    "training.minibatch_size=64",
-    "training.num_epochs=1",
-    "env_runners.num_envs_per_env_runner=1",
-    "checkpoint_every=1",
-]
+from cli_helpers import TINY, sets
+
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +20,8 @@ def ray_session():
     ray.shutdown()
 
 
-def _set(*items):
-    return [a for item in items for a in ("--set", item)]
-
-
 def train(config, runs_dir, *extra):
-    return main(["train", str(CONFIGS_DIR / config), *_set(*TINY, f"runs_dir={runs_dir}", *extra)])
+    return main(["train", str(CONFIGS_DIR / config), *sets([*TINY, f"runs_dir={runs_dir}", *extra])])
 
 
 def only_run_dir(runs_dir):

@@ -14,25 +14,14 @@ from safetensors.torch import load_file
 
 from agents.cli import CONFIGS_DIR
 
+from cli_helpers import TINY, sets
+
 ROOT = Path(__file__).resolve().parent.parent
-TINY = [
-    "stop.iterations=200",
-    "stop.env_steps=null",
-    "stop.mean_return=null",
-    "training.train_batch_size_per_learner=128",
-    "training.minibatch_size=64",
-    "training.num_epochs=1",
-    "env_runners.num_envs_per_env_runner=1",
-    "checkpoint_every=2",
-]
-
-
-def _sets(items):
-    return [a for item in items for a in ("--set", item)]
+RUN_LONG = TINY[3:-1] + ["stop.iterations=200", "stop.env_steps=null", "stop.mean_return=null", "checkpoint_every=2"]
 
 
 def _kill_after_checkpoint(runs_dir: Path, iteration: int, timeout: float = 300) -> Path:
-    cmd = [sys.executable, "-m", "agents.cli", "train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), *_sets(TINY + [f"runs_dir={runs_dir}"])]
+    cmd = [sys.executable, "-m", "agents.cli", "train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), *sets(RUN_LONG + [f"runs_dir={runs_dir}"])]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + timeout
     try:
