@@ -8,8 +8,8 @@ passes a file or a directory they already have. Files are read with safetensors 
 
 - ``load_hf_state_dict(model, state_dict)``: rename HF keys onto ``model`` and load them; missing,
   unexpected or mis-shaped keys raise one ValueError listing all of them.
-- ``convert_checkpoint(path, family, *, match_hf=False, config=None) -> model`` (eval mode).
-- ``config_from_hf(family, hf_config, *, match_hf=False)``: our config from HF's ``config.json`` dict.
+- ``convert_checkpoint(path, family, *, match_hf=False, image_size=None, config=None) -> model`` (eval).
+- ``config_from_hf(family, hf_config, *, match_hf=False, image_size=None)``: our config from HF's ``config.json`` dict.
 
 ``match_hf`` selects HF's behaviour where it differs from DeepMind's: decoder query residual on for
 'learned', and the 'conv' preprocessor's padding (55x55 tokens instead of 56x56).
@@ -190,9 +190,20 @@ def hf_key_to_ours(key: str, family: str) -> str | None:
     return renamed
 
 
-def config_from_hf(family: str, hf_config: Mapping[str, Any], *, match_hf: bool = False) -> Any:
-    """Our config for ``family`` from an HF ``PerceiverConfig`` dict (``config.json`` / ``to_dict()``)."""
-    return get_family(family).from_hf(hf_config, match_hf)
+def config_from_hf(
+    family: str, hf_config: Mapping[str, Any], *, match_hf: bool = False, image_size: int | None = None
+) -> Any:
+    """Our config for ``family`` from an HF ``PerceiverConfig`` dict (``config.json`` / ``to_dict()``).
+
+    HF's Fourier/conv classifiers take any image size, ours are built for one: ``image_size`` overrides
+    the config's ``image_size`` (fallback 224). The flow model's size is HF's ``train_size``.
+    """
+    fam = get_family(family)
+    if image_size is not None:
+        if family == "flow":
+            raise ValueError("image_size: the flow model's frame size is fixed by the checkpoint's train_size")
+        hf_config = {**hf_config, "image_size": int(image_size)}
+    return fam.from_hf(hf_config, match_hf)
 
 
 def load_hf_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.Module:
@@ -262,19 +273,25 @@ def _resolve(path: Path) -> tuple[Path, Path | None]:
 
 
 def convert_checkpoint(
-    path: str | Path, family: str, *, match_hf: bool = False, config: Any | None = None
+    path: str | Path,
+    family: str,
+    *,
+    match_hf: bool = False,
+    image_size: int | None = None,
+    config: Any | None = None,
 ) -> nn.Module:
     """Build our ``family`` model and load HF/DeepMind weights from ``path`` into it; returns it in eval mode.
 
     ``path`` is a weights file or an HF model directory (``model.safetensors`` or ``pytorch_model.bin``,
     with an optional ``config.json``). The architecture comes from ``config`` if given, else from the
     directory's ``config.json``, else the paper configuration of ``family``. ``match_hf`` reproduces HF's
-    outputs instead of DeepMind's where the two differ (see the module docstring).
+    outputs instead of DeepMind's where the two differ (see the module docstring); ``image_size`` builds an
+    image classifier for ``image_size`` x ``image_size`` inputs (see ``config_from_hf``).
     """
     fam = get_family(family)
     weights, config_json = _resolve(Path(path))
     if config is None:
         hf_config = json.loads(config_json.read_text()) if config_json else {}
-        config = fam.from_hf(hf_config, match_hf)
+        config = config_from_hf(family, hf_config, match_hf=match_hf, image_size=image_size)
     model = load_hf_state_dict(fam.build(config), read_state_dict(weights))
     return model.eval()

@@ -169,3 +169,18 @@ def test_arbitrary_pickle_is_refused(tmp_path):
     assert not _Payload.ran
     with pytest.raises(ValueError, match="no checkpoint file"):
         read_state_dict(tmp_path / "absent.safetensors")
+
+
+def test_image_size_override_and_paper_fallback(tmp_path):
+    hf = build_hf("fourier")
+    save_file({k: v.contiguous() for k, v in hf.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    # No config.json beside the weights: the paper configuration is assumed, and these small weights misfit it.
+    with pytest.raises(ValueError, match=r"perceiver\.embeddings\.latents: checkpoint \(16, 64\) vs model \(512, 1024\)"):
+        convert_checkpoint(tmp_path / "model.safetensors", "fourier")
+    (tmp_path / "config.json").write_text(json.dumps(hf.config.to_dict()))
+    model = convert_checkpoint(tmp_path, "fourier", match_hf=True, image_size=24)  # HF's Fourier model takes any size
+    images = torch.randn(1, 3, 24, 24)
+    with torch.no_grad():
+        assert (model(images) - hf(inputs=images).logits).abs().max().item() <= 1e-4
+    with pytest.raises(ValueError, match="image_size: the flow model"):
+        config_from_hf("flow", {}, image_size=48)
