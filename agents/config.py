@@ -44,6 +44,9 @@ class ModelConfig:
     """Self-attention heads."""
     hidden: int = 128
     """Width of MLP layers (value head, ``mlp`` encoder, RLlib default module's fcnet)."""
+    spatial_channels: list[int] | None = None
+    """AlphaStar module: spatial encoder widths (1x1 projection, then one stride-2 conv per further entry;
+    the location head's coarse grid has stride 2**(len-1)). None: the policy's default."""
     lstm: bool = False
     """Add an LSTM core (stateful module; RLlib then needs ``max_seq_len``)."""
     max_seq_len: int = 20
@@ -155,6 +158,11 @@ def _check_type(path: str, tp: Any, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a mapping, got {value!r}")
         return _build(tp, value, path + ".")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_check_type(f"{path}[{i}]", item, v) for i, v in enumerate(value)]
     if tp is dict or origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a mapping, got {value!r}")
@@ -179,6 +187,8 @@ def _check_type(path: str, tp: Any, value: Any) -> Any:
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
     return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
 
 

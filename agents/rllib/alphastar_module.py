@@ -40,7 +40,9 @@ def contract_from_model_config(mc: dict) -> tuple[ObservationSpec, ActionSpec]:
 
 def policy_config_of(cfg: ModelConfig) -> PolicyConfig:
     """Experiment ``model:`` keys -> the policy's architecture."""
+    extra = {} if cfg.spatial_channels is None else {"spatial_channels": tuple(cfg.spatial_channels)}
     return PolicyConfig(
+        **extra,
         encoder=cfg.encoder,
         heads=cfg.heads,
         num_latents=cfg.num_latents,
