@@ -1,6 +1,6 @@
 """Train the Fourier-feature Perceiver IO ImageClassifier on scikit-learn's 8x8 digits.
 
-Usage: .venv/bin/python examples/digits_classifier.py [--epochs 70] [--threads 1] [--png docs/img/digits_fourier.png]
+Usage: .venv/bin/python examples/digits_classifier.py [--epochs 100] [--threads 1] [--png docs/img/digits_fourier.png]
 
 Raw pixels + 2-D Fourier position features (DeepMind's 'fourier' ImageNet variant, scaled down), a
 random 80/20 split (1,437 train / 360 test images), light augmentation (random 1-pixel shifts). Prints a
@@ -83,7 +83,7 @@ def plot(history: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=70)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
