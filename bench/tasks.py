@@ -4,7 +4,7 @@ The HF model is built with random weights (``PerceiverForImageClassificationConv
 ``PerceiverForOpticalFlow``), converted with ``perceiver_rl.convert`` (HF-compatible switches), checked
 for equal outputs, then both are timed interleaved. FLOPs per step come from torch's FlopCounter.
 
-    python bench/tasks.py [--quick] [--threads 2]
+    python bench/tasks.py [--quick] [--threads 1]
 
 Full: the paper's ImageNet conv model (224x224, 512x1024 latents, 8x6 self-attention layers, B=1) and
 the paper's flow trunk (2048x512 latents, 24 layers, 16 heads) at 96x128 frames (B=1; the paper's
@@ -68,7 +68,7 @@ def fwd_bwd(fwd):
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="scaled-down configs, B=2, 3 repeats (< 60 s)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=None)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
