@@ -2,6 +2,7 @@
 
     perceiver-rl train CONFIG.yaml [--set a.b=c ...] [--resume RUN_DIR] [--address ADDR]
     perceiver-rl evaluate CHECKPOINT [--env ID] [--episodes N]
+    perceiver-rl convert HF_MODEL_DIR --family learned|fourier|conv|flow --out DIR
     perceiver-rl list
 
 Bad input (unknown key, wrong type, missing file, unknown env) exits with status 2 and one line naming
@@ -97,6 +98,34 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    """HF / DeepMind Perceiver weights -> our model; writes ``OUT/model.safetensors`` + ``OUT/conversion.json``."""
+    from safetensors.torch import save_file
+
+    from perceiver_rl.convert import convert_checkpoint
+
+    out = Path(args.out)
+    try:
+        model = convert_checkpoint(args.source, args.family, match_hf=args.match_hf, image_size=args.image_size)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        return _fail(str(e).splitlines()[0])
+    out.mkdir(parents=True, exist_ok=True)
+    src = Path(args.source)
+    hf_config = src / "config.json" if src.is_dir() else None
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
+    meta = {
+        "family": args.family,
+        "match_hf": args.match_hf,
+        "image_size": args.image_size,
+        "source": str(src),
+        "hf_config": json.loads(hf_config.read_text()) if hf_config and hf_config.is_file() else {},
+    }
+    (out / "conversion.json").write_text(json.dumps(meta, indent=1))
+    n = sum(p.numel() for p in model.parameters())
+    print(f"converted {args.family} ({type(model).__name__}, {n:,} parameters) -> {out / 'model.safetensors'}")
+    return 0
+
+
 def cmd_list(args) -> int:
     import envs
 
@@ -131,6 +160,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     e.set_defaults(fn=cmd_evaluate)
+    c = sub.add_parser("convert", help="load HF / DeepMind Perceiver weights into our task heads")
+    c.add_argument("source", help="an HF model directory (model.safetensors / pytorch_model.bin + config.json) or a weights file")
+    c.add_argument("--family", required=True, help="learned | fourier | conv | flow")
+    c.add_argument("--match-hf", action="store_true", help="reproduce HF's outputs where HF and DeepMind differ")
+    c.add_argument("--image-size", type=int, default=None, help="build the classifier for N x N inputs")
+    c.add_argument("--out", required=True, help="output directory")
+    c.set_defaults(fn=cmd_convert)
     ls = sub.add_parser("list", help="environments, encoders and configs")
     ls.set_defaults(fn=cmd_list)
     return p
