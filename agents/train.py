@@ -159,6 +159,8 @@ class Trainer:
                     "restarts": c.restarts,
                     "env_runner_restarts": runner_restarts,
                     "env_failures": env_failures,
+                    "entities_dropped_per_episode": _get(result, "env_runners/entities_dropped"),
+                    "illegal_actions_per_episode": _get(result, "env_runners/illegal_actions"),
                     "healthy_env_runners": _get(result, "fault_tolerance/num_healthy_workers"),
                     "policy_loss": _get(result, "learners/default_policy/policy_loss"),
                     "vf_loss": _get(result, "learners/default_policy/vf_loss"),

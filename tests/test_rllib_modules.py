@@ -84,3 +84,21 @@ def test_token_module_rejects_unknown_encoder():
     env = gym.make("perceiver_rl/Tokens-CartPole-v1")
     with pytest.raises(ValueError, match="model.encoder: unknown token encoder 'cnn'"):
         PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space, model_config={"encoder": "cnn"})
+
+
+def test_info_counters_callback_reports_dropped_entities_per_episode():
+    from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+    from ray.rllib.utils.metrics.metrics_logger import MetricsLogger
+
+    from agents.rllib.callbacks import InfoCounters
+
+    cb, logger = InfoCounters(), MetricsLogger()
+    for dropped_per_step in (3, 0):
+        ep = SingleAgentEpisode()
+        ep.add_env_reset(observation=0, infos={"entities_dropped": dropped_per_step, "illegal_actions": 0})
+        for t in range(4):
+            ep.add_env_step(observation=0, action=0, reward=0.0, infos={"entities_dropped": dropped_per_step, "illegal_actions": t})
+            cb.on_episode_step(episode=ep, metrics_logger=logger)
+        cb.on_episode_end(episode=ep, metrics_logger=logger)
+    assert logger.peek("entities_dropped") == pytest.approx((12 + 0) / 2)
+    assert logger.peek("illegal_actions") == pytest.approx(3)

@@ -13,6 +13,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 import envs
 
 from ..config import ConfigError, ExperimentConfig
+from .callbacks import InfoCounters
 from .faults import register_faulty_env
 from .token_module import PerceiverRLModule
 
@@ -100,6 +101,7 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
             restart_failed_sub_environments=er.restart_failed_sub_environments,
             delay_between_env_runner_restarts_s=1.0,
         )
+        .callbacks(InfoCounters)
         .debugging(seed=cfg.seed, log_level="ERROR")
     )
     try:
