@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.utils import make_target_network
 from ray.rllib.core.rl_module.apis import TargetNetworkAPI, ValueFunctionAPI
@@ -21,6 +22,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from ..config import ModelConfig
 from ..policy import AlphaStarPolicy, PolicyConfig
 from ..spec import ActionSpec, ActionType, ObservationSpec
+from .eval_once import EvalOnceMixin
 from .structured_distribution import distribution_class_for
 from .token_module import model_config_of
 
@@ -56,7 +58,7 @@ def policy_config_of(cfg: ModelConfig) -> PolicyConfig:
     )
 
 
-class AlphaStarRLModule(TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
+class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
     """RLModule over the structured observation contract (agents/spec.py) with structured actions."""
 
     def setup(self) -> None:
@@ -64,11 +66,13 @@ class AlphaStarRLModule(TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
         obs_spec, act_spec = contract_from_model_config(self.model_config)
         self.policy = AlphaStarPolicy(obs_spec, act_spec, policy_config_of(self.model_cfg))
         self.action_dist_cls = distribution_class_for(act_spec)
+        self._eval_if_inference_only()
 
     def get_initial_state(self) -> Any:
         state = self.policy.initial_state(1)
         return {} if state is None else {k: v[0].numpy().astype(np.float32) for k, v in state.items()}
 
+    @torch.no_grad()
     def _act(self, batch: dict[str, Any], deterministic: bool) -> dict[str, Any]:
         out = self.policy(batch[Columns.OBS], state=batch.get(Columns.STATE_IN), deterministic=deterministic)
         result = {

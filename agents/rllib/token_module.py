@@ -19,6 +19,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from ..config import ModelConfig
 from ..token_net import TokenActorCritic
+from .eval_once import EvalOnceMixin
 
 
 def model_config_of(module_config: dict | None) -> ModelConfig:
@@ -35,7 +36,7 @@ def dist_cls_for(action_space: spaces.Space):
     return TorchDiagGaussian
 
 
-class PerceiverRLModule(TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
+class PerceiverRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
     """RLModule over ``{"tokens": (N, F), "token_mask": (N,)}`` observations.
 
     ``model_config`` holds :class:`agents.config.ModelConfig` fields; ``encoder`` picks the torso
@@ -50,8 +51,7 @@ class PerceiverRLModule(TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
             num_tokens=tokens.shape[0], token_features=tokens.shape[1], action_space=self.action_space, cfg=cfg
         )
         self.action_dist_cls = dist_cls_for(self.action_space)
-        if self.inference_only:  # an EnvRunner's copy is never trained: eval mode once (see forward_exploration)
-            self.eval()
+        self._eval_if_inference_only()
 
     def get_initial_state(self) -> Any:
         return self.net.initial_state() or {}
@@ -66,19 +66,6 @@ class PerceiverRLModule(TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
         if state is not None:
             out[Columns.STATE_OUT] = state
         return out
-
-    # TorchRLModule wraps every call below in eval() ... train(): two walks over all submodules, about a
-    # third of an EnvRunner's time per step at CartPole sizes. A module already in eval mode (the EnvRunner's
-    # inference-only copy) skips that round trip; the outputs are the same.
-    def forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        if self.training:
-            return super().forward_exploration(batch, **kwargs)
-        return self._forward_exploration(batch, **kwargs)
-
-    def forward_inference(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        if self.training:
-            return super().forward_inference(batch, **kwargs)
-        return self._forward_inference(batch, **kwargs)
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None):
         if embeddings is None:
