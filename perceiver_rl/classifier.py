@@ -82,22 +82,7 @@ class ImageClassifier(nn.Module):
         super().__init__()
         c = self.config = config or ImageClassifierConfig()
         self.preprocessor = build_image_preprocessor(c.preprocessor, c.preprocessor_config)
-        self.encoder = PerceiverEncoder(
-            EncoderConfig(
-                num_input_channels=self.preprocessor.num_channels,
-                num_latents=c.num_latents,
-                num_latent_channels=c.num_latent_channels,
-                num_cross_attention_heads=c.num_cross_attention_heads,
-                num_self_attention_heads=c.num_self_attention_heads,
-                num_blocks=c.num_blocks,
-                num_self_attends_per_block=c.num_self_attends_per_block,
-                cross_attention_widening_factor=c.cross_attention_widening_factor,
-                self_attention_widening_factor=c.self_attention_widening_factor,
-                qk_channels=c.qk_channels,
-                v_channels=c.v_channels,
-                dropout=c.dropout,
-            )
-        )
+        self.encoder = PerceiverEncoder(EncoderConfig.from_task(c, self.preprocessor.num_channels))
         self.queries = TrainableQueries(1, c.num_latent_channels)
         self.decoder = PerceiverDecoder(
             DecoderConfig(

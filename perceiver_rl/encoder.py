@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -35,6 +36,14 @@ class EncoderConfig:
     use_query_residual: bool = True
     dropout: float = 0.0
     init_scale: float = 0.02
+
+    @classmethod
+    def from_task(cls, task_config: object, num_input_channels: int) -> "EncoderConfig":
+        """The encoder of a task head: every field that ``task_config`` (e.g. an ``ImageClassifierConfig``)
+        names the same way is taken from it, the rest keep their defaults."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"num_input_channels"}
+        shared = {n: getattr(task_config, n) for n in names if hasattr(task_config, n)}
+        return cls(num_input_channels=num_input_channels, **shared)
 
 
 class PerceiverEncoder(nn.Module):

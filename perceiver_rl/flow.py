@@ -104,22 +104,7 @@ class OpticalFlow(nn.Module):
         c = self.config = config or OpticalFlowConfig()
         self.preprocessor = FlowPatchPreprocessor(c)
         width = self.preprocessor.num_channels
-        self.encoder = PerceiverEncoder(
-            EncoderConfig(
-                num_input_channels=width,
-                num_latents=c.num_latents,
-                num_latent_channels=c.num_latent_channels,
-                num_cross_attention_heads=c.num_cross_attention_heads,
-                num_self_attention_heads=c.num_self_attention_heads,
-                num_blocks=c.num_blocks,
-                num_self_attends_per_block=c.num_self_attends_per_block,
-                cross_attention_widening_factor=c.cross_attention_widening_factor,
-                self_attention_widening_factor=c.self_attention_widening_factor,
-                qk_channels=c.qk_channels,
-                v_channels=c.v_channels,
-                dropout=c.dropout,
-            )
-        )
+        self.encoder = PerceiverEncoder(EncoderConfig.from_task(c, width))
         self.decoder = PerceiverDecoder(
             DecoderConfig(
                 num_latent_channels=c.num_latent_channels,

@@ -17,14 +17,6 @@ TYPES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread avoids OpenMP barrier stalls on the shared, loaded cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def specs(n: int = 6, m: int = 3, size: int = 4, location_mask: bool = True, types=TYPES):
     obs = ObservationSpec(

@@ -25,14 +25,6 @@ PAPER_IMAGENET = dict(
 )  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is faster, and far faster when the 2 cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @torch.no_grad()
 def randomize_(model: torch.nn.Module) -> torch.nn.Module:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from agents.encoders import ENTITY_ENCODERS
 from agents.heads import HEAD_TORSOS
-from policy_helpers import one_thread  # noqa: F401 (fixture)
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "custom_policy.md"
 

@@ -10,7 +10,7 @@ import torch
 
 from agents.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, mask_logits
 from agents.spec import ActionType
-from policy_helpers import illegal_rows, one_thread, random_obs, specs, tiny_policy  # noqa: F401 (fixture)
+from policy_helpers import illegal_rows, random_obs, specs, tiny_policy
 
 
 def test_no_illegal_action_in_10k_samples_over_random_masks():

@@ -16,7 +16,6 @@ from agents.encoders import (
     masked_mean,
     register_entity_encoder,
 )
-from policy_helpers import one_thread  # noqa: F401 (fixture)
 
 CFG = EntityEncoderConfig(entity_features=5, channels=16, num_layers=2, num_heads=2, head_channels=8, num_latents=4)
 

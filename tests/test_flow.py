@@ -11,14 +11,6 @@ from perceiver_rl import OpticalFlow, OpticalFlowConfig, end_point_error, flow_p
 HF_FLOW_PARAMS = 41_057_134  # transformers PerceiverForOpticalFlow, paper configuration (41.06M)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is faster, and far faster when the 2 cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_config(**overrides) -> OpticalFlowConfig:
     base = dict(

@@ -9,7 +9,7 @@ import torch
 from agents.observation import stack_observations
 from agents.distribution import StructuredActionDistribution
 from agents.policy import AlphaStarPolicy
-from policy_helpers import one_thread, random_obs, specs, tiny_config, tiny_policy  # noqa: F401 (fixture)
+from policy_helpers import random_obs, specs, tiny_config, tiny_policy
 
 COMBOS = [(e, h) for e in ("perceiver", "transformer") for h in ("queries", "mlp")]
 
