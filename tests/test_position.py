@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from perceiver_rl import FourierPositionEncoding, LearnedPositionEncoding, TrainableQueries
 

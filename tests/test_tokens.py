@@ -32,7 +32,7 @@ def test_cartpole_one_token_per_dimension():
     assert obs["tokens"].shape == (4, spec.token_features) and obs["tokens"].dtype == np.float32
     assert obs["token_mask"].dtype == np.int8 and obs["token_mask"].tolist() == [1, 1, 1, 1]
     # x and angle have finite bounds (scaled to [-1, 1] around their midpoint 0); velocities are raw.
-    low, high = env.env.observation_space.low, env.env.observation_space.high
+    high = env.env.observation_space.high
     expected = [raw[0] / high[0], raw[1], raw[2] / high[2], raw[3]]
     np.testing.assert_allclose(obs["tokens"][:, 0], expected, rtol=1e-5)
     # position features differ between dimensions; the (single) modality bit is set
