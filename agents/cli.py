@@ -84,10 +84,11 @@ def cmd_evaluate(args) -> int:
 
     try:
         resolve_checkpoint(args.checkpoint)
-        result = evaluate(args.checkpoint, args.env, args.episodes, seed=args.seed)
+        result = evaluate(args.checkpoint, args.env, args.episodes, seed=args.seed, explore=args.sample)
     except (ConfigError, FileNotFoundError) as e:
         return _fail(str(e))
-    print(f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes")
+    mode = "sampled" if args.sample else "greedy"
+    print(f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes ({mode} actions)")
     game = minigame_of(result["env"])
     if game:
         print(f"SC2LE reference ({game}):")
@@ -158,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--env", default=None, help="env id (default: the run's env)")
     e.add_argument("--episodes", type=int, default=10)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--sample", action="store_true", help="sample actions from the policy instead of the greedy ones")
     e.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     e.set_defaults(fn=cmd_evaluate)
     c = sub.add_parser("convert", help="load HF / DeepMind Perceiver weights into our task heads")

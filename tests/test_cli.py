@@ -84,7 +84,7 @@ def test_checkpoint_evaluate_round_trip_same_greedy_actions(ray_session, tmp_pat
         trainer.close()
     assert main(["evaluate", str(run_dir), "--episodes", "2", "--json"]) == 0
     out = capsys.readouterr().out
-    assert "mean return" in out and json.loads(out.strip().splitlines()[-1])["episodes"] == 2
+    assert "mean return" in out and "(greedy actions)" in out and json.loads(out.strip().splitlines()[-1])["episodes"] == 2
 
 
 @pytest.mark.parametrize(
