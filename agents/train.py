@@ -149,7 +149,12 @@ class Trainer:
                 c.wall_time_s = base_wall + time.time() - start
                 mean_return = _get(result, "env_runners/episode_return_mean")
                 steps_s = (c.env_steps - base_steps) / max(time.time() - start, 1e-9)
-                left = (self.cfg.stop.env_steps - c.env_steps) if self.cfg.stop.env_steps else math.nan
+                stop = self.cfg.stop
+                etas = [
+                    (stop.env_steps - c.env_steps) / steps_s if stop.env_steps and steps_s else math.nan,
+                    stop.time_s - (time.time() - start) if stop.time_s is not None else math.nan,
+                ]
+                eta = min((e for e in etas if e == e), default=math.nan)  # whichever budget runs out first
                 summary = {
                     "iteration": c.iteration,
                     "env_steps": c.env_steps,
@@ -168,7 +173,7 @@ class Trainer:
                 }
                 print(
                     f"iter {c.iteration:4d} | env steps {c.env_steps:>9,} | return {mean_return:8.2f} | "
-                    f"{steps_s:7.0f} steps/s | ETA {_fmt_eta(left / steps_s if steps_s else math.nan)} | "
+                    f"{steps_s:7.0f} steps/s | ETA {_fmt_eta(eta)} | "
                     f"restarts {c.restarts}",
                     file=self.out,
                     flush=True,
