@@ -20,6 +20,7 @@ from perceiver_rl import (
 )
 
 from .config import ModelConfig
+from .registry import Registry
 
 
 class PerceiverTokenEncoder(nn.Module):
@@ -84,8 +85,6 @@ class MLPTokenEncoder(nn.Module):
         return self.net(x).unsqueeze(1).expand(-1, self.num_queries, -1)
 
 
-TOKEN_ENCODERS: dict[str, type[nn.Module]] = {
-    "perceiver": PerceiverTokenEncoder,
-    "transformer": TransformerTokenEncoder,
-    "mlp": MLPTokenEncoder,
-}
+TOKEN_ENCODERS: Registry = Registry(key="model.encoder", kind="token encoder", base=nn.Module, decorator="TOKEN_ENCODERS.register")
+"""name -> token encoder class (``model.encoder`` of the token module)."""
+TOKEN_ENCODERS.update(perceiver=PerceiverTokenEncoder, transformer=TransformerTokenEncoder, mlp=MLPTokenEncoder)

@@ -29,17 +29,16 @@ def action_head_sizes(action_space: spaces.Space) -> list[int]:
 
 
 class TokenActorCritic(nn.Module):
-    """``policy_and_features(tokens, mask, state) -> (dist_inputs (B, A), value_features (B, D), state)``."""
+    """``features(tokens, mask, state) -> (per-query features (B, Q, D), state)``; ``dist_inputs(features) ->
+    (B, A)``; ``value(features) -> (B,)``."""
 
     def __init__(self, *, num_tokens: int, token_features: int, action_space: spaces.Space, cfg: ModelConfig) -> None:
         super().__init__()
-        if cfg.encoder not in TOKEN_ENCODERS:
-            raise ValueError(f"model.encoder: unknown token encoder {cfg.encoder!r} (valid: {', '.join(TOKEN_ENCODERS)})")
         sizes = action_head_sizes(action_space)
         self.continuous = isinstance(action_space, spaces.Box)
         d = cfg.latent_channels
-        self.encoder = TOKEN_ENCODERS[cfg.encoder](
-            num_tokens=num_tokens, token_features=token_features, num_queries=len(sizes) + 1, cfg=cfg
+        self.encoder = TOKEN_ENCODERS.build(
+            cfg.encoder, num_tokens=num_tokens, token_features=token_features, num_queries=len(sizes) + 1, cfg=cfg
         )
         self.lstm = nn.LSTM(d, d, batch_first=True) if cfg.lstm else None
         self.heads = nn.ModuleList(nn.Linear(d, n) for n in sizes)

@@ -17,6 +17,8 @@ from typing import Callable, NamedTuple
 import torch
 from torch import nn
 
+from ..registry import Registry
+
 
 @dataclass
 class EntityEncoderConfig:
@@ -73,26 +75,17 @@ class EntityEncoder(nn.Module):
         return EntityEncoding(per_entity, pooled, per_entity, mask)
 
 
-ENTITY_ENCODERS: dict[str, type[EntityEncoder]] = {}
-"""name -> EntityEncoder subclass."""
+ENTITY_ENCODERS: Registry = Registry(key="encoder", kind="entity encoder", base=EntityEncoder, decorator="register_entity_encoder")
+"""name -> EntityEncoder subclass (``PolicyConfig.encoder``)."""
 
 
 def register_entity_encoder(name: str) -> Callable[[type[EntityEncoder]], type[EntityEncoder]]:
     """Class decorator adding an :class:`EntityEncoder` subclass to ``ENTITY_ENCODERS`` under ``name``."""
-
-    def add(cls: type[EntityEncoder]) -> type[EntityEncoder]:
-        if not (isinstance(cls, type) and issubclass(cls, EntityEncoder)):
-            raise ValueError(f"register_entity_encoder({name!r}): {cls!r} is not an EntityEncoder subclass")
-        ENTITY_ENCODERS[name] = cls
-        return cls
-
-    return add
+    return ENTITY_ENCODERS.register(name)
 
 
 def build_entity_encoder(name: str, config: EntityEncoderConfig) -> EntityEncoder:
-    if name not in ENTITY_ENCODERS:
-        raise ValueError(f"encoder: unknown entity encoder {name!r}, expected one of {sorted(ENTITY_ENCODERS)}")
-    return ENTITY_ENCODERS[name](config)
+    return ENTITY_ENCODERS.build(name, config)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

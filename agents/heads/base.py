@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..registry import Registry
 from ..torso import TorsoOutput
 
 
@@ -74,19 +75,14 @@ class HeadTorso(nn.Module):
         raise NotImplementedError
 
 
-HEAD_TORSOS: dict[str, type[HeadTorso]] = {}
+HEAD_TORSOS: Registry = Registry(key="heads", kind="head torso", base=HeadTorso, decorator="register_heads")
 """name -> HeadTorso subclass (``PolicyConfig.heads``)."""
 
 
 def register_heads(name: str) -> Callable[[type[HeadTorso]], type[HeadTorso]]:
-    def add(cls: type[HeadTorso]) -> type[HeadTorso]:
-        HEAD_TORSOS[name] = cls
-        return cls
-
-    return add
+    """Class decorator adding a :class:`HeadTorso` subclass to ``HEAD_TORSOS`` under ``name``."""
+    return HEAD_TORSOS.register(name)
 
 
 def build_heads(name: str, dims: HeadDims) -> HeadTorso:
-    if name not in HEAD_TORSOS:
-        raise ValueError(f"heads: unknown head torso {name!r}, expected one of {sorted(HEAD_TORSOS)}")
-    return HEAD_TORSOS[name](dims)
+    return HEAD_TORSOS.build(name, dims)
