@@ -120,3 +120,43 @@ def test_rendered_minimap_agrees_with_pysc2s_raw_unit_positions():
     relative = obs["feature_minimap"][MinimapFeatures.player_relative.index]
     for unit in obs["raw_units"]:
         assert relative[unit[FeatureUnit.y], unit[FeatureUnit.x]] == unit[FeatureUnit.alliance]
+
+
+def _true_pickup_view(env) -> tuple[np.ndarray, np.ndarray]:
+    """The alive pickups' positions as the contract should show them: ``(K, 2)`` grid coordinates (x, y)
+    and the ``(H, W)`` neutral plane, straight from the simulator's world (no cache involved)."""
+    world, builder = env._env._world, env._env._builder
+    pos = world.pickups.pos[world.pickups.alive]
+    size = env.obs_spec.spatial_size[0]
+    grid = np.stack([pos[:, 0], size - pos[:, 1]], axis=1)  # pysc2's world -> raw transform (y flipped)
+    plane = np.zeros(env.obs_spec.spatial_size, np.float32)
+    for x, y in pos:
+        col, row = builder._cell(x, y)
+        plane[row, col] = 1
+    return grid, plane
+
+
+@pytest.mark.parametrize("map_name", ["MoveToBeacon", "CollectMineralShards"])
+def test_a_no_op_policy_always_observes_the_true_pickups_across_resets(map_name):
+    """Regression: pickup protos and planes were cached by unit tag, and tags restarted with every world, so a
+    policy that scored little kept seeing the pickups of an earlier episode (entity and plane)."""
+    env = SC2MinigameEnv(map_name, backend="sim")
+    size = env.obs_spec.spatial_size[0]
+    noop = {"action_type": 0, "queued": 0, "selected_units": np.full(4, 32), "target_unit": 0, "location": 0}
+    checked = 0
+    for episode in range(40):
+        obs, _ = env.reset(seed=episode)
+        steps = 240 if episode in (0, 1) else 3  # two whole episodes (the LAST path), then short ones
+        for t in range(steps + 1):
+            if t:
+                obs, _, terminated, _, _ = env.step(noop)
+                if terminated:
+                    break
+            grid, plane = _true_pickup_view(env)
+            seen = obs["entities"][obs["targetable_mask"].astype(bool)][:, [_X, _Y]] * size
+            assert len(seen) == len(grid), (episode, t)
+            # raw unit positions are integer grid coordinates: the observed one is the true one, floored
+            np.testing.assert_array_equal(np.sort(seen, axis=0), np.sort(np.floor(grid), axis=0), err_msg=f"episode {episode}")
+            np.testing.assert_array_equal(obs["spatial"][1], plane, err_msg=f"neutral plane, episode {episode}")
+            checked += 1
+    assert checked > 500

@@ -55,6 +55,8 @@ class SimSC2Env(environment.Base):
         self._builder = ObservationBuilder(self._rules, map_config, (int(minimap.x), int(minimap.y)))
         self._rng = np.random.default_rng(random_seed)
         self._world: World | None = None
+        self._next_tag = 1
+        """Unit tags continue across episodes: a tag never names two units in one env's life."""
         self._response = None
         self._game_loop = self._score = 0
 
@@ -73,7 +75,9 @@ class SimSC2Env(environment.Base):
         return (self._features.action_spec(),)
 
     def reset(self):
-        self._world = World.empty(self._config, self._rules.num_marines)
+        self._end_world()
+        self._builder.reset()
+        self._world = World.empty(self._config, self._rules.num_marines, next_tag=self._next_tag)
         self._rules.reset(self._world, self._rng)
         self._game_loop = self._score = 0
         return self._timestep(StepType.FIRST, 0.0, 0.0)
@@ -90,9 +94,14 @@ class SimSC2Env(environment.Base):
         self._score += reward
         if self._game_loop >= self._episode_loops:
             ts = self._timestep(StepType.LAST, float(reward), 0.0)
-            self._world = None
+            self._end_world()
             return ts
         return self._timestep(StepType.MID, float(reward), 1.0)
+
+    def _end_world(self) -> None:
+        if self._world is not None:
+            self._next_tag = self._world.next_tag
+            self._world = None
 
     def _apply(self, action) -> None:
         if not action.HasField("action_raw") or not action.action_raw.HasField("unit_command"):
@@ -115,4 +124,4 @@ class SimSC2Env(environment.Base):
         """The simulator records no replays."""
 
     def close(self):
-        self._world = None
+        self._end_world()

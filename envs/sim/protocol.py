@@ -48,6 +48,10 @@ class ObservationBuilder:
         self._visible = np.full((self._h, self._w), 2, np.uint8).tobytes()
         self._camera = self._pathable_bytes = self._pathable.tobytes()
         self._empty = bytes(self._w * self._h)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the cached pickups; called with every new world (a cache must never outlive its world)."""
         self._pickup_key: tuple | None = None
         self._pickup_planes: tuple[bytearray, bytearray, bytearray] = ()
         self._pickup_protos: dict[int, raw_pb2.Unit] = {}
@@ -55,8 +59,6 @@ class ObservationBuilder:
 
     def _pickup(self, tag: int, pos: np.ndarray) -> raw_pb2.Unit:
         if tag not in self._pickup_protos:
-            if len(self._pickup_protos) > 4 * self._rules.num_pickups:
-                self._pickup_protos.clear()
             u = raw_pb2.Unit(
                 display_type=raw_pb2.Visible, alliance=raw_pb2.Neutral, tag=tag, unit_type=self._rules.pickup_unit_type,
                 owner=NEUTRAL_PLAYER_ID, radius=self._rules.pickup_radius, build_progress=1.0,
@@ -106,7 +108,10 @@ class ObservationBuilder:
                 order = u.orders.add(ability_id=ability_id)
                 order.target_world_space_pos.x, order.target_world_space_pos.y = float(target[0]), float(target[1])
         pickups = world.pickups
-        raw.units.extend([self._pickup(int(pickups.tags[i]), pickups.pos[i]) for i in np.flatnonzero(pickups.alive)])
+        alive = np.flatnonzero(pickups.alive)
+        raw.units.extend([self._pickup(int(pickups.tags[i]), pickups.pos[i]) for i in alive])
+        if len(self._pickup_protos) > 4 * self._rules.num_pickups:  # forget the taken pickups
+            self._pickup_protos = {int(pickups.tags[i]): self._pickup_protos[int(pickups.tags[i])] for i in alive}
         self._render(obs.feature_layer_data.minimap_renders, world)
         return response
 

@@ -64,15 +64,18 @@ class World:
     """Per marine, its queue of ``(ability_id, target point (2,))``; the head is being executed."""
     facing: np.ndarray = field(default_factory=lambda: np.zeros(0))
     next_tag: int = 1
+    """Index of the next unit tag; a new world continues its predecessor's count (``World.empty(next_tag=)``),
+    so a tag names one unit for the whole life of the env, as the game's tags do within a game."""
 
     @classmethod
-    def empty(cls, config: MapConfig, num_marines: int) -> "World":
+    def empty(cls, config: MapConfig, num_marines: int, next_tag: int = 1) -> "World":
         world = cls(
             config=config,
             marines=Units(np.zeros((num_marines, 2)), np.ones(num_marines, bool), np.zeros(num_marines, np.int64)),
             pickups=Units(np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0, np.int64)),
             orders=[[] for _ in range(num_marines)],
             facing=np.zeros(num_marines),
+            next_tag=next_tag,
         )
         world.marines.tags[:] = [world.new_tag() for _ in range(num_marines)]
         return world
