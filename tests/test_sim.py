@@ -160,3 +160,24 @@ def test_a_no_op_policy_always_observes_the_true_pickups_across_resets(map_name)
             np.testing.assert_array_equal(obs["spatial"][1], plane, err_msg=f"neutral plane, episode {episode}")
             checked += 1
     assert checked > 500
+
+
+def test_own_units_carry_the_target_of_the_order_this_env_gave_until_it_ends():
+    env = SC2MinigameEnv("MoveToBeacon", backend="sim")
+    known, tx, ty = (ENTITY_FEATURES.index(f) for f in ("order_target_known", "order_target_x", "order_target_y"))
+    obs, _ = env.reset(seed=3)
+    marine = int(np.flatnonzero(obs["selectable_mask"])[0])
+    assert obs["entities"][:, known].sum() == 0
+    col = obs["entities"][marine, _X] * 64
+    x, y = (24 if col > 33 else 42), 36  # a playable cell >= 9 units away: several steps
+    move = {"action_type": 1, "queued": 0, "selected_units": np.array([marine, 32, 32, 32]), "target_unit": 0, "location": y * 64 + x}
+    obs, *_ = env.step(move)
+    assert obs["entities"][marine, [known, tx, ty]].tolist() == [1.0, x / 64, y / 64]
+    assert obs["entities"][~obs["selectable_mask"].astype(bool), known].sum() == 0  # the beacon has no order
+    noop = {**move, "action_type": 0}
+    for _ in range(40):  # the marine arrives, its order ends, and the target is forgotten
+        obs, *_ = env.step(noop)
+    assert obs["entities"][marine, known] == 0
+    env.step(move)
+    obs, _ = env.reset(seed=4)
+    assert obs["entities"][:, known].sum() == 0

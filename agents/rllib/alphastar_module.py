@@ -19,9 +19,10 @@ from ray.rllib.core.rl_module.apis import TargetNetworkAPI, ValueFunctionAPI
 from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTION_DIST_INPUTS
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
+from envs.spec import ActionSpec, ActionType, ObservationSpec
+
 from ..config import ModelConfig
 from ..policy import AlphaStarPolicy, PolicyConfig
-from ..spec import ActionSpec, ActionType, ObservationSpec
 from .eval_once import EvalOnceMixin
 from .structured_distribution import distribution_class_for
 from .token_module import model_config_of
@@ -35,6 +36,8 @@ def contract_to_model_config(obs_spec: ObservationSpec, act_spec: ActionSpec) ->
 def contract_from_model_config(mc: dict) -> tuple[ObservationSpec, ActionSpec]:
     o, a = dict(mc["obs_spec"]), dict(mc["act_spec"])
     o["spatial_size"] = tuple(o["spatial_size"])
+    if o.get("entity_position") is not None:
+        o["entity_position"] = tuple(o["entity_position"])
     a["spatial_size"] = tuple(a["spatial_size"])
     a["action_types"] = tuple(ActionType(**t) for t in a["action_types"])
     return ObservationSpec(**o), ActionSpec(**a)
@@ -59,7 +62,7 @@ def policy_config_of(cfg: ModelConfig) -> PolicyConfig:
 
 
 class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
-    """RLModule over the structured observation contract (agents/spec.py) with structured actions."""
+    """RLModule over the structured observation contract (envs/spec.py) with structured actions."""
 
     def setup(self) -> None:
         self.model_cfg = model_config_of(self.model_config)

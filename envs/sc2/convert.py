@@ -4,7 +4,8 @@ and pysc2's ``SC2TestEnv``.
 
 Observation (``agents.spec.ObservationSpec``):
 
-- ``entities (N, F)``: one row per raw unit, features in :data:`ENTITY_FEATURES` order;
+- ``entities (N, F)``: one row per raw unit, features in :data:`ENTITY_FEATURES` order (positions in
+  grid units / grid size: ``obs_spec.entity_position`` names the columns);
   ``entity_mask``. More than ``N`` units: keep own units first, then enemy, ally, neutral (pysc2's
   order within each group) and drop the rest; the number dropped is ``info["entities_dropped"]``.
 - ``spatial (4, H, W)``: minimap ``player_relative`` == self / neutral / enemy, and ``pathable``.
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.spec import ActionSpec, ActionType, ObservationSpec
 from envs.sc2.minigames import Minigame
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, FunctionCall, MinimapFeatures, PlayerRelative
+from envs.spec import ActionSpec, ActionType, ObservationSpec
 
 UNIT_TYPES: tuple[int, ...] = (48, 317, 1680, 105, 9, 110, 45, 18, 341, 342, 20, 19, 21)
 """Unit types with their own one-hot slot: Marine, Beacon, MineralShard, Zergling, Baneling, Roach, SCV,
@@ -36,7 +37,13 @@ ENTITY_FEATURES = (
     *(f"type_{t}" for t in UNIT_TYPES), "type_other",
     "x", "y", "health_ratio", "shield_ratio", "energy_ratio", "radius", "is_selected", "order_length",
     "weapon_cooldown", "mineral_contents", "vespene_contents", "build_progress",
+    "order_target_known", "order_target_x", "order_target_y",
 )  # fmt: skip
+"""The last three: where the unit's current order goes, as far as this env knows (it commanded the order):
+the target point (or the target unit's position when commanded) of the last command given to the unit,
+kept while the unit reports orders (``order_length > 0``) - AlphaStar's units carry their order queue, and
+pysc2's raw units have no order targets. Without it "my order already goes to the beacon" is not a function
+of the observation."""
 SCALARS = ("time", "minerals", "vespene", "food_used", "food_cap", "army_count", "own_units", "other_units")
 SPATIAL = ("self", "neutral", "enemy", "pathable")
 _ARG_OF = {"queued": "queued", "unit_tags": "selected_units", "target_unit_tag": "target_unit", "world": "location"}
@@ -49,6 +56,8 @@ _COLUMNS = [
 _COLUMN_SCALE = np.array([1, 1, 255, 255, 255, 8, 1, 4, 32, 1800, 2250, 100], np.float64)
 # plain ints: IntEnum attribute access costs ~1 us each on the per-step path
 _ALLIANCE, _UNIT_TYPE = int(FeatureUnit.alliance), int(FeatureUnit.unit_type)
+_TAG, _ORDER_LENGTH, _X, _Y = int(FeatureUnit.tag), int(FeatureUnit.order_length), int(FeatureUnit.x), int(FeatureUnit.y)
+_ORDER = ENTITY_FEATURES.index("order_target_known")
 _SELF = int(PlayerRelative.SELF)
 _PLAYER_RELATIVE, _PATHABLE = MinimapFeatures.player_relative.index, MinimapFeatures.pathable.index
 _ALLIANCE_COLUMN = np.array([0, 0, 1, 2, 3, 3])  # alliance (clipped to 0..5) -> one-hot column
@@ -92,13 +101,16 @@ class TimestepConverter:
         self.obs_spec = ObservationSpec(
             max_entities=n, entity_features=len(ENTITY_FEATURES), spatial_channels=len(SPATIAL),
             spatial_size=(s, s), num_scalars=len(SCALARS), num_action_types=len(self.action_types),
-            has_location_mask=True,
+            has_location_mask=True, entity_position=(ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")),
         )  # fmt: skip
         self.act_spec = ActionSpec(self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s))
         self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
         self._type_slot = {t: i for i, t in enumerate(UNIT_TYPES)}
         self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32)
         self._rows = np.zeros(0, np.int64)
+        self._kept = np.zeros((0, len(FeatureUnit)), np.int64)
+        self._order_targets: dict[int, tuple[int, int]] = {}
+        """unit tag -> grid cell ``(x, y)`` of the last command this env gave it (see ENTITY_FEATURES)."""
         self._obs: dict[str, np.ndarray] | None = None
         self._pathable: np.ndarray | None = None
         self._location: np.ndarray | None = None
@@ -108,14 +120,17 @@ class TimestepConverter:
         """``(obs, info)`` of one pysc2 timestep; ``ValueError`` naming the field on NaN/inf."""
         o = timestep.observation
         n, s = self.config.max_entities, self.config.spatial_size
+        if timestep.first():
+            self._order_targets.clear()
         raw = np.asarray(o["raw_units"], dtype=np.int64).reshape(-1, len(FeatureUnit))
         alliance = raw[:, _ALLIANCE]
         order = np.argsort(_ALLIANCE_PRIORITY[np.minimum(alliance, 5)], kind="stable")
         self._rows = order[:n]
-        kept = raw[self._rows]
+        kept = self._kept = raw[self._rows]
         k = len(kept)
         entities = np.zeros((n, len(ENTITY_FEATURES)), np.float32)
         entities[:k] = self._entity_features(kept)
+        self._order_features(kept, entities)
         mask = np.zeros(n, np.int8)
         mask[:k] = 1
         selectable = np.zeros(n, np.int8)
@@ -168,8 +183,32 @@ class TimestepConverter:
         out[rows, _ALLIANCE_COLUMN[np.minimum(u[:, _ALLIANCE], 5)]] = 1
         other = len(UNIT_TYPES)
         out[rows, [4 + self._type_slot.get(t, other) for t in u[:, _UNIT_TYPE].tolist()]] = 1
-        out[:, 5 + len(UNIT_TYPES) :] = u[:, _COLUMNS] * self._column_scale
+        out[:, 5 + len(UNIT_TYPES) : _ORDER] = u[:, _COLUMNS] * self._column_scale
         return out
+
+    def _order_features(self, kept: np.ndarray, entities: np.ndarray) -> None:
+        """Fill the order-target columns of ``entities`` for units with an order this env gave; forget the
+        targets of units that have no order any more."""
+        if not self._order_targets:
+            return
+        s = self.config.spatial_size
+        for row, (tag, length) in enumerate(kept[:, [_TAG, _ORDER_LENGTH]].tolist()):
+            target = self._order_targets.get(tag)
+            if target is None:
+                continue
+            if length == 0:
+                del self._order_targets[tag]
+                continue
+            entities[row, _ORDER : _ORDER + 3] = (1.0, target[0] / s, target[1] / s)
+
+    def _record_orders(self, units: list[int], cell: tuple[int, int] | None, queued: int) -> None:
+        """Remember where the units in slots ``units`` were sent (``cell``), or forget it (no target)."""
+        for slot in units:
+            tag = int(self._kept[slot, _TAG])
+            if cell is None:
+                self._order_targets.pop(tag, None)
+            elif not queued or tag not in self._order_targets:
+                self._order_targets[tag] = cell
 
     # ---------------------------------------------------------------------------------------- action
     def action(self, action) -> tuple[FunctionCall, str]:
@@ -196,6 +235,8 @@ class TimestepConverter:
             return self._noop(), f"action type {self.action_types[k].name} is not available"
         t = self.action_types[k]
         args = []
+        units: list[int] = []
+        cell: tuple[int, int] | None = None
         for spec_arg in self._functions[k].args:
             name = _ARG_OF[spec_arg.name]
             if name == "queued":
@@ -207,16 +248,20 @@ class TimestepConverter:
                     return self._noop(), f"{t.name}: empty selected_units"
                 if not all(obs["selectable_mask"][i] for i in chosen):
                     return self._noop(), f"{t.name}: selected_units {chosen} include a non-selectable slot"
+                units = chosen
                 args.append([int(self._rows[i]) for i in chosen])
             elif name == "target_unit":
                 if not obs["targetable_mask"][target]:
                     return self._noop(), f"{t.name}: target_unit slot {target} is not targetable"
+                cell = (int(self._kept[target, _X]), int(self._kept[target, _Y]))
                 args.append([int(self._rows[target])])
             else:
                 y, x = divmod(location, s)
                 if not obs["location_mask"][y, x]:
                     return self._noop(), f"{t.name}: location ({x}, {y}) is not a legal location"
+                cell = (x, y)
                 args.append([x, y])
+        self._record_orders(units, cell, queued if t.queued else 0)
         return FunctionCall(self._functions[k].id, args), ""
 
     def _noop(self) -> FunctionCall:
