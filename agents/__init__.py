@@ -4,9 +4,10 @@ Pure-torch parts are importable without Ray; the RLModules live in :mod:`agents.
 (``agents.rllib.token_module.PerceiverRLModule``, ``agents.rllib.alphastar_module.AlphaStarRLModule``).
 """
 
+from envs.spec import ActionSpec, ActionType, ObservationSpec, TokenSpec
+
 from .distribution import StructuredActionDistribution
 from .policy import AlphaStarPolicy, PolicyConfig, PolicyOutput
-from .spec import ActionSpec, ActionType, ObservationSpec, TokenSpec
 
 __all__ = [
     "ActionSpec",

@@ -10,7 +10,7 @@ the action the policy chose (or was given)::
     target_unit     N
     location        H * W           flat y * W + x
 
-with ``N = max_entities`` and ``M = max_selected`` of the :class:`~agents.spec.ActionSpec`.
+with ``N = max_entities`` and ``M = max_selected`` of the :class:`~envs.spec.ActionSpec`.
 
 Conventions that make ``from_flat(dist_inputs).logp(actions)`` equal the policy's own log-probability:
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .spec import ARGUMENTS, ActionSpec
+from envs.spec import ARGUMENTS, ActionSpec
 
 MASK_VALUE = -1e9
 """Logit of an illegal choice: finite, so that ``0 * logit`` stays 0 in entropies and KLs."""
@@ -110,7 +110,7 @@ class ActionLayout:
 class StructuredActionDistribution:
     """Per-head logits ``{head: (R, n) | selected_units (R, M, N+1)}`` plus which arguments each type uses.
 
-    ``uses (K, 4)`` bool follows ``agents.spec.ARGUMENTS`` (``ActionSpec.uses_matrix()``). The R rows may
+    ``uses (K, 4)`` bool follows ``envs.spec.ARGUMENTS`` (``ActionSpec.uses_matrix()``). The R rows may
     stand for leading dims ``lead`` (e.g. ``(B, T)``): actions then come as ``(*lead)`` / ``(*lead, M)``
     and ``logp`` / ``entropy`` / ``kl`` return ``(*lead)``.
     """

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .spec import ObservationSpec
+from envs.spec import ObservationSpec
 
 ENTITY_FIELDS = ("entities", "entity_mask", "selectable_mask", "targetable_mask")
 """Fields with one slot per entity (second-to-last axis of ``entities``, last axis of the masks)."""

@@ -107,7 +107,6 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         core = args.core if args.core is not None else max(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {core})
-    envs.register_all(rllib=False)
     rows = [bench_sim(m, steps) for m in SIM_MAPS]
     rows += [bench_tokens(e, b, steps) for e, b in TOKEN_ENVS.items()]
 

@@ -29,7 +29,7 @@ from _common import print_json, print_table, sgemm_peak_flops, time_interleaved 
 
 from agents.encoders import EntityEncoderConfig, build_entity_encoder  # noqa: E402
 from agents.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
-from agents.spec import ActionSpec, ActionType, ObservationSpec  # noqa: E402
+from envs.spec import ActionSpec, ActionType, ObservationSpec  # noqa: E402
 from perceiver_rl.flops import count_flops  # noqa: E402
 
 ENTITY_FEATURES = 46

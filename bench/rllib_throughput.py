@@ -75,9 +75,8 @@ def env_step_s(env_id: str, num_envs: int, calls: int) -> float:
     """CPU seconds per (vectorised) env step of ``num_envs`` copies of ``env_id`` with random actions."""
     import gymnasium as gym
 
-    import envs
+    import envs  # noqa: F401 - registers the perceiver_rl ids with gymnasium
 
-    envs.register_all(rllib=False)
     vec = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
     vec.reset(seed=0)
     try:

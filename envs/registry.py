@@ -1,9 +1,11 @@
 """One registry of env ids, registered with gymnasium and RLlib by :func:`register_all`.
 
+``import envs`` registers the ids with gymnasium; only the RLlib registration needs the call.
+
 ``ENV_IDS`` maps every id to an :class:`EnvEntry` (entry point ``"module:callable"`` plus default
-kwargs). Token envs carry a ``token_spec`` attribute (:class:`agents.spec.TokenSpec`); structured
-(SC2-style) envs carry ``obs_spec`` / ``act_spec`` (:class:`agents.spec.ObservationSpec` /
-:class:`agents.spec.ActionSpec`). Read them through the wrappers with :func:`contract_of`.
+kwargs). Token envs carry a ``token_spec`` attribute (:class:`envs.spec.TokenSpec`); structured
+(SC2-style) envs carry ``obs_spec`` / ``act_spec`` (:class:`envs.spec.ObservationSpec` /
+:class:`envs.spec.ActionSpec`). Read them through the wrappers with :func:`contract_of`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from typing import Any, Mapping
 
 import gymnasium as gym
 
-from envs.sc2.backends import SIM_MAPS
-from envs.sc2.pysc2_compat import MINIGAMES
+from envs.maps import MINIGAMES, SIM_MAPS
 
 NAMESPACE = "perceiver_rl"
 
@@ -70,7 +71,6 @@ def make_entry(env_id: str, **kwargs) -> gym.Env:
 
 def _rllib_creator(env_id: str, env_config: Mapping[str, Any] | None = None) -> gym.Env:
     """RLlib env creator: ``env_config`` (an ``EnvContext``) becomes the entry point's kwargs."""
-    register_all(rllib=False)
     return gym.make(env_id, **dict(env_config or {}))
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from agents.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, mask_logits
-from agents.spec import ActionType
+from envs.spec import ActionType
 from policy_helpers import illegal_rows, random_obs, specs, tiny_policy
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -25,7 +28,6 @@ def test_register_all_is_idempotent():
 @pytest.mark.filterwarnings("ignore:.*Box observation space m..imum value is")
 @pytest.mark.parametrize("env_id", LOCAL_IDS)
 def test_env_checker_passes(env_id):
-    envs.register_all(rllib=False)
     env = gym.make(env_id)
     check_env(env, skip_render_check=True)
     contract = envs.contract_of(env)
@@ -47,6 +49,22 @@ def test_rllib_names_create_the_envs():
     env = _global_registry.get(ENV_CREATOR, env_id)({"num_bands": 2})
     assert envs.contract_of(env)["token_spec"].token_features == 1 + (1 + 2 * 2) + 1
     env.close()
+
+
+def test_import_registers_the_ids_with_gymnasium():
+    code = "import envs, gymnasium as gym; env = gym.make('perceiver_rl/Sim-MoveToBeacon-v0'); env.reset(seed=0); print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "ok"
+
+
+def test_map_names_match_pysc2_and_the_simulator():
+    from envs.maps import MINIGAMES, SIM_MAPS
+    from envs.sc2.pysc2_compat import mini_games
+    from envs.sim.rules import RULES
+
+    assert MINIGAMES == tuple(sorted(mini_games.mini_games))
+    assert SIM_MAPS == tuple(RULES)
 
 
 def test_unknown_env_id_lists_valid_ones():

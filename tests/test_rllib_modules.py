@@ -23,7 +23,6 @@ def _batch(env, n, seed=0):
 
 @pytest.fixture(scope="module")
 def sim_env():
-    envs.register_all(rllib=False)
     env = gym.make("perceiver_rl/Sim-CollectMineralShards-v0", spatial_size=16)
     yield env
     env.close()
@@ -64,7 +63,6 @@ def test_alphastar_module_lstm_state_and_time_axis(sim_env):
 @pytest.mark.parametrize("base_id", ["perceiver_rl/Tokens-CartPole-v1", "perceiver_rl/Tokens-MiniGrid-DoorKey-5x5-v0"])
 @pytest.mark.parametrize("encoder", ["perceiver", "transformer", "mlp"])
 def test_token_module_outputs_match_action_space(base_id, encoder):
-    envs.register_all(rllib=False)
     env = gym.make(base_id)
     module = PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space,
                                model_config={"encoder": encoder, "latent_channels": 32})
@@ -80,7 +78,6 @@ def test_token_module_outputs_match_action_space(base_id, encoder):
 
 
 def test_token_module_rejects_unknown_encoder():
-    envs.register_all(rllib=False)
     env = gym.make("perceiver_rl/Tokens-CartPole-v1")
     with pytest.raises(ValueError, match="model.encoder: unknown token encoder 'cnn'"):
         PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space, model_config={"encoder": "cnn"})

@@ -120,7 +120,6 @@ def test_game_not_installed_names_sc2path_and_the_simulator(env_id, monkeypatch,
     import gymnasium as gym
 
     monkeypatch.setenv("SC2PATH", str(tmp_path))
-    envs.register_all(rllib=False)
     map_name = env_id.split("SC2-")[1][: -len("-v0")]
     hint = f"perceiver_rl/Sim-{map_name}-v0" if map_name in ("MoveToBeacon", "CollectMineralShards") else "simulator covers only"
     with pytest.raises(SC2NotInstalledError, match=rf"SC2PATH={tmp_path}.*{hint}"):

@@ -89,3 +89,16 @@ def test_unsupported_space_is_a_clear_error():
     space = spaces.Dict({"image": spaces.Box(0, 1, (2, 2, 1)), "mission": spaces.Text(8)})
     with pytest.raises(ValueError, match="'mission'"):
         TokenObservation(_ConstEnv(space, None))
+
+
+@pytest.mark.parametrize("index_dims", [(1,), (4,), (7, 7), (3, 9)])
+@pytest.mark.parametrize("num_bands", [0, 1, 4, 16])
+def test_fourier_positions_match_perceiver_position(index_dims, num_bands):
+    from envs.tokens.tokenizers import fourier_positions
+    from perceiver_rl.position import fourier_features, linear_positions
+
+    pos = linear_positions(index_dims).reshape(-1, len(index_dims))
+    expected = fourier_features(pos, num_bands, index_dims).numpy()
+    got = fourier_positions(index_dims, num_bands)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)  # float64 numpy vs float32 torch: ~2e-6

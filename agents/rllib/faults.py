@@ -40,9 +40,8 @@ class FaultInjectionWrapper(gym.Wrapper):
 
 
 def _creator(env_id: str, faults: FaultConfig, env_config=None) -> gym.Env:
-    import envs
+    import envs  # noqa: F401 - registers the perceiver_rl ids with gymnasium
 
-    envs.register_all(rllib=False)
     return FaultInjectionWrapper(gym.make(env_id, **dict(env_config or {})), faults)
 
 

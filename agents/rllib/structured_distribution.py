@@ -10,8 +10,9 @@ from __future__ import annotations
 import gymnasium as gym
 from ray.rllib.core.distribution.distribution import Distribution
 
+from envs.spec import ActionSpec
+
 from ..distribution import ActionLayout, StructuredActionDistribution
-from ..spec import ActionSpec
 
 
 class RLlibStructuredDistribution(Distribution):

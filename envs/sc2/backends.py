@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+from envs.maps import SIM_MAPS
 from envs.sc2.minigames import minigame
 from envs.sc2.pysc2_compat import PACKAGED_MAPS_DIR, maps, mock_sc2_env, run_configs, sc2_env
-
-SIM_MAPS = ("MoveToBeacon", "CollectMineralShards")
 
 
 class SC2NotInstalledError(RuntimeError):

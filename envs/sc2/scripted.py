@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.spec import ActionSpec
 from envs.sc2.convert import ENTITY_FEATURES
+from envs.spec import ActionSpec
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
 

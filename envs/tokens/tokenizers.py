@@ -19,13 +19,19 @@ from typing import Callable
 import numpy as np
 from gymnasium import spaces
 
-from perceiver_rl.position import fourier_features, linear_positions
 
+def fourier_positions(index_dims: tuple[int, ...], num_bands: int) -> np.ndarray:
+    """``(prod(index_dims), d + 2 d K)`` float32 DeepMind Fourier features of a ``d``-D grid, in numpy.
 
-def _fourier(index_dims: tuple[int, ...], num_bands: int) -> np.ndarray:
-    """``(prod(index_dims), d + 2 d K)`` DeepMind Fourier features of a ``d``-D grid."""
-    pos = linear_positions(index_dims).reshape(-1, len(index_dims))
-    return fourier_features(pos, num_bands, index_dims).numpy().astype(np.float32)
+    Positions ``linspace(-1, 1, n)`` per dimension (``ij`` order), frequencies ``linspace(1, n / 2, K)``,
+    channels ``[pos, sin(pi f p) dim-major, cos(pi f p)]``: the values of ``perceiver_rl.position``'s
+    ``linear_positions`` + ``fourier_features`` (tests pin the two together) without importing torch.
+    """
+    grids = np.meshgrid(*(np.linspace(-1.0, 1.0, n) for n in index_dims), indexing="ij")
+    pos = np.stack(grids, axis=-1).reshape(-1, len(index_dims))  # (N, d)
+    freqs = np.stack([np.linspace(1.0, n / 2, num_bands) for n in index_dims])  # (d, K)
+    per_pos = (pos[:, :, None] * freqs[None]).reshape(len(pos), -1)  # (N, d*K)
+    return np.concatenate([pos, np.sin(np.pi * per_pos), np.cos(np.pi * per_pos)], axis=-1).astype(np.float32)
 
 
 def _bounds_scaler(low: np.ndarray, high: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -63,7 +69,7 @@ class VectorTokenizer(Tokenizer):
             low, high = np.zeros(n), np.ones(n)
         self._scale = _bounds_scaler(low, high)
         self.num_tokens, self.value_dim = n, 1
-        self.positions = _fourier((n,), num_bands)
+        self.positions = fourier_positions((n,), num_bands)
 
     def values(self, obs) -> np.ndarray:
         return self._scale(np.asarray(obs).reshape(-1))[:, None]
@@ -77,7 +83,7 @@ class ImageTokenizer(Tokenizer):
         c = space.shape[2] if len(space.shape) == 3 else 1
         self._scale = _bounds_scaler(space.low.reshape(h * w, c), space.high.reshape(h * w, c))
         self.num_tokens, self.value_dim = h * w, c
-        self.positions = _fourier((h, w), num_bands)
+        self.positions = fourier_positions((h, w), num_bands)
 
     def values(self, obs) -> np.ndarray:
         return self._scale(np.asarray(obs).reshape(self.num_tokens, self.value_dim))

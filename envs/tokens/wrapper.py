@@ -7,7 +7,7 @@ Token layout (``F = V + P + M``)::
 ``V`` / ``P`` are the largest value / position widths over the parts, ``M`` the number of parts (the
 Dict's keys in sorted order, or 1 for a plain space). Tokens of the parts are concatenated in that
 order. Every observation has the same N, so ``token_mask`` is all ones; it is part of the contract
-(:class:`agents.spec.TokenSpec`) so that token envs with variable N can share the models.
+(:class:`envs.spec.TokenSpec`) so that token envs with variable N can share the models.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from agents.spec import TokenSpec
+from envs.spec import TokenSpec
 from envs.tokens.tokenizers import Tokenizer, make_tokenizer
 
 
@@ -31,7 +31,7 @@ class TokenConfig:
 
 
 class TokenObservation(gym.ObservationWrapper):
-    """Observation wrapper producing :class:`agents.spec.TokenSpec` observations.
+    """Observation wrapper producing :class:`envs.spec.TokenSpec` observations.
 
     Attributes: ``token_spec`` (:class:`TokenSpec`), ``modalities`` (part names in token order),
     ``modality_slices`` (name -> token slice).
