@@ -47,6 +47,10 @@ class ModelConfig:
     spatial_channels: list[int] | None = None
     """AlphaStar module: spatial encoder widths (1x1 projection, then one stride-2 conv per further entry;
     the location head's coarse grid has stride 2**(len-1)). None: the policy's default."""
+    spatial_pool: int = 1
+    """AlphaStar module: average-pool the planes by this factor before the spatial encoder's convolutions."""
+    location_sigma: float = 1.0
+    """AlphaStar module: spread (cells) of an entity's pointer score over the location grid (0: its own cell)."""
     lstm: bool = False
     """Add an LSTM core (stateful module; RLlib then needs ``max_seq_len``)."""
     max_seq_len: int = 20

@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from envs.spec import ARGUMENTS, ActionSpec, ObservationSpec
+
 from .core import State
 from .distribution import ActionLayout, StructuredActionDistribution, choose, mask_logits
 from .encoders import EntityEncoderConfig
 from .heads import ArgumentHeads, HeadDims, build_heads
+from .map_position import MapPositionEncoding
 from .observation import prepare_observation
-from .spec import ARGUMENTS, ActionSpec, ObservationSpec
 from .torso import Torso
 
 
@@ -64,6 +66,9 @@ class PolicyConfig:
     """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1)).
     AlphaStar (128x128 maps): (32, 64, 128, 128) with 4 res blocks."""
     spatial_res_blocks: int = 2
+    spatial_pool: int = 1
+    """Average-pool the planes by this factor before the spatial encoder's convolutions (location grid stride
+    ``spatial_pool * 2**(len(spatial_channels)-1)``; the location head keeps full resolution)."""
     scalar_channels: int = 64
     state_channels: int = 256
     """Width of the fused state vector (and of the LSTM)."""
@@ -74,8 +79,12 @@ class PolicyConfig:
     """C: width of the head features and of the autoregressive embedding."""
     head_attention_heads: int = 2
     """Attention heads of the query-head decoders."""
+    location_sigma: float = 1.0
+    """Location head: how far (Gaussian sigma, in cells) an entity's pointer score spreads over the cells
+    around it (0: only its own cell). See :mod:`agents.heads.arguments`."""
     fourier_bands: int = 8
-    """Fourier bands of the location queries."""
+    """Fourier bands of the map position encoding (entity positions and location queries share it) and of
+    the coarse location queries."""
 
     def entity_config(self, entity_features: int) -> EntityEncoderConfig:
         return EntityEncoderConfig(
@@ -134,12 +143,16 @@ class AlphaStarPolicy(nn.Module):
         cfg = self.config = config or PolicyConfig()
         self.obs_spec, self.action_spec = obs_spec, action_spec
         self.layout = ActionLayout.from_spec(action_spec)
+        positions = MapPositionEncoding(obs_spec.spatial_size, cfg.fourier_bands)
+        has_position = obs_spec.entity_position is not None
         self.torso = Torso(
             obs_spec=obs_spec,
             encoder=cfg.encoder,
-            entity_config=cfg.entity_config(obs_spec.entity_features),
+            entity_config=cfg.entity_config(obs_spec.entity_features + has_position * positions.num_channels),
+            positions=positions,
             spatial_channels=cfg.spatial_channels,
             spatial_res_blocks=cfg.spatial_res_blocks,
+            spatial_pool=cfg.spatial_pool,
             scalar_channels=cfg.scalar_channels,
             state_channels=cfg.state_channels,
             lstm=cfg.lstm,
@@ -164,6 +177,8 @@ class AlphaStarPolicy(nn.Module):
             channels=cfg.head_channels,
             map_size=spatial.map_size,
             stride=spatial.stride,
+            positions=positions,
+            location_sigma=cfg.location_sigma,
         )
         self.register_buffer("uses", torch.as_tensor(action_spec.uses_matrix()), persistent=False)
 
@@ -219,6 +234,10 @@ class AlphaStarPolicy(nn.Module):
             "selectable": flat["selectable_mask"],
             "targetable": flat["targetable_mask"],
             "location": flat["location_mask"].flatten(1) if "location_mask" in flat else None,
+            "entity": flat["entity_mask"],
+            "entity_cells": None
+            if self.obs_spec.entity_position is None
+            else self.torso.positions.cell_index(self.torso.entity_xy(flat["entities"])),
         }
         logits, chosen = self.arguments(features, ar, self.uses[action_type], masks, given, deterministic)
         logits["action_type"], chosen["action_type"] = at_logits, action_type

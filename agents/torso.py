@@ -8,9 +8,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from envs.spec import ObservationSpec
+
 from .core import LSTMCore, State
 from .encoders import EntityEncoderConfig, ScalarEncoder, SpatialEncoder, build_entity_encoder
-from .spec import ObservationSpec
 
 
 @dataclass
@@ -42,18 +43,24 @@ class Torso(nn.Module):
         entity_config: EntityEncoderConfig,
         spatial_channels: Sequence[int],
         spatial_res_blocks: int,
+        spatial_pool: int,
         scalar_channels: int,
         state_channels: int,
         lstm: bool,
         lstm_layers: int,
+        positions: MapPositionEncoding,
     ) -> None:
+        """``entity_config.entity_features`` counts the position features appended to entities that have a
+        map position (``obs_spec.entity_position``): ``F + positions.num_channels``."""
         super().__init__()
+        self.positions, self.entity_position = positions, obs_spec.entity_position
         self.entity_encoder = build_entity_encoder(encoder, entity_config)
         self.spatial_encoder = SpatialEncoder(
             in_channels=obs_spec.spatial_channels,
             spatial_size=obs_spec.spatial_size,
             channels=spatial_channels,
             num_res_blocks=spatial_res_blocks,
+            pool=spatial_pool,
             out_channels=state_channels,
         )
         self.scalar_encoder = ScalarEncoder(in_features=obs_spec.num_scalars, out_channels=scalar_channels)
@@ -62,11 +69,18 @@ class Torso(nn.Module):
         self.core = LSTMCore(channels=state_channels, num_layers=lstm_layers) if lstm else None
         self.state_channels = state_channels
 
+    def entity_xy(self, entities: torch.Tensor) -> torch.Tensor:
+        """``entities (B, N, F)`` -> ``(B, N, 2)`` their map positions (``obs_spec.entity_position`` columns)."""
+        return entities[..., list(self.entity_position)]
+
     def forward(
         self, obs: dict[str, torch.Tensor], lead: tuple[int, ...], state: State | None
     ) -> tuple[TorsoOutput, State | None]:
         """``obs`` already flattened to ``(B*T, ...)``; ``lead`` = ``(B,)`` or ``(B, T)``."""
-        enc = self.entity_encoder.encode(obs["entities"], obs["entity_mask"])
+        entities = obs["entities"]
+        if self.entity_position is not None:
+            entities = torch.cat([entities, self.positions.entities(self.entity_xy(entities))], dim=-1)
+        enc = self.entity_encoder.encode(entities, obs["entity_mask"])
         map_skip, spatial = self.spatial_encoder(obs["spatial"])
         scalars = self.scalar_encoder(obs["scalars"])
         x = torch.relu(self.fuse(torch.cat([enc.pooled, spatial, scalars], dim=-1)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from agents.policy import AlphaStarPolicy, PolicyConfig
-from agents.spec import ActionSpec, ActionType, ObservationSpec
+from envs.spec import ActionSpec, ActionType, ObservationSpec
 
 TYPES = (
     ActionType("no_op"),
@@ -20,7 +20,7 @@ TYPES = (
 def specs(n: int = 6, m: int = 3, size: int = 4, location_mask: bool = True, types=TYPES):
     obs = ObservationSpec(
         max_entities=n, entity_features=5, spatial_channels=2, spatial_size=(size, size), num_scalars=3,
-        num_action_types=len(types), has_location_mask=location_mask,
+        num_action_types=len(types), has_location_mask=location_mask, entity_position=(0, 1),
     )  # fmt: skip
     act = ActionSpec(types, max_entities=n, max_selected=m, spatial_size=(size, size))
     return obs, act

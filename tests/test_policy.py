@@ -132,3 +132,39 @@ def test_distribution_from_flat_with_a_time_dimension():
     assert dist.kl(dist).shape == (2, 3) and dist.sample()["selected_units"].shape == (2, 3, act_spec.max_selected)
     with pytest.raises(ValueError, match="actions\\['location'\\]: expected shape \\(2, 3\\)"):
         dist.logp(dict(out.actions, location=out.actions["location"].reshape(6)))
+
+
+def test_location_head_can_point_at_the_cell_an_entity_stands_in():
+    """The scatter connection: a cell inherits the pointer score of the entities standing in it, so raising
+    one entity's key raises exactly its cell's location logit (the module docstring of agents.heads.arguments)."""
+    obs_spec, act_spec = specs(n=6, size=8)
+    policy = tiny_policy(obs_spec, act_spec, location_sigma=0.0)
+    obs = random_obs(obs_spec, 1, seed=3)
+    obs["entities"][0, :, :2] = torch.tensor([[1, 2], [5, 6], [7, 0], [3, 3], [4, 1], [0, 7]]) / 8
+    obs["entity_mask"][:] = 1
+    flat = {k: v for k, v in obs.items()}
+    cells = policy.torso.positions.cell_index(policy.torso.entity_xy(flat["entities"]))
+    assert cells.tolist() == [[2 * 8 + 1, 6 * 8 + 5, 0 * 8 + 7, 3 * 8 + 3, 1 * 8 + 4, 7 * 8 + 0]]
+    # identical features for an entity and the location query of its cell
+    torch.testing.assert_close(policy.torso.positions.entities(flat["entities"][..., :2])[0], policy.torso.positions.cells()[cells[0]])
+    from agents.heads.base import ArgumentFeatures
+
+    c = policy.config.head_channels
+    feats = ArgumentFeatures(torch.zeros(1, c), torch.zeros(1, 6, c), torch.zeros(1, policy.arguments.map_size[0] * policy.arguments.map_size[1], c))
+    ar = torch.randn(1, c)
+    base = policy.arguments._location(feats, ar, torch.ones(1, 6), cells)
+    q = policy.arguments.location_query(ar)
+    feats.entity_keys[0, 1] = q[0] * 10  # entity 1 now scores high under the location query
+    moved = policy.arguments._location(feats, ar, torch.ones(1, 6), cells)
+    diff = (moved - base)[0]
+    assert diff.argmax().item() == cells[0, 1].item() and (diff.abs() > 1e-6).sum().item() == 1
+
+
+def test_soft_scatter_peaks_at_the_entity_cell_and_spreads_to_its_neighbours():
+    obs_spec, act_spec = specs(n=2, size=8)
+    heads = tiny_policy(obs_spec, act_spec, location_sigma=1.0).arguments
+    cells = torch.tensor([[3 * 8 + 4, 0]])  # entity 0 at (x=4, y=3)
+    out = heads._scatter(torch.tensor([[2.0, 0.0]]), cells).view(8, 8)
+    assert out[3, 4] == 2.0 and out.argmax().item() == 3 * 8 + 4
+    torch.testing.assert_close(out[3, 5], 2.0 * torch.exp(torch.tensor(-0.5)))
+    torch.testing.assert_close(out[2, 5], 2.0 * torch.exp(torch.tensor(-1.0)))

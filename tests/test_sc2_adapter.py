@@ -84,7 +84,7 @@ def test_illegal_arguments_become_noops(kwargs, reason):
 
 
 @pytest.mark.parametrize(
-    "field, value", [("action_type", 2), ("location", 64 * 64), ("target_unit", -1), ("queued", 1.5), ("selected_units", [33, 0, 0, 0])]
+    "field, value", [("action_type", 99), ("location", 64 * 64), ("target_unit", -1), ("queued", 1.5), ("selected_units", [33, 0, 0, 0])]
 )
 def test_out_of_range_actions_raise_naming_the_field(field, value):
     env, ts = _sim_converter_and_timestep()

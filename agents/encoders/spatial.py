@@ -23,7 +23,9 @@ class ResBlock(nn.Module):
 class SpatialEncoder(nn.Module):
     """``spatial (B, C, H, W) -> (map_skip (B, channels[-1], H/s, W/s), embedded (B, out_channels))``.
 
-    ``channels[0]`` is the 1x1 projection; each further entry is a stride-2 4x4 conv, so ``s = 2**(len-1)``.
+    The planes are first average-pooled by ``pool`` (minigame planes are sparse occupancy maps: pooling
+    keeps what is where at a fraction of the convolution cost); ``channels[0]`` is the 1x1 projection;
+    each further entry is a stride-2 4x4 conv, so ``s = pool * 2**(len-1)``.
     """
 
     def __init__(
@@ -34,16 +36,20 @@ class SpatialEncoder(nn.Module):
         channels: Sequence[int] = (32, 64, 128),
         num_res_blocks: int = 2,
         out_channels: int = 256,
+        pool: int = 1,
     ) -> None:
         super().__init__()
-        self.stride = 2 ** (len(channels) - 1)
+        if pool < 1:
+            raise ValueError(f"pool: expected >= 1, got {pool}")
+        self.stride = pool * 2 ** (len(channels) - 1)
         h, w = spatial_size
         if h % self.stride or w % self.stride:
             raise ValueError(
                 f"spatial_size: {spatial_size} is not divisible by the spatial encoder's stride {self.stride}"
             )
         self.map_size = (h // self.stride, w // self.stride)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, channels[0], 1)]
+        layers: list[nn.Module] = [nn.AvgPool2d(pool)] if pool > 1 else []
+        layers.append(nn.Conv2d(in_channels, channels[0], 1))
         for c_in, c_out in zip(channels[:-1], channels[1:]):
             layers += [nn.ReLU(), nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)]
         self.down = nn.Sequential(*layers)

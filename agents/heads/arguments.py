@@ -6,8 +6,19 @@ argument's embedding exists only if some action type uses a later argument after
 units, the next pointer step):
 
     queued (2) -> selected_units (pointer over N entities + a learned EOS key, M steps, chosen units
-    masked out, EOS illegal before the first pick) -> target_unit (pointer over N) -> location (H*W:
-    one feature per coarse grid cell -> stride*stride sub-cell logits).
+    masked out, EOS illegal before the first pick) -> target_unit (pointer over N) -> location (H*W at
+    full resolution, see below).
+
+The location head scores every cell ``c`` of the ``H x W`` grid against one query ``q = MLP(ar)``::
+
+    logit(c) = <q, Linear(pos(c))> + <q, coarse(c // stride)> + sum_n g(c - cell(n)) <q, key(n)>
+
+``pos`` is the map position encoding the entities were embedded with (:mod:`agents.map_position`), the
+coarse features come from the head torso (map skip / decoded grid queries), and the last term is
+AlphaStar's scatter connection, softened: a cell inherits the pointer score of the units standing in or
+near it, weighted by a Gaussian ``g`` of the cell distance (``location_sigma`` cells; 0 = only the unit's own
+cell). "Move to that unit" is then as easy to learn as pointing at the unit, and a click *near* a unit that
+paid off raises that unit's score, wherever the unit stands next time. Nothing of size ``(B, H*W, C)`` is built.
 
 Every head is legality-masked; a head the action type does not use is degenerate at its default
 (see :mod:`agents.distribution`), so its sample is the default and its log-probability and entropy are 0.
@@ -21,8 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from envs.spec import ARGUMENTS
+
 from ..distribution import ActionLayout, choose, degenerate_logits, mask_logits
-from ..spec import ARGUMENTS
+from ..map_position import MapPositionEncoding
 from .base import ArgumentFeatures
 
 QUEUED, SELECTED, TARGET, LOCATION = (ARGUMENTS.index(a) for a in ARGUMENTS)
@@ -49,6 +62,8 @@ class ArgumentHeads(nn.Module):
         channels: int,
         map_size: tuple[int, int],
         stride: int,
+        positions: MapPositionEncoding,
+        location_sigma: float = 1.0,
     ) -> None:
         """``uses (K, 4)`` bool: an argument's embedding is carried on only if some action type uses it and a
         later argument (otherwise it could not affect anything and would never learn)."""
@@ -66,8 +81,9 @@ class ArgumentHeads(nn.Module):
         self.select_embed = nn.Linear(channels, channels) if carries_selection else None
         self.target_query = _mlp(channels)
         self.target_embed = nn.Linear(channels, channels) if carried[TARGET] else None
-        self.location_ar = nn.Linear(channels, channels)
-        self.location_out = nn.Linear(channels, stride * stride)
+        self.positions, self.location_sigma = positions, location_sigma
+        self.location_query = _mlp(channels)
+        self.location_pos = nn.Linear(positions.num_channels, channels)
 
     def embed_action_type(self, state: torch.Tensor, action_type: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> ``(ar (B, C), condition (B, C))``: the initial autoregressive embedding and the type's embedding."""
@@ -87,7 +103,8 @@ class ArgumentHeads(nn.Module):
         deterministic: bool,
     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """``used (B, 4)`` bool (ARGUMENTS order); ``masks``: ``selectable (B, N)``, ``targetable (B, N)``,
-        ``location (B, H*W)`` or None. Returns per-head masked logits and the chosen indices."""
+        ``location (B, H*W)`` or None, ``entity (B, N)``, ``entity_cells (B, N)`` int64 (each entity's cell)
+        or None. Returns per-head masked logits and the chosen indices."""
         g = given or {}
         logits: dict[str, torch.Tensor] = {}
         acts: dict[str, torch.Tensor] = {}
@@ -120,7 +137,7 @@ class ArgumentHeads(nn.Module):
             ar = ar + used[:, TARGET, None] * self.target_embed(_pick(features.entity_keys, acts["target_unit"]))
 
         # location
-        raw = self._location(features.location, ar)
+        raw = self._location(features, ar, masks["entity"], masks["entity_cells"])
         if masks["location"] is not None:
             raw = mask_logits(raw, masks["location"], defaults["location"])
         logits["location"] = torch.where(used[:, LOCATION, None], raw, degenerate_logits(raw.shape, 0, raw))
@@ -160,9 +177,27 @@ class ArgumentHeads(nn.Module):
             picks.append(s)
         return torch.stack(steps, dim=1), torch.stack(picks, dim=1), ar
 
-    def _location(self, cells: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
-        """``cells (B, h*w, C)`` -> ``(B, H*W)`` logits: each coarse cell emits its stride x stride block."""
-        b = cells.shape[0]
+    def _location(
+        self, features: ArgumentFeatures, ar: torch.Tensor, entity_mask: torch.Tensor, entity_cells: torch.Tensor | None
+    ) -> torch.Tensor:
+        """-> ``(B, H*W)`` location logits (see the module docstring)."""
         (h, w), s = self.map_size, self.stride
-        sub = self.location_out(torch.relu(cells + self.location_ar(ar)[:, None]))  # (B, h*w, s*s)
-        return sub.view(b, h, w, s, s).permute(0, 1, 3, 2, 4).reshape(b, h * s * w * s)
+        b = ar.shape[0]
+        q = self.location_query(ar)  # (B, C)
+        logits = q @ self.location_pos(self.positions.cells()).T  # (B, H*W)
+        coarse = torch.einsum("bkc,bc->bk", features.location, q)  # (B, h*w)
+        logits = logits + coarse.view(b, h, 1, w, 1).expand(b, h, s, w, s).reshape(b, -1)
+        if entity_cells is not None:
+            scores = self._pointer(features.entity_keys, q) * math.sqrt(self.channels) * entity_mask  # (B, N)
+            logits = logits + self._scatter(scores, entity_cells)
+        return logits / math.sqrt(self.channels)
+
+    def _scatter(self, scores: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+        """``scores (B, N)`` spread over the grid around each entity's cell ``cells (B, N)`` -> ``(B, H*W)``."""
+        h, w = self.positions.spatial_size
+        if self.location_sigma <= 0:
+            return torch.zeros(scores.shape[0], h * w, dtype=scores.dtype, device=scores.device).scatter_add(1, cells, scores)
+        inv = -0.5 / self.location_sigma**2
+        gy = torch.exp(inv * (torch.arange(h, device=cells.device) - (cells // w)[..., None]) ** 2)  # (B, N, H)
+        gx = torch.exp(inv * (torch.arange(w, device=cells.device) - (cells % w)[..., None]) ** 2)  # (B, N, W)
+        return torch.einsum("bn,bnh,bnw->bhw", scores, gy, gx).reshape(scores.shape[0], h * w)

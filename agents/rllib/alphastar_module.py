@@ -58,6 +58,8 @@ def policy_config_of(cfg: ModelConfig) -> PolicyConfig:
         head_channels=cfg.hidden,
         state_channels=cfg.hidden,
         lstm=cfg.lstm,
+        spatial_pool=cfg.spatial_pool,
+        location_sigma=cfg.location_sigma,
     )
 
 

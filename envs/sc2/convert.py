@@ -93,10 +93,12 @@ def action_types(functions: tuple[str, ...]) -> tuple[ActionType, ...]:
 class TimestepConverter:
     """pysc2 ``TimeStep`` -> contract observation + info, structured action -> ``FunctionCall``."""
 
-    def __init__(self, game: Minigame, config: ContractConfig = ContractConfig()):
+    def __init__(self, game: Minigame, config: ContractConfig = ContractConfig(), functions: tuple[str, ...] | None = None):
+        """``functions``: the RAW function names exposed as action types, in index order (default: the
+        minigame's ``action_functions``)."""
         self.game, self.config = game, config
         n, s = config.max_entities, config.spatial_size
-        self.action_types = action_types(game.action_functions)
+        self.action_types = action_types(tuple(game.action_functions if functions is None else functions))
         self._functions = [RAW_FUNCTIONS[t.name] for t in self.action_types]
         self.obs_spec = ObservationSpec(
             max_entities=n, entity_features=len(ENTITY_FEATURES), spatial_channels=len(SPATIAL),

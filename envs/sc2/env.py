@@ -2,7 +2,7 @@
 
 Raw interface (``use_raw_units``, ``use_raw_actions``) plus minimap feature layers at
 ``spatial_size``; raw unit coordinates use the same grid (``raw_resolution = spatial_size``).
-Observations and actions follow :mod:`agents.spec` through :class:`envs.sc2.convert.TimestepConverter`.
+Observations and actions follow :mod:`envs.spec` through :class:`envs.sc2.convert.TimestepConverter`.
 
 - reward: the pysc2 timestep's reward (change of the map's curriculum score) per step.
 - ``terminated`` when the map ends the episode (its timer); never ``truncated``.
@@ -11,6 +11,9 @@ Observations and actions follow :mod:`agents.spec` through :class:`envs.sc2.conv
 - ``obs_spec`` / ``act_spec``: the contract (:class:`ObservationSpec` / :class:`ActionSpec`).
 - seeding: the simulator is reseeded by ``reset(seed=...)``; the real game fixes its seed at launch
   (``random_seed``).
+- ``action_functions``: the pysc2 ``RAW_FUNCTIONS`` names exposed as action types, in index order (``None``:
+  the minigame's set, :data:`envs.sc2.minigames.MINIGAME_INFO`); e.g. ``["no_op", "Move_pt"]`` for point
+  targeting only. ``no_op`` must be one of them; on the simulator each must be one it executes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import gymnasium as gym
 from envs.sc2.backends import BACKENDS
 from envs.sc2.convert import ContractConfig, TimestepConverter
 from envs.sc2.minigames import minigame
-from envs.sc2.pysc2_compat import StepType, features
+from envs.sc2.pysc2_compat import RAW_FUNCTIONS, StepType, features
 
 SCREEN_SIZE = 8
 """pysc2 needs screen feature dimensions beside the minimap ones; the contract uses no screen layer."""
@@ -41,12 +44,15 @@ class SC2MinigameEnv(gym.Env):
         max_entities: int = 32,
         max_selected: int = 4,
         spatial_size: int = 64,
+        action_functions: list[str] | tuple[str, ...] | None = None,
     ):
         self.game = minigame(map_name)
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} unknown; valid: {sorted(BACKENDS)}")
+        functions = self.game.action_functions if action_functions is None else action_functions
+        functions = _action_functions(functions, backend)
         config = ContractConfig(max_entities=max_entities, max_selected=max_selected, spatial_size=spatial_size)
-        self.converter = TimestepConverter(self.game, config)
+        self.converter = TimestepConverter(self.game, config, functions)
         self.obs_spec, self.act_spec = self.converter.obs_spec, self.converter.act_spec
         self.observation_space = self.obs_spec.space()
         self.action_space = self.act_spec.space()
@@ -82,6 +88,35 @@ class SC2MinigameEnv(gym.Env):
         if getattr(self, "_env", None) is not None:
             self._env.close()
             self._env = None
+
+
+def _action_functions(names, backend: str) -> tuple[str, ...]:
+    """``names`` checked as the ``action_functions`` kwarg: ``ValueError`` naming the key and the bad name."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"action_functions: expected a list of pysc2 RAW_FUNCTIONS names, got {names!r}")
+    names = tuple(names)
+    for name in names:
+        try:
+            RAW_FUNCTIONS[name]
+        except KeyError:
+            raise ValueError(
+                f"action_functions: {name!r} is not a pysc2 RAW_FUNCTIONS name (e.g. no_op, Move_pt, Move_unit)"
+            ) from None
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"action_functions: {', '.join(repeated)} listed more than once")
+    if "no_op" not in names:
+        raise ValueError(f"action_functions: must contain 'no_op' (always legal), got {list(names)}")
+    if backend == "sim":
+        from envs.sim.env import can_execute
+
+        for name in names:
+            if not can_execute(RAW_FUNCTIONS[name]):
+                raise ValueError(
+                    f"action_functions: the simulator cannot execute {name!r} (it executes no_op, Move / Smart / "
+                    "Attack to a point or a unit, Stop_quick, HoldPosition_quick)"
+                )
+    return names
 
 
 def make_sc2_env(map_name: str, **kwargs) -> SC2MinigameEnv:

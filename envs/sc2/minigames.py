@@ -28,7 +28,10 @@ class Minigame:
         return self.seconds * GAME_LOOPS_PER_SECOND
 
 
-_MOVE = ("no_op", "Move_pt")
+_MOVE = ("no_op", "Move_pt", "Move_unit", "Smart_unit")
+"""The two movement maps: a move to a point, or to a unit (the beacon / a shard) by its pointer; Smart (the right
+click) on these neutral pickups is a move to them too. ``Attack_unit`` is left out: nothing there can be
+attacked (the simulator executes it as a move to the unit; ``SC2MinigameEnv(action_functions=...)`` can add it)."""
 _FIGHT = ("no_op", "Move_pt", "Attack_pt", "Attack_unit")
 _ECONOMY = ("no_op", "Move_pt", "Harvest_Gather_unit", "Train_SCV_quick", "Build_SupplyDepot_pt")
 

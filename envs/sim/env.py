@@ -17,13 +17,30 @@ from envs.sim.rules import RULES
 from envs.sim.world import MapConfig, World
 
 ABILITY_EFFECTS: dict[int, str] = {
-    1: "move",  # Smart on the ground = move
-    3794: "move",  # Move
-    3674: "move",  # Attack (attack-move: there is nothing to attack on these maps)
+    1: "move",  # Smart: on the ground = move; on a beacon / shard (neutral, not attackable) = move to it
+    3794: "move",  # Move (to a point, or to a unit)
+    3674: "move",  # Attack: there is nothing attackable on these maps (attack-move to a point; on a unit: move to it)
     3665: "stop",  # Stop
     3793: "stop",  # HoldPosition
 }
-"""Ability ids the simulator understands; the game rejects other abilities for marines, the simulator ignores them."""
+"""Ability ids the simulator understands; the game rejects other abilities for marines, the simulator ignores them.
+
+A "move" with a target unit (``Move_unit``, ``Smart_unit``, ``Attack_unit``) sends the marines to that pickup's
+current position; the order shows ``target_unit_tag`` in the raw units and ends on arrival or when the pickup is
+taken (respawned pickups get new tags), as the game drops an order whose target is gone. A target that is not an
+existing pickup (a marine, a stale tag) is ignored, as a command the simulator cannot execute."""
+
+_FUNCTION_TYPES = {"raw_cmd": "quick", "raw_cmd_pt": "point", "raw_cmd_unit": "unit"}
+
+
+def can_execute(function) -> bool:
+    """Whether the simulator executes the pysc2 RAW function ``function`` (``no_op`` or a marine command of
+    :data:`ABILITY_EFFECTS`: quick Stop / HoldPosition, Move / Smart / Attack to a point or a unit)."""
+    if function.name == "no_op":
+        return True
+    kind = _FUNCTION_TYPES.get(function.function_type.__name__)
+    effect = ABILITY_EFFECTS.get(function.ability_id)
+    return (effect == "stop" and kind == "quick") or (effect == "move" and kind in ("point", "unit"))
 
 
 class SimSC2Env(environment.Base):
@@ -89,7 +106,7 @@ class SimSC2Env(environment.Base):
             raise ValueError(f"expected 1 action (single-agent minigame), got {len(actions)}")
         self._apply(self._features.transform_action(self._response.observation, actions[0]))
         loops = min(step_mul or self._step_mul, self._episode_loops - self._game_loop)
-        reward = self._rules.collect(self._world, self._world.advance(loops), self._rng)
+        reward = self._rules.step(self._world, loops, self._rng)
         self._game_loop += loops
         self._score += reward
         if self._game_loop >= self._episode_loops:
@@ -111,9 +128,11 @@ class SimSC2Env(environment.Base):
         if effect is None:
             return
         point = (cmd.target_world_space_pos.x, cmd.target_world_space_pos.y) if cmd.HasField("target_world_space_pos") else None
-        if effect == "move" and point is None:
-            return  # unit-targeted move: no unit to follow on these maps
-        self._world.command(set(cmd.unit_tags), effect, point, cmd.queue_command, cmd.ability_id)
+        target = cmd.target_unit_tag if cmd.HasField("target_unit_tag") else 0
+        if effect == "move" and point is None and not (target and self._world.is_pickup(target)):
+            return  # no point and no pickup to go to: the command cannot be executed
+        target = target if point is None else 0
+        self._world.command(set(cmd.unit_tags), effect, point, cmd.queue_command, cmd.ability_id, target_tag=target)
 
     def _timestep(self, step_type, reward: float, discount: float):
         self._response = self._builder.build(self._world, self._game_loop, self._score)
@@ -124,4 +143,5 @@ class SimSC2Env(environment.Base):
         """The simulator records no replays."""
 
     def close(self):
-        self._end_world()
+        if hasattr(self, "_world"):  # pysc2's Base.__del__ calls close() also when __init__ raised
+            self._end_world()

@@ -106,7 +106,10 @@ class ObservationBuilder:
             u.pos.x, u.pos.y = float(marines.pos[i, 0]), float(marines.pos[i, 1])
             for ability_id, target in world.orders[i]:
                 order = u.orders.add(ability_id=ability_id)
-                order.target_world_space_pos.x, order.target_world_space_pos.y = float(target[0]), float(target[1])
+                if type(target) is int:  # unit-targeted order: the target's tag, as the game reports it
+                    order.target_unit_tag = target
+                else:
+                    order.target_world_space_pos.x, order.target_world_space_pos.y = float(target[0]), float(target[1])
         pickups = world.pickups
         alive = np.flatnonzero(pickups.alive)
         raw.units.extend([self._pickup(int(pickups.tags[i]), pickups.pos[i]) for i in alive])

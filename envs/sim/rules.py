@@ -56,33 +56,69 @@ class Rules:
         world.pickups.alive[idx] = True
         world.pickups.tags[idx] = [world.new_tag() for _ in idx]
 
+    def step(self, world: World, loops: int, rng: np.random.Generator) -> int:
+        """Play ``loops`` game loops: move the marines, take the pickups they touch; returns the reward.
+
+        Without unit-targeted orders the marines' path does not depend on the pickups: it is integrated at
+        once and scanned (:meth:`collect`). A unit-targeted order ends the game loop its pickup is taken (by
+        any marine), so then the step is replayed up to each contact, the orders whose target is gone are
+        dropped, and the rest of the step is integrated again: the same result as loop-by-loop play.
+        """
+        reward = 0
+        while loops > 0 and world.has_unit_orders():
+            saved = world.save()
+            path = world.advance(loops)
+            t, taken = self._contact(world, path, 0)
+            if t is None:
+                return reward
+            world.restore(saved)
+            world.advance(t + 1)  # the same motion, up to the first contact
+            reward += self._take(world, taken, rng)
+            world.drop_orders_without_target()
+            loops -= t + 1
+        if loops > 0:
+            reward += self.collect(world, world.advance(loops), rng)
+        return reward
+
     def collect(self, world: World, path: np.ndarray, rng: np.random.Generator) -> int:
         """Scan the marines' ``path (L, M, 2)`` game loop by game loop for pickups; returns the reward.
 
         Equivalent to checking after every game loop (as the maps' triggers do): at the first loop with
         a contact the touched pickups are taken and respawned (with the marines where they are at that
-        loop), then the scan goes on from the next loop.
+        loop), then the scan goes on from the next loop. Valid while no marine has a unit-targeted order
+        (their paths do not depend on the pickups); :meth:`step` handles the other case.
         """
         reward, t0 = 0, 0
-        while t0 < len(path) and world.pickups.alive.any():
-            alive = np.flatnonzero(world.pickups.alive)
-            d = np.linalg.norm(path[t0:, :, None, :] - world.pickups.pos[alive][None, None], axis=-1)  # (L', M, A)
-            hit = (d <= self.reach).any(axis=1)  # (L', A)
-            loops = np.flatnonzero(hit.any(axis=1))
-            if len(loops) == 0:
+        while t0 < len(path):
+            t, taken = self._contact(world, path, t0)
+            if t is None:
                 break
-            t = t0 + int(loops[0])
             world.marines.pos[:] = path[t]
-            taken = alive[hit[loops[0]]]
-            world.pickups.alive[taken] = False
-            reward += len(taken)
-            if not self.respawn_all_at_once:
-                self._spawn(world, rng, taken)
-            elif not world.pickups.alive.any():
-                self._spawn(world, rng, np.arange(self.num_pickups))
+            reward += self._take(world, taken, rng)
             t0 = t + 1
         world.marines.pos[:] = path[-1]
         return reward
+
+    def _contact(self, world: World, path: np.ndarray, t0: int) -> tuple[int | None, np.ndarray | None]:
+        """First loop ``t >= t0`` of ``path`` with a marine touching a pickup, and the touched pickups' indices."""
+        if not world.pickups.alive.any():
+            return None, None
+        alive = np.flatnonzero(world.pickups.alive)
+        d = np.linalg.norm(path[t0:, :, None, :] - world.pickups.pos[alive][None, None], axis=-1)  # (L', M, A)
+        hit = (d <= self.reach).any(axis=1)  # (L', A)
+        loops = np.flatnonzero(hit.any(axis=1))
+        if len(loops) == 0:
+            return None, None
+        return t0 + int(loops[0]), alive[hit[loops[0]]]
+
+    def _take(self, world: World, taken: np.ndarray, rng: np.random.Generator) -> int:
+        """Take the pickups ``taken`` (marines where they touched them) and respawn per the map; returns the reward."""
+        world.pickups.alive[taken] = False
+        if not self.respawn_all_at_once:
+            self._spawn(world, rng, taken)
+        elif not world.pickups.alive.any():
+            self._spawn(world, rng, np.arange(self.num_pickups))
+        return len(taken)
 
 
 _MARINE_RADIUS = MapConfig().marine_radius

@@ -1,8 +1,11 @@
 """2-D dynamics of the simulated minigames: marines moving toward commanded points at the game's speed.
 
 Units are in world coordinates (the game's: x right, y up, map ``map_size`` x ``map_size``). Marines do not collide (the real game's separation is
-ignored); a marine with an order moves straight toward the order's point at ``marine_speed`` per game
-loop and drops the order on arrival, then starts its next queued order.
+ignored); a marine with an order moves straight toward the order's target at ``marine_speed`` per game
+loop and drops the order on arrival, then starts its next queued order. A target is a point or a unit:
+a unit-targeted order (Move / Smart / Attack on a pickup) heads for that pickup's current position and
+ends on arrival or when the pickup no longer exists (:meth:`World.drop_orders_without_target`; the rules
+call it when a pickup is taken), as the game drops an order whose target is gone.
 :meth:`World.advance` integrates several game loops at once.
 """
 
@@ -60,8 +63,9 @@ class World:
     config: MapConfig
     marines: Units
     pickups: Units
-    orders: list[list[tuple[int, np.ndarray]]] = field(default_factory=list)
-    """Per marine, its queue of ``(ability_id, target point (2,))``; the head is being executed."""
+    orders: list[list[tuple[int, np.ndarray | int]]] = field(default_factory=list)
+    """Per marine, its queue of ``(ability_id, target)``: a point ``(2,)`` array, or the ``int`` tag of the pickup it
+    heads for (a unit-targeted order); the head is being executed."""
     facing: np.ndarray = field(default_factory=lambda: np.zeros(0))
     next_tag: int = 1
     """Index of the next unit tag; a new world continues its predecessor's count (``World.empty(next_tag=)``),
@@ -98,26 +102,59 @@ class World:
                     break
         return out
 
-    def command(self, tags, ability: str, point: np.ndarray | None, queued: bool, ability_id: int) -> None:
-        """Give the marines with ``tags`` a ``"move"`` (to ``point``) or ``"stop"`` order."""
+    def command(
+        self, tags, ability: str, point: np.ndarray | None, queued: bool, ability_id: int, target_tag: int = 0
+    ) -> None:
+        """Give the marines with ``tags`` a ``"move"`` (to ``point``, or to the pickup ``target_tag`` when it is
+        non-zero) or ``"stop"`` order."""
+        target = int(target_tag) if target_tag else None
         for i, tag in enumerate(self.marines.tags):
             if tag not in tags:
                 continue
             if ability == "stop":
                 self.orders[i].clear()
-            elif queued:
-                self.orders[i].append((ability_id, np.asarray(point, float)))
+                continue
+            order = (ability_id, target if target is not None else np.asarray(point, float))
+            if queued:
+                self.orders[i].append(order)
             else:
-                self.orders[i][:] = [(ability_id, np.asarray(point, float))]
+                self.orders[i][:] = [order]
+
+    def is_pickup(self, tag: int) -> bool:
+        """Whether ``tag`` names a pickup that exists now (the targets the simulator's unit orders can have)."""
+        return bool(np.any(self.pickups.tags[self.pickups.alive] == tag))
+
+    def has_unit_orders(self) -> bool:
+        """Whether any marine has a unit-targeted order (queued or current)."""
+        return any(type(order[1]) is int for queue in self.orders for order in queue)
+
+    def drop_orders_without_target(self) -> None:
+        """End the unit-targeted orders whose pickup no longer exists (taken, or respawned under a new tag)."""
+        alive = set(self.pickups.tags[self.pickups.alive].tolist())
+        for queue in self.orders:
+            if any(type(order[1]) is int and order[1] not in alive for order in queue):
+                queue[:] = [order for order in queue if type(order[1]) is not int or order[1] in alive]
+
+    def save(self) -> tuple:
+        """The marines' motion state (positions, facing, order queues), for :meth:`restore`."""
+        return self.marines.pos.copy(), self.facing.copy(), [list(queue) for queue in self.orders]
+
+    def restore(self, saved: tuple) -> None:
+        pos, facing, orders = saved
+        self.marines.pos[:], self.facing[:] = pos, facing
+        for queue, old in zip(self.orders, orders):
+            queue[:] = old
 
     def advance(self, loops: int) -> np.ndarray:
         """Move the marines through ``loops`` game loops; returns their positions after each loop ``(loops, M, 2)``.
 
-        Marine motion does not depend on the pickups, so a whole agent step is integrated at once and
-        the rules then scan the path for pickups (:meth:`envs.sim.rules.Rules.collect`).
+        Marine motion does not depend on the pickups except through unit-targeted orders, whose target stands
+        still until it is taken, so a whole agent step is integrated at once and the rules then scan the path
+        for pickups (:meth:`envs.sim.rules.Rules.step`).
         """
         speed = self.config.marine_speed
         paths = []
+        pickup_pos: dict[int, tuple[float, float]] | None = None
         for i, queue in enumerate(self.orders):
             x, y = self.marines.pos[i]
             if not queue:
@@ -126,7 +163,18 @@ class World:
             path = []
             for _ in range(loops):
                 if queue:
-                    tx, ty = queue[0][1]
+                    target = queue[0][1]
+                    if type(target) is int:  # a unit-targeted order heads for its pickup's current position
+                        if pickup_pos is None:
+                            alive = self.pickups.alive
+                            pickup_pos = dict(zip(self.pickups.tags[alive].tolist(), self.pickups.pos[alive].tolist()))
+                        if target not in pickup_pos:  # the pickup is gone: the order ends
+                            queue.pop(0)
+                            path.append((x, y))
+                            continue
+                        tx, ty = pickup_pos[target]
+                    else:
+                        tx, ty = target
                     dx, dy = tx - x, ty - y
                     dist = math.hypot(dx, dy)
                     if dist <= speed:
