@@ -24,6 +24,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Mapping
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -79,3 +80,26 @@ def load_checkpoint(ckpt: Path) -> tuple[Counters, dict[str, torch.Tensor], dict
     module_state = load_file(ckpt / "module.safetensors")
     optimizer_state = torch.load(ckpt / "optimizer.pt", weights_only=True) if (ckpt / "optimizer.pt").exists() else {}
     return counters, module_state, optimizer_state
+
+
+def weights_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor], limit: int = 2) -> str | None:
+    """None when ``given`` has exactly the keys and shapes of ``expected`` (a module's ``state_dict``);
+    otherwise one line naming the first ``limit`` missing, unexpected and mis-shaped keys."""
+
+    def some(keys: list[str]) -> str:
+        more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
+        return ", ".join(keys[:limit]) + more
+
+    missing = sorted(set(expected) - set(given))
+    unexpected = sorted(set(given) - set(expected))
+    shapes = [
+        f"{k} {tuple(given[k].shape)} != {tuple(expected[k].shape)}"
+        for k in sorted(set(expected) & set(given))
+        if tuple(given[k].shape) != tuple(expected[k].shape)
+    ]
+    parts = [
+        f"{what}: {some(keys)}"
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape", shapes))
+        if keys
+    ]
+    return "; ".join(parts) or None

@@ -1,6 +1,7 @@
 """``perceiver-rl``: train, resume and evaluate experiments from YAML; list what exists.
 
-    perceiver-rl train CONFIG.yaml [--set a.b=c ...] [--resume RUN_DIR] [--address ADDR]
+    perceiver-rl train CONFIG.yaml [--set a.b=c ...] [--resume RUN_DIR | --init-from RUN_DIR] [--address ADDR]
+    perceiver-rl pretrain CONFIG.yaml [--set a.b=c ...] [--demos scripted] [--episodes N] [--epochs E]
     perceiver-rl evaluate CHECKPOINT [--env ID] [--episodes N]
     perceiver-rl convert HF_MODEL_DIR --family learned|fourier|conv|flow --out DIR
     perceiver-rl list
@@ -47,12 +48,21 @@ def cmd_train(args) -> int:
     from .rllib.build import algorithm_config
 
     try:
+        if args.init_from and args.resume:
+            raise ConfigError("--init-from: not with --resume (a resumed run continues from its own weights)")
         cfg, run_dir = _resolve_config(args)
         algorithm_config(cfg)  # validates algorithm, env, module before anything is written
         if run_dir is not None:
             from .checkpoint import resolve_checkpoint
 
             resolve_checkpoint(run_dir)
+            if (run_dir / "pretrain.json").is_file():
+                raise ConfigError(f"--resume {run_dir}: a pretraining run; fine-tune it with train CONFIG --init-from {run_dir}")
+        init_from = None
+        if args.init_from:
+            from .train import init_checkpoint
+
+            init_from = init_checkpoint(cfg, args.init_from)
     except (ConfigError, FileNotFoundError) as e:
         return _fail(str(e))
 
@@ -67,13 +77,37 @@ def cmd_train(args) -> int:
     resume = run_dir is not None
     run_dir = run_dir or new_run_dir(cfg)
     print(f"run directory: {run_dir}", flush=True)
-    trainer = Trainer(cfg, run_dir, resume=resume)
+    trainer = Trainer(cfg, run_dir, resume=resume, init_from=init_from)
     try:
         trainer.train()
     finally:
         trainer.close()
         if owns_ray:
             ray.shutdown()
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    """Behaviour cloning of demonstrations into a fresh run directory (``agents/pretrain.py``)."""
+    from .pretrain import demo_source, pretrain
+    from .rllib.build import algorithm_config
+
+    flags = {"demos": args.demos, "episodes": args.episodes, "epochs": args.epochs}
+    overrides = args.set + [f"pretrain.{k}={v}" for k, v in flags.items() if v is not None]
+    try:
+        cfg = load_config(args.config, overrides)
+        algorithm_config(cfg)  # the config must also train: validates env, module, algorithm
+        source = demo_source(cfg)
+    except (ConfigError, FileNotFoundError) as e:
+        return _fail(str(e))
+
+    import dataclasses
+
+    from .train import new_run_dir
+
+    run_dir = new_run_dir(dataclasses.replace(cfg, name=f"{cfg.name or 'run'}-pretrain"))
+    print(f"run directory: {run_dir}", flush=True)
+    pretrain(cfg, source, run_dir)
     return 0
 
 
@@ -152,8 +186,16 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("config", nargs="?", help="experiment YAML (configs/*.yaml)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. training.lr=1e-3")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    t.add_argument("--init-from", metavar="RUN_DIR", help="start from the module weights of a run (e.g. a pretrain run)")
     t.add_argument("--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379)")
     t.set_defaults(fn=cmd_train)
+    pt = sub.add_parser("pretrain", help="behaviour cloning of demonstrations (before train --init-from)")
+    pt.add_argument("config", help="experiment YAML (configs/*.yaml)")
+    pt.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    pt.add_argument("--demos", default=None, help="demonstration source (default: pretrain.demos, scripted)")
+    pt.add_argument("--episodes", type=int, default=None, help="demonstration episodes (pretrain.episodes)")
+    pt.add_argument("--epochs", type=int, default=None, help="passes over the demonstrations (pretrain.epochs)")
+    pt.set_defaults(fn=cmd_pretrain)
     e = sub.add_parser("evaluate", help="run episodes with a checkpoint's policy")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory (its latest checkpoint)")
     e.add_argument("--env", default=None, help="env id (default: the run's env)")
@@ -177,8 +219,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # RLlib's deprecation / "new API stack" notices are noise on a command line (and would break the
-    # one-line error promise); real errors still surface as exceptions.
-    logging.getLogger("ray.rllib").setLevel(logging.ERROR)
+    # one-line error promise); real errors still surface as exceptions. `import ray` sets the "ray.rllib"
+    # level to WARN, so it comes first.
+    import ray  # noqa: F401
+
+    for name in ("ray.rllib", "ray._common.deprecation"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     return args.fn(args)
 
 

@@ -114,6 +114,28 @@ class FaultConfig:
 
 
 @dataclass
+class PretrainConfig:
+    """Supervised pretraining (``perceiver-rl pretrain``): behaviour cloning of demonstrations, as AlphaStar
+    does before RL. Used only by ``pretrain``; ``train --init-from`` fine-tunes the result."""
+
+    demos: str = "scripted"
+    """Demonstration source (``agents.pretrain.DEMO_SOURCES``): ``scripted`` = the minigame's scripted agent."""
+    episodes: int = 20
+    """Demonstration episodes, played on seeds ``seed``, ``seed + 1``, ..."""
+    epochs: int = 10
+    """Passes over the demonstrations."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    minibatch_size: int = 256
+    """Steps per gradient step (LSTM policies: whole episodes, ``minibatch_size // episode length`` of them)."""
+    value_loss_coeff: float = 0.5
+    """Weight of the value head's squared error to the demos' discounted returns (gamma = ``training.gamma``),
+    so that fine-tuning does not start from a random critic; 0 leaves the value head alone."""
+    grad_clip: float | None = 1.0
+    """Global gradient-norm clip (None: off)."""
+
+
+@dataclass
 class ExperimentConfig:
     """One runnable experiment (one YAML file)."""
 
@@ -131,6 +153,7 @@ class ExperimentConfig:
     env_runners: EnvRunnerConfig = field(default_factory=EnvRunnerConfig)
     stop: StopConfig = field(default_factory=StopConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     checkpoint_every: int = 5
     """Checkpoint every k iterations (and always at the end)."""
     evaluation_episodes: int = 10

@@ -18,16 +18,9 @@ def load_run_config(ckpt: Path) -> ExperimentConfig:
     return config_from_dict(yaml.safe_load((run_dir_of(ckpt) / "config.yaml").read_text()))
 
 
-def build_module(cfg: ExperimentConfig, env: gym.Env):
-    """The experiment's RLModule for ``env``'s spaces (no Ray cluster needed)."""
-    from .rllib.build import algorithm_config
-
-    spec = algorithm_config(cfg).get_rl_module_spec(env=env.unwrapped)
-    spec.observation_space, spec.action_space = env.observation_space, env.action_space
-    return spec.build()
-
-
 def load_module(checkpoint: str | Path, env: gym.Env):
+    from .rllib.build import build_module
+
     ckpt = resolve_checkpoint(checkpoint)
     cfg = load_run_config(ckpt)
     module = build_module(cfg, env)

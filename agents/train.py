@@ -13,8 +13,8 @@ from typing import TextIO
 
 import yaml
 
-from .checkpoint import Counters, load_checkpoint, resolve_checkpoint, save_checkpoint
-from .config import ExperimentConfig
+from .checkpoint import Counters, load_checkpoint, resolve_checkpoint, save_checkpoint, weights_mismatch
+from .config import ConfigError, ExperimentConfig
 from .tensorboard import ScalarLogger
 
 
@@ -45,10 +45,70 @@ def new_run_dir(cfg: ExperimentConfig) -> Path:
     return run_dir
 
 
-class Trainer:
-    """Owns one Algorithm and its run directory."""
+def target_network_keys(module) -> set[str]:
+    """``state_dict`` keys of ``module``'s target networks (APPO's learner makes them), else empty."""
+    try:
+        targets = {id(t) for _, t in module.get_target_network_pairs()}
+    except (AttributeError, NotImplementedError):  # none made (PPO) or no TargetNetworkAPI
+        return set()
+    return {
+        f"{name}.{key}" if name else key
+        for name, sub in module.named_modules()
+        if id(sub) in targets
+        for key in sub.state_dict()
+    }
 
-    def __init__(self, cfg: ExperimentConfig, run_dir: Path, *, resume: bool = False, out: TextIO | None = None) -> None:
+
+def _online_weights(module, state: dict) -> tuple[dict, dict]:
+    """``(module's weights, state)``, both without ``module``'s target-network keys."""
+    targets = target_network_keys(module)
+    online = {k: v for k, v in module.state_dict().items() if k not in targets}
+    return online, {k: v for k, v in state.items() if k not in targets}
+
+
+def init_checkpoint(cfg: ExperimentConfig, path: str | Path) -> Path:
+    """The checkpoint ``train --init-from path`` loads, once its weights are known to fit ``cfg``'s module
+    (``ConfigError`` naming the mismatching keys otherwise); builds the module once, writes nothing.
+    Target-network weights (APPO) are neither needed nor used: they start as copies of the online ones."""
+    import gymnasium as gym
+    from ray.rllib.core.rl_module.apis import TargetNetworkAPI
+
+    from .rllib.build import build_module
+
+    try:
+        ckpt = resolve_checkpoint(path)
+    except FileNotFoundError as e:
+        raise ConfigError(f"--init-from: {e}") from None
+    env = gym.make(cfg.env, **cfg.env_config)
+    try:
+        module = build_module(cfg, env)
+    finally:
+        env.close()
+    if isinstance(module, TargetNetworkAPI):  # name the target keys that an APPO checkpoint may hold
+        module.make_target_networks()
+    problem = weights_mismatch(*_online_weights(module, load_checkpoint(ckpt)[1]))
+    if problem:
+        raise ConfigError(f"--init-from {path}: its weights do not fit this config's model ({problem})")
+    return ckpt
+
+
+class Trainer:
+    """Owns one Algorithm and its run directory.
+
+    ``resume``: continue ``run_dir`` from its latest checkpoint (weights, optimizer, counters).
+    ``init_from``: a checkpoint (``init_checkpoint``) whose module weights replace the fresh ones before the
+    first iteration (e.g. a ``perceiver-rl pretrain`` run); optimizer state and counters start fresh.
+    """
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        run_dir: Path,
+        *,
+        resume: bool = False,
+        init_from: Path | None = None,
+        out: TextIO | None = None,
+    ) -> None:
         from .rllib.build import algorithm_config
 
         self.cfg, self.run_dir, self.out = cfg, run_dir, out or sys.stdout
@@ -62,6 +122,9 @@ class Trainer:
             resume_step = self.counters.env_steps
             self._truncate_progress(self.counters.iteration)
             print(f"resumed {ckpt} (iteration {self.counters.iteration}, env steps {self.counters.env_steps:,})", file=out)
+        elif init_from is not None:
+            self.init_weights(load_checkpoint(init_from)[1])
+            print(f"initialised from {init_from} (module weights; optimizer and counters start fresh)", file=out)
         self.tb = ScalarLogger(run_dir / "tb", resume_step=resume_step)
 
     def _truncate_progress(self, iteration: int) -> None:
@@ -93,6 +156,20 @@ class Trainer:
         self.module().load_state_dict(module_state)
         for name, state in optim_state.items():
             self._learner._named_optimizers[name].load_state_dict(state)
+        self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
+
+    def init_weights(self, module_state: dict) -> None:
+        """Module weights only (``--init-from``): the learner's target networks (APPO) start as copies of the
+        networks they track; the EnvRunners get the new weights."""
+        module = self.module()
+        expected, state = _online_weights(module, module_state)
+        problem = weights_mismatch(expected, state)
+        if problem:
+            raise ConfigError(f"init weights do not fit the module ({problem})")
+        module.load_state_dict(state, strict=False)
+        if len(expected) < len(module.state_dict()):
+            for online, target in module.get_target_network_pairs():
+                target.load_state_dict(online.state_dict())
         self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
 
     def env_runner_nodes(self) -> list[str]:

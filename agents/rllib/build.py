@@ -109,3 +109,11 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     except (ValueError, TypeError) as e:  # RLlib's own consistency checks, e.g. minibatch_size > train batch
         raise ConfigError(f"training: {str(e).splitlines()[0]}") from None
     return config
+
+
+def build_module(cfg: ExperimentConfig, env: gym.Env):
+    """The experiment's RLModule for ``env``'s spaces, from the RLModuleSpec that training uses (no Ray cluster
+    needed; its ``state_dict`` keys are those of the learner's module and of checkpoints)."""
+    spec = algorithm_config(cfg).get_rl_module_spec(env=env.unwrapped)
+    spec.observation_space, spec.action_space = env.observation_space, env.action_space
+    return spec.build()
