@@ -210,6 +210,21 @@ class AlphaStarPolicy(nn.Module):
         return torch.where(feasible.any(-1, keepdim=True), feasible, obs["action_type_mask"])
 
     # ------------------------------------------------------------------ forward
+    def _prepare(self, obs: dict[str, object]) -> tuple[dict[str, torch.Tensor], tuple[int, ...]]:
+        """-> (observation tensors flattened to ``(B*T, ...)``, leading dims ``(B,)`` or ``(B, T)``)."""
+        prepared = prepare_observation(obs, self.obs_spec, device=self.uses.device)
+        lead = tuple(prepared["scalars"].shape[:-1])
+        if len(lead) not in (1, 2):
+            raise ValueError(f"observation field 'scalars': expected leading dims (B,) or (B, T), got {lead}")
+        return {k: v.reshape(-1, *v.shape[len(lead) :]) for k, v in prepared.items()}, lead
+
+    def value(self, obs: dict[str, object], state: State | None = None) -> torch.Tensor:
+        """``(*lead)`` value estimates alone: the torso and the first head stage, no action heads (what
+        advantage estimation needs; equal to ``forward(obs, ...).value``)."""
+        flat, lead = self._prepare(obs)
+        torso, _ = self.torso(flat, lead, state)
+        return self.heads.stage1(torso).value.reshape(lead)
+
     def forward(
         self,
         obs: dict[str, object],
@@ -217,11 +232,7 @@ class AlphaStarPolicy(nn.Module):
         state: State | None = None,
         deterministic: bool = False,
     ) -> PolicyOutput:
-        prepared = prepare_observation(obs, self.obs_spec, device=self.uses.device)
-        lead = tuple(prepared["scalars"].shape[:-1])
-        if len(lead) not in (1, 2):
-            raise ValueError(f"observation field 'scalars': expected leading dims (B,) or (B, T), got {lead}")
-        flat = {k: v.reshape(-1, *v.shape[len(lead) :]) for k, v in prepared.items()}
+        flat, lead = self._prepare(obs)
         given = None if actions is None else self._flatten_actions(actions, lead)
 
         torso, new_state = self.torso(flat, lead, state)

@@ -168,3 +168,11 @@ def test_soft_scatter_peaks_at_the_entity_cell_and_spreads_to_its_neighbours():
     assert out[3, 4] == 2.0 and out.argmax().item() == 3 * 8 + 4
     torch.testing.assert_close(out[3, 5], 2.0 * torch.exp(torch.tensor(-0.5)))
     torch.testing.assert_close(out[2, 5], 2.0 * torch.exp(torch.tensor(-1.0)))
+
+
+@pytest.mark.parametrize("heads", ["queries", "mlp"])
+def test_value_alone_equals_the_full_forward_value(heads):
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec, heads=heads)
+    obs = random_obs(obs_spec, 5, seed=1)
+    torch.testing.assert_close(policy.value(obs), policy(obs).value)

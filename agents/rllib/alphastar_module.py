@@ -105,7 +105,7 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None):
         if embeddings is not None:  # _forward_train computed the values alongside the teacher-forced logits
             return embeddings
-        return self.policy(batch[Columns.OBS], state=batch.get(Columns.STATE_IN), deterministic=True).value
+        return self.policy.value(batch[Columns.OBS], state=batch.get(Columns.STATE_IN))
 
     # APPO's target network.
     def make_target_networks(self) -> None:
