@@ -1,8 +1,11 @@
 """Environment throughput: the pysc2-protocol simulator (through the gymnasium adapter) and the token wrappers.
 
 For each simulated minigame: env steps/s of ``gymnasium.make("perceiver_rl/Sim-<map>-v0")`` driven by
-the scripted agent (agent time excluded), the pysc2-level ``SimSC2Env.step`` alone, and the time per
-step spent in pysc2's ``features.transform_obs``. Token envs: steps/s with and without the wrapper.
+the scripted agent (agent time excluded), with the default direct observation path (``steps_per_s``) and
+with the protocol path (``sim_observations="protocol"``: protos -> pysc2's ``transform_obs``,
+``protocol_steps_per_s``); the pysc2-level ``SimSC2Env.step`` alone (direct path); the time per step the
+direct path spends writing the observation (``direct_obs_us``) and pysc2's ``features.transform_obs`` on the
+protocol path's protos (``transform_obs_us``). Token envs: steps/s with and without the wrapper.
 Pinned to one CPU core. Times are CPU time of this process (``time.process_time``), i.e. steps/s of
 one dedicated core even when other work shares the machine; wall-clock steps/s are reported beside.
 Prints a table, then one JSON line.
@@ -56,29 +59,43 @@ def _timed_steps(env, act, steps: int, seed: int = 0) -> tuple[float, float, int
 
 
 def bench_sim(map_name: str, steps: int) -> dict:
-    env = gym.make(f"perceiver_rl/Sim-{map_name}-v0")
+    env = gym.make(f"perceiver_rl/Sim-{map_name}-v0")  # the default: direct observations
     agent = SCRIPTED_AGENTS[map_name](envs.contract_of(env)["act_spec"])
     spent, wall, episodes = _timed_steps(env, agent.act, steps)
-    inner = env.unwrapped
-    sim, converter = inner._env, inner.converter
+    protocol_env = gym.make(f"perceiver_rl/Sim-{map_name}-v0", sim_observations="protocol")
+    agent.reset()
+    protocol_spent, protocol_wall, _ = _timed_steps(protocol_env, agent.act, steps)
     # pysc2-level: the same scripted actions, converted once per step outside the clock
-    obs, _ = converter.observation(sim.reset()[0])
-    sim_spent = transform_spent = 0.0
-    for _ in range(steps):
-        call, _ = converter.action(agent.act(obs))
-        t = clock()
-        ts = sim.step([call])[0]
-        sim_spent += clock() - t
-        t = clock()
-        sim._features.transform_obs(sim._response)
-        transform_spent += clock() - t
-        obs, _ = converter.observation(sim.reset()[0] if ts.step_type == 2 else ts)
+    timings = {}
+    for path, gym_env in (("direct", env), ("protocol", protocol_env)):
+        sim, converter = gym_env.unwrapped._env, gym_env.unwrapped.converter
+        agent.reset()
+        obs, _ = converter.observation(sim.reset()[0])
+        sim_spent = obs_spent = 0.0
+        for _ in range(steps):
+            call, _ = converter.action(agent.act(obs))
+            t = clock()
+            ts = sim.step([call])[0]
+            sim_spent += clock() - t
+            t = clock()
+            if path == "direct":
+                sim._direct.build(*sim._state)  # the direct path's observation, again
+            else:
+                sim._features.transform_obs(sim._response)  # pysc2's transform of the protocol path's protos, again
+            obs_spent += clock() - t
+            obs, _ = converter.observation(sim.reset()[0] if ts.step_type == 2 else ts)
+        timings[path] = (sim_spent, obs_spent)
     env.close()
+    protocol_env.close()
+    (sim_spent, direct_spent), (_, transform_spent) = timings["direct"], timings["protocol"]
     return {
         "env": f"perceiver_rl/Sim-{map_name}-v0",
         "steps_per_s": steps / spent,
         "wall_steps_per_s": steps / wall,
+        "protocol_steps_per_s": steps / protocol_spent,
+        "protocol_wall_steps_per_s": steps / protocol_wall,
         "pysc2_env_steps_per_s": steps / sim_spent,
+        "direct_obs_us": 1e6 * direct_spent / steps,
         "transform_obs_us": 1e6 * transform_spent / steps,
         "episodes": episodes,
     }
@@ -110,8 +127,14 @@ def main() -> None:
     rows = [bench_sim(m, steps) for m in SIM_MAPS]
     rows += [bench_tokens(e, b, steps) for e, b in TOKEN_ENVS.items()]
 
-    columns = ("steps_per_s", "wall_steps_per_s", "pysc2_env_steps_per_s", "transform_obs_us", "unwrapped_steps_per_s")
-    titles = ("steps/s (CPU)", "steps/s (wall)", "pysc2 env steps/s", "transform_obs us", "unwrapped steps/s")
+    columns = (
+        "steps_per_s", "wall_steps_per_s", "protocol_steps_per_s", "pysc2_env_steps_per_s", "direct_obs_us",
+        "transform_obs_us", "unwrapped_steps_per_s",
+    )  # fmt: skip
+    titles = (
+        "steps/s (CPU)", "steps/s (wall)", "protocol steps/s", "pysc2 env steps/s", "direct obs us", "transform_obs us",
+        "unwrapped steps/s",
+    )  # fmt: skip
     print(f"{'env':46s} " + " ".join(f"{t:>17s}" for t in titles))
     for r in rows:
         print(f"{r['env']:46s} " + " ".join(f"{r[k]:17.0f}" if k in r else f"{'-':>17s}" for k in columns))

@@ -99,7 +99,7 @@ def test_scripted_agents_reach_their_recorded_scores(map_name):
 
 
 def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
-    sim = SC2MinigameEnv("CollectMineralShards", backend="sim")
+    sim = SC2MinigameEnv("CollectMineralShards", backend="sim", sim_observations="protocol")
     mock = SC2MinigameEnv("CollectMineralShards", backend="test")
     sim.reset(seed=0)
     mock.reset()

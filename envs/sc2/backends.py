@@ -1,7 +1,9 @@
 """What runs under the adapter: the real game, the simulator, or pysc2's ``SC2TestEnv``.
 
 All three take ``sc2_env.SC2Env``'s keyword arguments and return its ``TimeStep``s; ``BACKENDS`` maps
-a name to a factory ``(map_name, aif, step_mul, random_seed) -> pysc2 environment``.
+a name to a factory ``(map_name, aif, step_mul, random_seed, observations) -> pysc2 environment``;
+``observations`` (``"direct"`` or ``"protocol"``) selects the simulator's observation path
+(:mod:`envs.sim.env`); the game and SC2TestEnv speak the protocol only and accept ``"protocol"``.
 
 The real game gets ``game_steps_per_episode`` = the map's timer: the maps' timer only pauses the
 game (their trigger scripts never end it), so without it pysc2 would never report ``LAST``.
@@ -25,7 +27,16 @@ def _players():
     return [sc2_env.Agent(sc2_env.Race.terran)]
 
 
-def _game(map_name: str, aif, step_mul: int, random_seed: int | None):
+def _protocol_only(backend: str, observations: str) -> None:
+    if observations != "protocol":
+        raise ValueError(
+            f"sim_observations={observations!r}: backend {backend!r} speaks pysc2's protocol only; the direct "
+            "observation path is the simulator's (backend 'sim')"
+        )
+
+
+def _game(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = "protocol"):
+    _protocol_only("game", observations)
     sim = (
         f"use the simulator id 'perceiver_rl/Sim-{map_name}-v0' instead"
         if map_name in SIM_MAPS
@@ -51,13 +62,17 @@ def _game(map_name: str, aif, step_mul: int, random_seed: int | None):
     )  # fmt: skip
 
 
-def _sim(map_name: str, aif, step_mul: int, random_seed: int | None):
+def _sim(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = "direct"):
     from envs.sim.env import SimSC2Env
 
-    return SimSC2Env(map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed)
+    return SimSC2Env(
+        map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed,
+        observations=observations,
+    )  # fmt: skip
 
 
-def _test(map_name: str, aif, step_mul: int, random_seed: int | None):
+def _test(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = "protocol"):
+    _protocol_only("test", observations)
     return mock_sc2_env.SC2TestEnv(
         map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed
     )

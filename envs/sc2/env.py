@@ -14,6 +14,11 @@ Observations and actions follow :mod:`envs.spec` through :class:`envs.sc2.conver
 - ``action_functions``: the pysc2 ``RAW_FUNCTIONS`` names exposed as action types, in index order (``None``:
   the minigame's set, :data:`envs.sc2.minigames.MINIGAME_INFO`); e.g. ``["no_op", "Move_pt"]`` for point
   targeting only. ``no_op`` must be one of them; on the simulator each must be one it executes.
+- ``sim_observations``: the simulator's observation path, ``"direct"`` (the default: the contract's pysc2
+  fields written straight from the simulator's state) or ``"protocol"`` (protos through pysc2's
+  ``transform_obs``, the reference); both give identical observations, rewards and episodes
+  (:mod:`envs.sim.env`). ``None`` = the backend's default; the game and ``test`` backends take only
+  ``"protocol"`` (``"direct"`` raises ``ValueError``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from envs.sc2.convert import ContractConfig, TimestepConverter
 from envs.sc2.minigames import minigame
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, StepType, features
 
+SIM_OBSERVATIONS = ("direct", "protocol")
+"""Values of ``sim_observations`` (the simulator's observation paths, :data:`envs.sim.env.OBSERVATION_PATHS`)."""
 SCREEN_SIZE = 8
 """pysc2 needs screen feature dimensions beside the minimap ones; the contract uses no screen layer."""
 
@@ -45,10 +52,13 @@ class SC2MinigameEnv(gym.Env):
         max_selected: int = 4,
         spatial_size: int = 64,
         action_functions: list[str] | tuple[str, ...] | None = None,
+        sim_observations: str | None = None,
     ):
         self.game = minigame(map_name)
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} unknown; valid: {sorted(BACKENDS)}")
+        if sim_observations not in (None, *SIM_OBSERVATIONS):
+            raise ValueError(f"sim_observations: {sim_observations!r} unknown; valid: {', '.join(SIM_OBSERVATIONS)}")
         functions = self.game.action_functions if action_functions is None else action_functions
         functions = _action_functions(functions, backend)
         config = ContractConfig(max_entities=max_entities, max_selected=max_selected, spatial_size=spatial_size)
@@ -62,7 +72,8 @@ class SC2MinigameEnv(gym.Env):
             max_selected_units=max_selected,
         )  # fmt: skip
         self.backend_name = backend
-        self._env = BACKENDS[backend](map_name, aif, step_mul, random_seed)
+        paths = {} if sim_observations is None else {"observations": sim_observations}
+        self._env = BACKENDS[backend](map_name, aif, step_mul, random_seed, **paths)
         self._stats = {"illegal_actions": 0, "episode_return": 0.0, "episode_length": 0}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -27,7 +27,7 @@ finally:
 
 from pysc2_evolved import maps, run_configs  # noqa: E402
 from pysc2_evolved.env import environment, mock_sc2_env, sc2_env  # noqa: E402
-from pysc2_evolved.lib import actions, features, point, units  # noqa: E402
+from pysc2_evolved.lib import actions, features, named_array, point, transform, units  # noqa: E402
 from pysc2_evolved.lib.features_types import PlayerRelative  # noqa: E402
 from pysc2_evolved.maps import lib as maps_lib  # noqa: E402
 from pysc2_evolved.maps import mini_games  # noqa: E402
@@ -66,11 +66,13 @@ __all__ = [
     "features",
     "maps",
     "mock_sc2_env",
+    "named_array",
     "point",
     "raw_pb2",
     "run_configs",
     "sc2_env",
     "sc_pb",
     "score_pb2",
+    "transform",
     "units",
 ]

@@ -1,8 +1,16 @@
 """``SimSC2Env``: a pysc2 ``environment.Base`` that simulates MoveToBeacon and CollectMineralShards.
 
 It is a drop-in for ``sc2_env.SC2Env`` (same keyword arguments, same ``TimeStep``s): actions are
-pysc2 ``FunctionCall``s, turned into ``sc_pb.Action`` protos by pysc2's ``features.transform_action``;
-observations are ``sc_pb.ResponseObservation`` protos turned into numpy by ``features.transform_obs``.
+pysc2 ``FunctionCall``s, turned into ``sc_pb.Action`` protos by pysc2's ``features.transform_action``.
+Observations take one of two paths (``observations=``):
+
+- ``"protocol"`` (the default here; the reference): ``sc_pb.ResponseObservation`` protos
+  (:mod:`envs.sim.protocol`) turned into numpy by pysc2's ``features.transform_obs``, every field;
+- ``"direct"`` (the default of the gymnasium env, ``SC2MinigameEnv(sim_observations=)``): the arrays
+  ``transform_obs`` would produce for the fields the contract's converter reads, written straight from the
+  simulator's state (:mod:`envs.sim.direct`), equal to the protocol path's field by field
+  (``tests/test_sim_direct.py``). ``_response`` (the proto of the last observation) is then built on access.
+
 Reward per step is the change of the curriculum score (``score_cumulative[0]``), as in SC2Env.
 """
 
@@ -11,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from envs.sc2.minigames import minigame
-from envs.sc2.pysc2_compat import StepType, TimeStep, environment, features, sc2_env
+from envs.sc2.pysc2_compat import FeatureUnit, StepType, TimeStep, environment, features, sc2_env
+from envs.sim.direct import DirectObservationBuilder
 from envs.sim.protocol import ObservationBuilder, game_info
 from envs.sim.rules import RULES
 from envs.sim.world import MapConfig, World
@@ -30,6 +39,9 @@ current position; the order shows ``target_unit_tag`` in the raw units and ends 
 taken (respawned pickups get new tags), as the game drops an order whose target is gone. A target that is not an
 existing pickup (a marine, a stale tag) is ignored, as a command the simulator cannot execute."""
 
+OBSERVATION_PATHS = ("direct", "protocol")
+"""Values of ``SimSC2Env(observations=)``: see the module docstring."""
+
 _FUNCTION_TYPES = {"raw_cmd": "quick", "raw_cmd_pt": "point", "raw_cmd_unit": "unit"}
 
 
@@ -41,6 +53,9 @@ def can_execute(function) -> bool:
     kind = _FUNCTION_TYPES.get(function.function_type.__name__)
     effect = ABILITY_EFFECTS.get(function.ability_id)
     return (effect == "stop" and kind == "quick") or (effect == "move" and kind in ("point", "unit"))
+
+
+_TAG = int(FeatureUnit.tag)
 
 
 class SimSC2Env(environment.Base):
@@ -56,7 +71,13 @@ class SimSC2Env(environment.Base):
         game_steps_per_episode: int | None = None,
         random_seed: int | None = None,
         map_config: MapConfig = MapConfig(),
+        observations: str = "protocol",
     ):
+        if observations not in OBSERVATION_PATHS:
+            raise ValueError(f"observations: {observations!r} unknown; valid: {', '.join(OBSERVATION_PATHS)}")
+        aif = agent_interface_format
+        if observations == "direct" and not (aif.use_raw_units and aif.use_raw_actions):
+            raise ValueError("observations='direct' needs raw units and raw actions (use_raw_units, use_raw_actions)")
         if map_name not in RULES:
             raise ValueError(f"map {map_name!r} has no simulator; simulated maps: {sorted(RULES)}")
         self._rules, self._config = RULES[map_name], map_config
@@ -69,12 +90,20 @@ class SimSC2Env(environment.Base):
             game_info=self._game_info[0], agent_interface_format=agent_interface_format, map_name=map_name
         )
         minimap = agent_interface_format.feature_dimensions.minimap
-        self._builder = ObservationBuilder(self._rules, map_config, (int(minimap.x), int(minimap.y)))
+        minimap = (int(minimap.x), int(minimap.y))
+        self._builder = ObservationBuilder(self._rules, map_config, minimap)
+        self._direct = None
+        if observations == "direct":  # pysc2's world -> raw-units transform, which the direct path applies itself
+            world_to_raw = self._features._world_to_minimap_px
+            self._direct = DirectObservationBuilder(self._rules, map_config, minimap, world_to_raw)
+        self.observations = observations
         self._rng = np.random.default_rng(random_seed)
         self._world: World | None = None
         self._next_tag = 1
         """Unit tags continue across episodes: a tag never names two units in one env's life."""
-        self._response = None
+        self._state: tuple[World, int, int] | None = None
+        """``(world, game_loop, score)`` of the last observation (the world is not changed until the next step)."""
+        self._proto = None
         self._game_loop = self._score = 0
 
     def reseed(self, seed: int | None) -> None:
@@ -91,9 +120,18 @@ class SimSC2Env(environment.Base):
     def action_spec(self):
         return (self._features.action_spec(),)
 
+    @property
+    def _response(self):
+        """The ``sc_pb.ResponseObservation`` of the last observation (the direct path builds it on first access)."""
+        if self._proto is None and self._state is not None:
+            self._proto = self._builder.build(*self._state)
+        return self._proto
+
     def reset(self):
         self._end_world()
         self._builder.reset()
+        if self._direct is not None:
+            self._direct.reset()
         self._world = World.empty(self._config, self._rules.num_marines, next_tag=self._next_tag)
         self._rules.reset(self._world, self._rng)
         self._game_loop = self._score = 0
@@ -104,7 +142,9 @@ class SimSC2Env(environment.Base):
             return self.reset()
         if len(actions) != 1:
             raise ValueError(f"expected 1 action (single-agent minigame), got {len(actions)}")
-        self._apply(self._features.transform_action(self._response.observation, actions[0]))
+        # raw actions read no observation proto, only the last raw units' tags (_raw_tags, set by either path)
+        proto = self._proto.observation if self._direct is None else None
+        self._apply(self._features.transform_action(proto, actions[0]))
         loops = min(step_mul or self._step_mul, self._episode_loops - self._game_loop)
         reward = self._rules.step(self._world, loops, self._rng)
         self._game_loop += loops
@@ -135,8 +175,15 @@ class SimSC2Env(environment.Base):
         self._world.command(set(cmd.unit_tags), effect, point, cmd.queue_command, cmd.ability_id, target_tag=target)
 
     def _timestep(self, step_type, reward: float, discount: float):
-        self._response = self._builder.build(self._world, self._game_loop, self._score)
-        obs = self._features.transform_obs(self._response)
+        self._state = (self._world, self._game_loop, self._score)
+        if self._direct is None:
+            self._proto = self._builder.build(*self._state)
+            obs = self._features.transform_obs(self._proto)
+        else:
+            self._proto = None
+            obs = self._direct.build(*self._state)
+            raw = obs["raw_units"]  # transform_obs sets _raw_tags (raw unit index -> tag) for transform_action
+            self._features._raw_tags = raw[:, _TAG] if len(raw) else np.array([])
         return (TimeStep(step_type=step_type, reward=reward, discount=discount, observation=obs),)
 
     def save_replay(self, *args, **kwargs):
