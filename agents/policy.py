@@ -144,11 +144,11 @@ class AlphaStarPolicy(nn.Module):
         self.obs_spec, self.action_spec = obs_spec, action_spec
         self.layout = ActionLayout.from_spec(action_spec)
         positions = MapPositionEncoding(obs_spec.spatial_size, cfg.fourier_bands)
-        has_position = obs_spec.entity_position is not None
+        num_positions = (obs_spec.entity_position is not None) + (obs_spec.entity_target_position is not None)
         self.torso = Torso(
             obs_spec=obs_spec,
             encoder=cfg.encoder,
-            entity_config=cfg.entity_config(obs_spec.entity_features + has_position * positions.num_channels),
+            entity_config=cfg.entity_config(obs_spec.entity_features + num_positions * positions.num_channels),
             positions=positions,
             spatial_channels=cfg.spatial_channels,
             spatial_res_blocks=cfg.spatial_res_blocks,

@@ -51,9 +51,11 @@ class Torso(nn.Module):
         positions: MapPositionEncoding,
     ) -> None:
         """``entity_config.entity_features`` counts the position features appended to entities that have a
-        map position (``obs_spec.entity_position``): ``F + positions.num_channels``."""
+        map position (``obs_spec.entity_position``, and ``entity_target_position``): ``F + positions.num_channels``
+        per position."""
         super().__init__()
         self.positions, self.entity_position = positions, obs_spec.entity_position
+        self.entity_target = obs_spec.entity_target_position
         self.entity_encoder = build_entity_encoder(encoder, entity_config)
         self.spatial_encoder = SpatialEncoder(
             in_channels=obs_spec.spatial_channels,
@@ -78,8 +80,14 @@ class Torso(nn.Module):
     ) -> tuple[TorsoOutput, State | None]:
         """``obs`` already flattened to ``(B*T, ...)``; ``lead`` = ``(B,)`` or ``(B, T)``."""
         entities = obs["entities"]
+        extra = []
         if self.entity_position is not None:
-            entities = torch.cat([entities, self.positions.entities(self.entity_xy(entities))], dim=-1)
+            extra.append(self.positions.entities(self.entity_xy(entities)))
+        if self.entity_target is not None:
+            known, x, y = self.entity_target
+            extra.append(self.positions.entities(entities[..., [x, y]]) * entities[..., known, None])
+        if extra:
+            entities = torch.cat([entities, *extra], dim=-1)
         enc = self.entity_encoder.encode(entities, obs["entity_mask"])
         map_skip, spatial = self.spatial_encoder(obs["spatial"])
         scalars = self.scalar_encoder(obs["scalars"])

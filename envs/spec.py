@@ -70,6 +70,9 @@ class ObservationSpec:
     entity_position: tuple[int, int] | None = None
     """Columns ``(x, y)`` of ``entities`` holding each entity's map position as grid coordinate / grid size
     (``x * W`` is the location column of the entity's cell); None when entities have no map position."""
+    entity_target_position: tuple[int, int, int] | None = None
+    """Columns ``(known, x, y)`` of a second map position per entity, where its current order goes (``known``
+    1/0), scaled like ``entity_position``; None when entities carry no such position."""
 
     def space(self) -> spaces.Dict:
         n, (h, w) = self.max_entities, self.spatial_size

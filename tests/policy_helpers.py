@@ -21,6 +21,7 @@ def specs(n: int = 6, m: int = 3, size: int = 4, location_mask: bool = True, typ
     obs = ObservationSpec(
         max_entities=n, entity_features=5, spatial_channels=2, spatial_size=(size, size), num_scalars=3,
         num_action_types=len(types), has_location_mask=location_mask, entity_position=(0, 1),
+        entity_target_position=(2, 3, 4),
     )  # fmt: skip
     act = ActionSpec(types, max_entities=n, max_selected=m, spatial_size=(size, size))
     return obs, act

@@ -36,8 +36,9 @@ def contract_to_model_config(obs_spec: ObservationSpec, act_spec: ActionSpec) ->
 def contract_from_model_config(mc: dict) -> tuple[ObservationSpec, ActionSpec]:
     o, a = dict(mc["obs_spec"]), dict(mc["act_spec"])
     o["spatial_size"] = tuple(o["spatial_size"])
-    if o.get("entity_position") is not None:
-        o["entity_position"] = tuple(o["entity_position"])
+    for key in ("entity_position", "entity_target_position"):
+        if o.get(key) is not None:
+            o[key] = tuple(o[key])
     a["spatial_size"] = tuple(a["spatial_size"])
     a["action_types"] = tuple(ActionType(**t) for t in a["action_types"])
     return ObservationSpec(**o), ActionSpec(**a)

@@ -2,7 +2,7 @@
 structured actions become pysc2 ``FunctionCall``s. Used unchanged with the real game, the simulator
 and pysc2's ``SC2TestEnv``.
 
-Observation (``agents.spec.ObservationSpec``):
+Observation (``envs.spec.ObservationSpec``):
 
 - ``entities (N, F)``: one row per raw unit, features in :data:`ENTITY_FEATURES` order (positions in
   grid units / grid size: ``obs_spec.entity_position`` names the columns);
@@ -104,6 +104,7 @@ class TimestepConverter:
             max_entities=n, entity_features=len(ENTITY_FEATURES), spatial_channels=len(SPATIAL),
             spatial_size=(s, s), num_scalars=len(SCALARS), num_action_types=len(self.action_types),
             has_location_mask=True, entity_position=(ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")),
+            entity_target_position=(_ORDER, _ORDER + 1, _ORDER + 2),
         )  # fmt: skip
         self.act_spec = ActionSpec(self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s))
         self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
