@@ -215,6 +215,7 @@ class Trainer:
         base_steps, base_restarts, base_wall = c.env_steps, c.restarts, c.wall_time_s
         start = time.time()
         summary: dict = {}
+        last_return = math.nan
         with (self.run_dir / "progress.jsonl").open("a") as progress:
             while True:
                 result = self.algo.train()
@@ -224,7 +225,10 @@ class Trainer:
                 env_failures = int(_get(result, "env_runners/num_env_step_failures", 0))
                 c.restarts = base_restarts + runner_restarts + env_failures
                 c.wall_time_s = base_wall + time.time() - start
+                # Mean over the episodes that ended in this iteration; when none did (episodes longer than an
+                # iteration's rollout), the last such mean, so the progress line and curves show no gaps.
                 mean_return = _get(result, "env_runners/episode_return_mean")
+                mean_return = last_return = last_return if math.isnan(mean_return) else mean_return
                 steps_s = (c.env_steps - base_steps) / max(time.time() - start, 1e-9)
                 stop = self.cfg.stop
                 etas = [
