@@ -8,12 +8,13 @@ rules and type-checked the same way.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -22,6 +23,46 @@ _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 class ConfigError(ValueError):
     """A bad experiment configuration; the message names the culprit (key, file or env)."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Valid values of a numeric field: ``ge`` / ``le`` inclusive, ``gt`` / ``lt`` exclusive bounds.
+
+    Applies to every number in the value (each item of a list, recursively); ``None`` and strings are
+    left to the field's type. Floats must also be finite (``_check_type`` refuses NaN and inf everywhere).
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def __contains__(self, x: float) -> bool:
+        return not (
+            (self.ge is not None and x < self.ge) or (self.gt is not None and x <= self.gt)
+            or (self.le is not None and x > self.le) or (self.lt is not None and x >= self.lt)
+        )  # fmt: skip
+
+    def describe(self) -> str:
+        """``'>= 1'``, ``'in (0, 1]'``, ..."""
+        low = (self.ge, "[") if self.ge is not None else (self.gt, "(")
+        high = (self.le, "]") if self.le is not None else (self.lt, ")")
+        if low[0] is not None and high[0] is not None:
+            return f"in {low[1]}{low[0]:g}, {high[0]:g}{high[1]}"
+        if low[0] is not None:
+            return f"{'>=' if low[1] == '[' else '>'} {low[0]:g}"
+        return f"{'<=' if high[1] == ']' else '<'} {high[0]:g}"
+
+
+class _BadNumber(ConfigError):
+    """A value of the right type that no type accepts (NaN, inf)."""
+
+
+def ranged(default: Any, **bounds: float) -> Any:
+    """A dataclass field with ``default`` whose numbers must lie in ``Range(**bounds)``; checked, with the key
+    named, when the config is built (``config_from_dict``), i.e. before anything is written."""
+    return field(default=default, metadata={"range": Range(**bounds)})
 
 
 @dataclass
@@ -34,69 +75,91 @@ class ModelConfig:
     """Token / entity encoder: ``perceiver`` | ``transformer`` | ``mlp`` (mlp: token module only)."""
     heads: str = "queries"
     """AlphaStar heads: ``queries`` (per-action output queries) | ``mlp``."""
-    num_latents: int = 16
+    num_latents: int = ranged(16, ge=1)
     """Perceiver latent array length."""
-    latent_channels: int = 64
+    latent_channels: int = ranged(64, ge=1)
     """Width of latents / token embeddings."""
-    num_self_attends: int = 1
+    num_self_attends: int = ranged(1, ge=0)
     """Self-attention layers on the latents (perceiver) or over tokens (transformer)."""
-    num_heads: int = 4
+    num_heads: int = ranged(4, ge=1)
     """Self-attention heads."""
-    hidden: int = 128
+    hidden: int = ranged(128, ge=1)
     """Width of MLP layers (value head, ``mlp`` encoder, RLlib default module's fcnet)."""
-    spatial_channels: list[int] | None = None
+    spatial_channels: list[int] | None = ranged(None, ge=1)
     """AlphaStar module: spatial encoder widths (1x1 projection, then one stride-2 conv per further entry;
     the location head's coarse grid has stride 2**(len-1)). None: the policy's default."""
-    spatial_pool: int = 1
+    spatial_pool: int = ranged(1, ge=1)
     """AlphaStar module: average-pool the planes by this factor before the spatial encoder's convolutions."""
-    location_sigma: float = 1.0
+    location_sigma: float = ranged(1.0, ge=0)
     """AlphaStar module: spread (cells) of an entity's pointer score over the location grid (0: its own cell)."""
     lstm: bool = False
     """Add an LSTM core (stateful module; RLlib then needs ``max_seq_len``)."""
-    max_seq_len: int = 20
+    max_seq_len: int = ranged(20, ge=1)
     """Sequence length of LSTM training chunks."""
+
+    def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self.latent_channels % self.num_heads:
+            yield "num_heads", f"expected a divisor of model.latent_channels ({self.latent_channels}), got {self.num_heads}"
+        if self.spatial_channels == []:
+            yield "spatial_channels", "expected a non-empty list of int or null, got []"
 
 
 @dataclass
 class TrainingConfig:
     """Algorithm hyper-parameters (RLlib names)."""
 
-    lr: float = 3e-4
-    gamma: float = 0.99
-    lambda_: float = 0.95
-    train_batch_size_per_learner: int = 2000
-    minibatch_size: int = 250
-    num_epochs: int = 6
-    entropy_coeff: float = 0.0
-    vf_loss_coeff: float = 0.5
-    clip_param: float = 0.2
-    grad_clip: float | None = 0.5
+    lr: float = ranged(3e-4, gt=0)
+    gamma: float = ranged(0.99, gt=0, le=1)
+    lambda_: float = ranged(0.95, ge=0, le=1)
+    train_batch_size_per_learner: int = ranged(2000, ge=1)
+    minibatch_size: int = ranged(250, ge=1)
+    """At most ``train_batch_size_per_learner``."""
+    num_epochs: int = ranged(6, ge=1)
+    entropy_coeff: float | list[list[float]] = ranged(0.0, ge=0)
+    """A constant, or RLlib's schedule ``[[env_step, value], ...]`` (starts at step 0, linear in between)."""
+    vf_loss_coeff: float = ranged(0.5, ge=0)
+    clip_param: float = ranged(0.2, gt=0)
+    grad_clip: float | None = ranged(0.5, gt=0)
     use_kl_loss: bool = False
+
+    def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self.minibatch_size > self.train_batch_size_per_learner:
+            yield "minibatch_size", (
+                f"expected <= training.train_batch_size_per_learner ({self.train_batch_size_per_learner}), "
+                f"got {self.minibatch_size}"
+            )
+        if isinstance(self.entropy_coeff, list):
+            yield from _schedule_problems("entropy_coeff", self.entropy_coeff)
 
 
 @dataclass
 class EnvRunnerConfig:
     """Rollout workers."""
 
-    num_env_runners: int = 0
+    num_env_runners: int = ranged(0, ge=0)
     """0 samples in the driver process; use 1 on a 2-core machine (a Tune-free run needs no extra CPU)."""
-    num_envs_per_env_runner: int = 1
-    rollout_fragment_length: int | str = "auto"
+    num_envs_per_env_runner: int = ranged(1, ge=1)
+    rollout_fragment_length: int | str = ranged("auto", ge=1)
+    """``auto`` or steps per rollout fragment (>= 1)."""
     restart_failed_env_runners: bool = True
     """Restart an EnvRunner whose env crashed (SC2 processes do), instead of failing the run."""
-    max_num_env_runner_restarts: int = 1000
+    max_num_env_runner_restarts: int = ranged(1000, ge=0)
     restart_failed_sub_environments: bool = True
     """Restart a crashed sub-environment inside its EnvRunner (the episode is dropped, the run goes on)."""
+
+    def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if isinstance(self.rollout_fragment_length, str) and self.rollout_fragment_length != "auto":
+            yield "rollout_fragment_length", f"expected 'auto' or an int >= 1, got {self.rollout_fragment_length!r}"
 
 
 @dataclass
 class StopConfig:
     """Stop at the first criterion met (``None`` = not used)."""
 
-    env_steps: int | None = 100_000
-    iterations: int | None = None
+    env_steps: int | None = ranged(100_000, ge=1)
+    iterations: int | None = ranged(None, ge=1)
     mean_return: float | None = None
-    time_s: float | None = None
+    time_s: float | None = ranged(None, gt=0)
     """Wall-clock budget of this process's training loop (seconds)."""
 
 
@@ -104,13 +167,13 @@ class StopConfig:
 class FaultConfig:
     """Injected failures, for testing fault tolerance (off by default)."""
 
-    crash_at_step: int | None = None
+    crash_at_step: int | None = ranged(None, ge=1)
     """Every env instance raises after this many steps (RLlib then recreates it)."""
-    crash_prob: float = 0.0
+    crash_prob: float = ranged(0.0, ge=0, le=1)
     """Per-step probability that the env raises."""
     kill_process: bool = False
     """Instead of raising, end the EnvRunner process (needs ``env_runners.num_env_runners >= 1``)."""
-    seed: int = 0
+    seed: int = ranged(0, ge=0)
 
 
 @dataclass
@@ -120,18 +183,18 @@ class PretrainConfig:
 
     demos: str = "scripted"
     """Demonstration source (``agents.pretrain.DEMO_SOURCES``): ``scripted`` = the minigame's scripted agent."""
-    episodes: int = 20
+    episodes: int = ranged(20, ge=1)
     """Demonstration episodes, played on seeds ``seed``, ``seed + 1``, ..."""
-    epochs: int = 10
+    epochs: int = ranged(10, ge=1)
     """Passes over the demonstrations."""
-    lr: float = 1e-3
+    lr: float = ranged(1e-3, gt=0)
     """Adam learning rate."""
-    minibatch_size: int = 256
+    minibatch_size: int = ranged(256, ge=1)
     """Steps per gradient step (LSTM policies: whole episodes, ``minibatch_size // episode length`` of them)."""
-    value_loss_coeff: float = 0.5
+    value_loss_coeff: float = ranged(0.5, ge=0)
     """Weight of the value head's squared error to the demos' discounted returns (gamma = ``training.gamma``),
     so that fine-tuning does not start from a random critic; 0 leaves the value head alone."""
-    grad_clip: float | None = 1.0
+    grad_clip: float | None = ranged(1.0, gt=0)
     """Global gradient-norm clip (None: off)."""
 
 
@@ -144,8 +207,8 @@ class ExperimentConfig:
     algorithm: str = "PPO"
     """``PPO`` | ``APPO``."""
     name: str = ""
-    """Run name (default: the YAML file's stem)."""
-    seed: int = 0
+    """Run name (default: the YAML file's stem); a plain file name (no path separator)."""
+    seed: int = ranged(0, ge=0)
     env_config: dict = field(default_factory=dict)
     """Keyword arguments for the env constructor."""
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -154,12 +217,35 @@ class ExperimentConfig:
     stop: StopConfig = field(default_factory=StopConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    checkpoint_every: int = 5
+    checkpoint_every: int = ranged(5, ge=1)
     """Checkpoint every k iterations (and always at the end)."""
-    evaluation_episodes: int = 10
+    evaluation_episodes: int = ranged(10, ge=1)
     """Episodes run by ``make demo`` style evaluation after training."""
     runs_dir: str = "runs"
     """Where run directories are created (``<runs_dir>/<name>-<timestamp>``)."""
+
+    def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if "/" in self.name or "\\" in self.name or "\0" in self.name or self.name in (".", ".."):
+            yield "name", f"expected a plain file name (no path separator), got {self.name!r}"
+        for key in ("env", "runs_dir"):
+            if not getattr(self, key).strip():
+                yield key, "expected a non-empty string, got ''"
+
+
+def _schedule_problems(key: str, schedule: list[list[float]]) -> Iterator[tuple[str, str]]:
+    """RLlib's piecewise-linear schedule ``[[step, value], ...]``: pairs, first step 0, steps increasing."""
+    if not schedule:
+        yield key, "expected a number or a schedule [[0, value], [step, value], ...], got []"
+    for i, pair in enumerate(schedule):
+        if len(pair) != 2:
+            yield f"{key}[{i}]", f"expected a pair [env_step, value], got {pair!r}"
+            return
+    steps = [step for step, _ in schedule]
+    if steps and steps[0] != 0:
+        yield f"{key}[0]", f"expected the schedule to start at env step 0, got {schedule[0]!r}"
+    for i in range(1, len(steps)):
+        if steps[i] <= steps[i - 1]:
+            yield f"{key}[{i}]", f"expected an env step > {steps[i - 1]:g} (increasing), got {schedule[i]!r}"
 
 
 # ----------------------------------------------------------------------------------------------- loading
@@ -178,6 +264,8 @@ def _check_type(path: str, tp: Any, value: Any) -> Any:
                 continue
             try:
                 return _check_type(path, a, value)
+            except _BadNumber:  # the right type, a value no member accepts (NaN, inf): say so
+                raise
             except ConfigError as e:
                 errors.append(str(e))
         raise ConfigError(f"{path}: expected {_type_name(tp)}, got {value!r}")
@@ -201,10 +289,15 @@ def _check_type(path: str, tp: Any, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and _FLOAT.match(value):  # YAML 1.1 reads 3e-4 (no dot) as a string
-            return float(value)
+            number = float(value) if abs(value) < 1e308 else math.inf
+        elif isinstance(value, str) and _FLOAT.match(value):  # YAML 1.1 reads 3e-4 (no dot) as a string
+            number = float(value)
+        if number is not None:
+            if not math.isfinite(number):
+                raise _BadNumber(f"{path}: expected a finite float, got {str(value)[:40]}")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -219,13 +312,32 @@ def _type_name(tp: Any) -> str:
     return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
 
 
+def _check_range(path: str, rng: Range, value: Any) -> None:
+    """Raise ``ConfigError`` naming ``path`` (or its list item) when a number of ``value`` is outside ``rng``."""
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_range(f"{path}[{i}]", rng, v)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and value not in rng:
+        raise ConfigError(f"{path}: expected a number {rng.describe()}, got {value!r}")
+
+
 def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    """``cls(**data)`` with every key known, every value of its field's type and range, and the class's
+    ``_cross_checks`` (relations between fields) passed; ``ConfigError`` naming the first bad key otherwise."""
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
-        if key not in names:
-            raise ConfigError(f"{prefix}{key}: unknown key (valid: {', '.join(sorted(names))})")
-    return cls(**{k: _check_type(prefix + k, hints[k], v) for k, v in data.items()})
+        if key not in fields:
+            raise ConfigError(f"{prefix}{key}: unknown key (valid: {', '.join(sorted(fields))})")
+    values = {}
+    for key, raw in data.items():
+        values[key] = _check_type(prefix + key, hints[key], raw)
+        if "range" in fields[key].metadata:
+            _check_range(prefix + key, fields[key].metadata["range"], values[key])
+    obj = cls(**values)
+    for key, problem in getattr(obj, "_cross_checks", lambda: ())():
+        raise ConfigError(f"{prefix}{key}: {problem}")
+    return obj
 
 
 def config_from_dict(data: dict) -> ExperimentConfig:

@@ -22,10 +22,12 @@ ENV_ID = "perceiver_rl/Sim-MoveToBeacon-v0"
 
 
 def scripted_scores(episodes: int, seed: int) -> list[float]:
+    """The scripted agent on the env the policy trained on (the config's ``env_config``)."""
     import envs
+    from agents.config import load_config
     from envs.sc2 import SCRIPTED_AGENTS, run_episode
 
-    env = gym.make(ENV_ID)
+    env = gym.make(ENV_ID, **load_config(CONFIG).env_config)
     agent = SCRIPTED_AGENTS["MoveToBeacon"](envs.contract_of(env)["act_spec"])
     try:
         return [run_episode(env, agent, seed=seed + i) for i in range(episodes)]

@@ -200,4 +200,4 @@ class ArgumentHeads(nn.Module):
         inv = -0.5 / self.location_sigma**2
         gy = torch.exp(inv * (torch.arange(h, device=cells.device) - (cells // w)[..., None]) ** 2)  # (B, N, H)
         gx = torch.exp(inv * (torch.arange(w, device=cells.device) - (cells % w)[..., None]) ** 2)  # (B, N, W)
-        return torch.einsum("bn,bnh,bnw->bhw", scores, gy, gx).reshape(scores.shape[0], h * w)
+        return torch.bmm((scores[..., None] * gy).transpose(1, 2), gx).reshape(scores.shape[0], h * w)  # (B, H, W)
