@@ -6,8 +6,10 @@
     perceiver-rl convert HF_MODEL_DIR --family learned|fourier|conv|flow --out DIR
     perceiver-rl list
 
-Bad input (unknown key, wrong type, missing file, unknown env) exits with status 2 and one line naming
-the culprit, before anything is written.
+Bad input (unknown key, wrong type, out-of-range value, missing or corrupt file, unknown env, weights that
+do not fit) exits with status 2 and one line on stderr naming the culprit, before anything is written
+(docs/cli.md, "Errors"). Everything is checked that can be without starting Ray: the config, the env,
+building the module once, the checkpoint to resume or initialise from.
 """
 
 from __future__ import annotations
@@ -16,17 +18,53 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
-from .config import ConfigError, ExperimentConfig, apply_overrides, config_from_dict, load_config
+from .config import ConfigError, ExperimentConfig, first_line, load_config, load_saved_config
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def _fail(msg: str) -> int:
-    print(f"perceiver-rl: error: {msg}", file=sys.stderr)
+    """The one stderr line of a user-caused failure; returns exit status 2."""
+    line = msg.strip().splitlines()[0] if msg.strip() else "failed"
+    print(f"perceiver-rl: error: {line if len(line) <= 600 else line[:600] + ' ...'}", file=sys.stderr)
     return 2
+
+
+def _quiet_ray() -> None:
+    """Silence RLlib's deprecation / "new API stack" notices: noise on a command line, and they would break the
+    one-line error promise (real errors still surface as exceptions). Called by each command before it imports
+    RLlib; ``import ray`` sets the "ray.rllib" level to WARN, so it comes first. Commands that fail on the config
+    alone never import Ray."""
+    import ray  # noqa: F401
+
+    for name in ("ray.rllib", "ray._common.deprecation"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the same one-line error as every other failure (no usage block; ``-h`` shows usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"perceiver-rl: error: {message.splitlines()[0]}\n")
+
+
+def _at_least(minimum: int):
+    """argparse type: an int >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an int >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an int >= {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def _resolve_config(args) -> tuple[ExperimentConfig, Path | None]:
@@ -35,35 +73,31 @@ def _resolve_config(args) -> tuple[ExperimentConfig, Path | None]:
         saved = run_dir / "config.yaml"
         if not saved.is_file():
             raise ConfigError(f"--resume {run_dir}: not a run directory (no config.yaml)")
-        import yaml
-
-        data = apply_overrides(yaml.safe_load(saved.read_text()), args.set)
-        return config_from_dict(data), run_dir
+        return load_saved_config(saved, args.set), run_dir
     if not args.config:
         raise ConfigError("train: a CONFIG.yaml (or --resume RUN_DIR) is required")
     return load_config(args.config, args.set), None
 
 
 def cmd_train(args) -> int:
-    from .rllib.build import algorithm_config
-
     try:
         if args.init_from and args.resume:
             raise ConfigError("--init-from: not with --resume (a resumed run continues from its own weights)")
-        cfg, run_dir = _resolve_config(args)
-        algorithm_config(cfg)  # validates algorithm, env, module before anything is written
-        if run_dir is not None:
-            from .checkpoint import resolve_checkpoint
+        cfg, run_dir = _resolve_config(args)  # type / range errors come before Ray is imported
+        _quiet_ray()
+        from .train import check_runs_dir, checked_checkpoint
 
-            resolve_checkpoint(run_dir)
-            if (run_dir / "pretrain.json").is_file():
-                raise ConfigError(f"--resume {run_dir}: a pretraining run; fine-tune it with train CONFIG --init-from {run_dir}")
-        init_from = None
-        if args.init_from:
-            from .train import init_checkpoint
+        if run_dir is None:
+            check_runs_dir(cfg)
+        elif (run_dir / "pretrain.json").is_file():
+            raise ConfigError(f"--resume {run_dir}: a pretraining run; fine-tune it with train CONFIG --init-from {run_dir}")
+        else:
+            checked_checkpoint(cfg, run_dir, "--resume", resume=True)
+        init_from = checked_checkpoint(cfg, args.init_from, "--init-from") if args.init_from else None
+        from .rllib.build import check_experiment
 
-            init_from = init_checkpoint(cfg, args.init_from)
-    except (ConfigError, FileNotFoundError) as e:
+        check_experiment(cfg)  # algorithm, env, RLlib's checks, the module built once
+    except ConfigError as e:
         return _fail(str(e))
 
     import ray
@@ -71,13 +105,17 @@ def cmd_train(args) -> int:
     from .train import Trainer, new_run_dir
 
     owns_ray = not ray.is_initialized()
-    if owns_ray:
-        ray.init(address=args.address, include_dashboard=False, log_to_driver=False,
-                 **({} if args.address else {"num_cpus": max(2, os.cpu_count() or 2)}))
-    resume = run_dir is not None
-    run_dir = run_dir or new_run_dir(cfg)
-    print(f"run directory: {run_dir}", flush=True)
-    trainer = Trainer(cfg, run_dir, resume=resume, init_from=init_from)
+    try:
+        if owns_ray:
+            _start_ray(args.address)
+        resume = run_dir is not None
+        run_dir = run_dir or new_run_dir(cfg)
+        print(f"run directory: {run_dir}", flush=True)
+        trainer = Trainer(cfg, run_dir, resume=resume, init_from=init_from)
+    except ConfigError as e:  # no cluster at --address, runs_dir not writable, an optimizer state that does not fit
+        if owns_ray and ray.is_initialized():
+            ray.shutdown()
+        return _fail(str(e))
     try:
         trainer.train()
     finally:
@@ -87,39 +125,65 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _start_ray(address: str | None) -> None:
+    """``ray.init`` (a local instance, or the cluster at ``address``); ``ConfigError`` naming ``--address`` when no
+    cluster answers there (checked with one TCP connection first: Ray itself would retry for minutes)."""
+    import ray
+
+    if address and address not in ("auto", "local") and "://" not in address:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--address {address}: expected auto or HOST:PORT")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as e:
+            raise ConfigError(f"--address {address}: no Ray cluster answers there ({e.strerror or e})") from None
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 **({} if address else {"num_cpus": max(2, os.cpu_count() or 2)}))  # fmt: skip
+    except (ConnectionError, ValueError) as e:
+        raise ConfigError(f"--address {address}: {first_line(e)}") from None
+
+
 def cmd_pretrain(args) -> int:
     """Behaviour cloning of demonstrations into a fresh run directory (``agents/pretrain.py``)."""
-    from .pretrain import demo_source, pretrain
-    from .rllib.build import algorithm_config
-
     flags = {"demos": args.demos, "episodes": args.episodes, "epochs": args.epochs}
     overrides = args.set + [f"pretrain.{k}={v}" for k, v in flags.items() if v is not None]
     try:
         cfg = load_config(args.config, overrides)
-        algorithm_config(cfg)  # the config must also train: validates env, module, algorithm
-        source = demo_source(cfg)
-    except (ConfigError, FileNotFoundError) as e:
+        _quiet_ray()
+        from .pretrain import demo_source, pretrain
+        from .rllib.build import check_experiment
+
+        source = demo_source(cfg)  # pretrain's own needs first: demo source, alphastar module
+        check_experiment(cfg)  # the config must also train: env, module, algorithm
+        from .train import check_runs_dir
+
+        check_runs_dir(cfg)
+    except ConfigError as e:
         return _fail(str(e))
 
     import dataclasses
 
     from .train import new_run_dir
 
-    run_dir = new_run_dir(dataclasses.replace(cfg, name=f"{cfg.name or 'run'}-pretrain"))
+    try:
+        run_dir = new_run_dir(dataclasses.replace(cfg, name=f"{cfg.name or 'run'}-pretrain"))
+    except ConfigError as e:
+        return _fail(str(e))
     print(f"run directory: {run_dir}", flush=True)
     pretrain(cfg, source, run_dir)
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .checkpoint import resolve_checkpoint
+    _quiet_ray()
     from .evaluate import evaluate
     from .sc2le import minigame_of, reference_rows
 
     try:
-        resolve_checkpoint(args.checkpoint)
         result = evaluate(args.checkpoint, args.env, args.episodes, seed=args.seed, explore=args.sample)
-    except (ConfigError, FileNotFoundError) as e:
+    except ConfigError as e:
         return _fail(str(e))
     mode = "sampled" if args.sample else "greedy"
     print(f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes ({mode} actions)")
@@ -139,29 +203,34 @@ def cmd_convert(args) -> int:
 
     from perceiver_rl.convert import convert_checkpoint
 
+    from perceiver_rl.convert import read_hf_config
+
     out = Path(args.out)
-    try:
-        model = convert_checkpoint(args.source, args.family, match_hf=args.match_hf, image_size=args.image_size)
-    except (ValueError, FileNotFoundError, OSError) as e:
-        return _fail(str(e).splitlines()[0])
-    out.mkdir(parents=True, exist_ok=True)
     src = Path(args.source)
-    hf_config = src / "config.json" if src.is_dir() else None
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
-    meta = {
-        "family": args.family,
-        "match_hf": args.match_hf,
-        "image_size": args.image_size,
-        "source": str(src),
-        "hf_config": json.loads(hf_config.read_text()) if hf_config and hf_config.is_file() else {},
-    }
-    (out / "conversion.json").write_text(json.dumps(meta, indent=1))
+    try:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out}: exists and is not a directory")
+        model = convert_checkpoint(src, args.family, match_hf=args.match_hf, image_size=args.image_size)
+        hf_config = read_hf_config(src / "config.json") if src.is_dir() and (src / "config.json").is_file() else {}
+    except (ValueError, OSError) as e:
+        return _fail(str(e))
+    meta = {"family": args.family, "match_hf": args.match_hf, "image_size": args.image_size, "source": str(src),
+            "hf_config": hf_config}  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for name, write in (
+        ("model.safetensors", lambda f: save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f)),
+        ("conversion.json", lambda f: f.write_text(json.dumps(meta, indent=1))),
+    ):
+        tmp = out / f".{name}.tmp"
+        write(tmp)
+        os.replace(tmp, out / name)  # never a half-written file under the final name
     n = sum(p.numel() for p in model.parameters())
     print(f"converted {args.family} ({type(model).__name__}, {n:,} parameters) -> {out / 'model.safetensors'}")
     return 0
 
 
 def cmd_list(args) -> int:
+    _quiet_ray()
     import envs
 
     from .rllib.build import MODULES
@@ -180,7 +249,7 @@ def cmd_list(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="perceiver-rl", description="Perceiver IO reinforcement learning.")
+    p = _Parser(prog="perceiver-rl", description="Perceiver IO reinforcement learning.")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train from a YAML experiment")
     t.add_argument("config", nargs="?", help="experiment YAML (configs/*.yaml)")
@@ -199,8 +268,8 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="run episodes with a checkpoint's policy")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory (its latest checkpoint)")
     e.add_argument("--env", default=None, help="env id (default: the run's env)")
-    e.add_argument("--episodes", type=int, default=10)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--episodes", type=_at_least(1), default=10)
+    e.add_argument("--seed", type=_at_least(0), default=0)
     e.add_argument("--sample", action="store_true", help="sample actions from the policy instead of the greedy ones")
     e.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     e.set_defaults(fn=cmd_evaluate)
@@ -208,7 +277,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("source", help="an HF model directory (model.safetensors / pytorch_model.bin + config.json) or a weights file")
     c.add_argument("--family", required=True, help="learned | fourier | conv | flow")
     c.add_argument("--match-hf", action="store_true", help="reproduce HF's outputs where HF and DeepMind differ")
-    c.add_argument("--image-size", type=int, default=None, help="build the classifier for N x N inputs")
+    c.add_argument("--image-size", type=_at_least(1), default=None, help="build the classifier for N x N inputs")
     c.add_argument("--out", required=True, help="output directory")
     c.set_defaults(fn=cmd_convert)
     ls = sub.add_parser("list", help="environments, encoders and configs")
@@ -218,14 +287,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    # RLlib's deprecation / "new API stack" notices are noise on a command line (and would break the
-    # one-line error promise); real errors still surface as exceptions. `import ray` sets the "ray.rllib"
-    # level to WARN, so it comes first.
-    import ray  # noqa: F401
-
-    for name in ("ray.rllib", "ray._common.deprecation"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except BrokenPipeError:  # e.g. `perceiver-rl list | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,26 +8,24 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-import yaml
 
 from .checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
-from .config import ExperimentConfig, config_from_dict
+from .config import ConfigError, ExperimentConfig, load_saved_config
 
 
 def load_run_config(ckpt: Path) -> ExperimentConfig:
-    return config_from_dict(yaml.safe_load((run_dir_of(ckpt) / "config.yaml").read_text()))
+    """The run's ``config.yaml`` (safe YAML, type- and range-checked); ``ConfigError`` naming the file."""
+    return load_saved_config(run_dir_of(ckpt) / "config.yaml")
 
 
 def load_module(checkpoint: str | Path, env: gym.Env):
-    from .rllib.build import build_module
-
+    """The run's RLModule for ``env``'s spaces with the checkpoint's weights (checked: keys, shapes, finite)."""
     ckpt = resolve_checkpoint(checkpoint)
     cfg = load_run_config(ckpt)
-    module = build_module(cfg, env)
-    _, module_state, _ = load_checkpoint(ckpt)
-    module.load_state_dict(module_state)
-    module.eval()
-    return module
+    _, state, _ = load_checkpoint(ckpt)
+    from .rllib.build import module_with_state
+
+    return module_with_state(cfg, env, state, f"{ckpt} (for {env.spec.id if env.spec else 'this env'})").eval()
 
 
 class ModulePolicy:
@@ -86,13 +84,20 @@ def run_episodes(policy: ModulePolicy, env: gym.Env, episodes: int, seed: int = 
 
 
 def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: int = 0, explore: bool = False) -> dict:
-    import envs
-
-    envs.register_all()
+    """Play ``episodes`` episodes of ``env_id`` (default: the run's env) with the checkpoint's policy; bad input
+    (no checkpoint, unknown env, weights that do not fit that env's spaces) raises ``ConfigError``."""
     ckpt = resolve_checkpoint(checkpoint)
     cfg = load_run_config(ckpt)
+    load_checkpoint(ckpt)  # unreadable files fail here, before RLlib is imported
+    from .rllib.build import make_env, observations_problem
+
+    own = env_id in (None, cfg.env)
     env_id = env_id or cfg.env
-    env = gym.make(env_id, **(cfg.env_config if env_id == cfg.env else {}))
+    env = make_env(env_id, cfg.env_config if own else {}, key="env" if own else "--env")
+    problem = observations_problem(cfg.model.module, env)
+    if problem:
+        env.close()
+        raise ConfigError(f"--env {env_id}: the run's module {problem}")
     try:
         returns = run_episodes(ModulePolicy(load_module(ckpt, env), explore=explore), env, episodes, seed)
     finally:

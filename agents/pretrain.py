@@ -158,9 +158,6 @@ def demo_source(cfg: ExperimentConfig) -> DemoSource:
     source = DEMO_SOURCES[p.demos](cfg)
     if cfg.model.module != "alphastar":
         raise ConfigError(f"model.module: pretrain clones structured actions with the alphastar module, got {cfg.model.module!r}")
-    for key in ("episodes", "epochs", "minibatch_size"):
-        if getattr(p, key) < 1:
-            raise ConfigError(f"pretrain.{key}: expected >= 1, got {getattr(p, key)}")
     return source
 
 

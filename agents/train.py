@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,8 +14,16 @@ from typing import TextIO
 
 import yaml
 
-from .checkpoint import Counters, load_checkpoint, resolve_checkpoint, save_checkpoint, weights_mismatch
-from .config import ConfigError, ExperimentConfig
+from .checkpoint import (  # noqa: F401 - target_network_keys: re-exported for older imports
+    CheckpointError,
+    Counters,
+    fitting_state,
+    load_checkpoint,
+    resolve_checkpoint,
+    save_checkpoint,
+    target_network_keys,
+)
+from .config import ConfigError, ExperimentConfig, first_line
 from .tensorboard import ScalarLogger
 
 
@@ -27,11 +36,32 @@ def _get(result: dict, path: str, default: float = math.nan) -> float:
     return node
 
 
+def _iteration(progress_line: str) -> float:
+    """The iteration of a progress.jsonl row; ``inf`` (dropped on resume) for a blank or broken one, e.g. the
+    half-written last row of a killed process."""
+    try:
+        row = json.loads(progress_line)
+        return float(row["iteration"]) if isinstance(row, dict) else math.inf
+    except (ValueError, KeyError, TypeError):
+        return math.inf
+
+
 def _fmt_eta(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 0:
         return "--:--:--"
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def check_runs_dir(cfg: ExperimentConfig) -> None:
+    """``ConfigError`` naming ``runs_dir`` unless a run directory can be created under it: its nearest existing
+    ancestor is a writable directory (checked before Ray starts; ``new_run_dir`` reports what is left)."""
+    path = Path(cfg.runs_dir).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"runs_dir: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"runs_dir: {existing} is not writable")
 
 
 def new_run_dir(cfg: ExperimentConfig) -> Path:
@@ -40,56 +70,42 @@ def new_run_dir(cfg: ExperimentConfig) -> Path:
     while run_dir.exists():
         run_dir = run_dir.with_name(f"{run_dir.name.rsplit('.', 1)[0]}.{suffix}")
         suffix += 1
-    run_dir.mkdir(parents=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as e:
+        raise ConfigError(f"runs_dir: cannot create {run_dir} ({e.strerror or e})") from None
+    try:
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
+    except OSError as e:  # e.g. a full disk: leave no half-written run directory
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise ConfigError(f"runs_dir: cannot write {run_dir / 'config.yaml'} ({e.strerror or e})") from None
     return run_dir
 
 
-def target_network_keys(module) -> set[str]:
-    """``state_dict`` keys of ``module``'s target networks (APPO's learner makes them), else empty."""
+def checked_checkpoint(cfg: ExperimentConfig, path: str | Path, option: str, *, resume: bool = False) -> Path:
+    """The checkpoint of ``path`` (a run or checkpoint directory) once it is known to load into ``cfg``'s module:
+    readable files, the same keys and shapes, finite weights; ``CheckpointError`` naming ``option`` otherwise.
+    Builds the module once and writes nothing. ``resume``: the learner's whole state, target networks included
+    where the algorithm has them; else the online weights (``--init-from``: targets start as copies)."""
     try:
-        targets = {id(t) for _, t in module.get_target_network_pairs()}
-    except (AttributeError, NotImplementedError):  # none made (PPO) or no TargetNetworkAPI
-        return set()
-    return {
-        f"{name}.{key}" if name else key
-        for name, sub in module.named_modules()
-        if id(sub) in targets
-        for key in sub.state_dict()
-    }
+        ckpt = resolve_checkpoint(path)
+    except CheckpointError as e:
+        raise CheckpointError(f"{option}: {e}") from None
+    state = load_checkpoint(ckpt)[1]  # unreadable files fail here, before RLlib is imported
+    from .rllib.build import TARGET_NETWORK_ALGORITHMS, make_env, module_with_state
 
-
-def _online_weights(module, state: dict) -> tuple[dict, dict]:
-    """``(module's weights, state)``, both without ``module``'s target-network keys."""
-    targets = target_network_keys(module)
-    online = {k: v for k, v in module.state_dict().items() if k not in targets}
-    return online, {k: v for k, v in state.items() if k not in targets}
+    env = make_env(cfg.env, cfg.env_config)
+    try:
+        targets = resume and cfg.algorithm in TARGET_NETWORK_ALGORITHMS
+        module_with_state(cfg, env, state, f"{option} {path}", targets=targets)
+    finally:
+        env.close()
+    return ckpt
 
 
 def init_checkpoint(cfg: ExperimentConfig, path: str | Path) -> Path:
-    """The checkpoint ``train --init-from path`` loads, once its weights are known to fit ``cfg``'s module
-    (``ConfigError`` naming the mismatching keys otherwise); builds the module once, writes nothing.
-    Target-network weights (APPO) are neither needed nor used: they start as copies of the online ones."""
-    import gymnasium as gym
-    from ray.rllib.core.rl_module.apis import TargetNetworkAPI
-
-    from .rllib.build import build_module
-
-    try:
-        ckpt = resolve_checkpoint(path)
-    except FileNotFoundError as e:
-        raise ConfigError(f"--init-from: {e}") from None
-    env = gym.make(cfg.env, **cfg.env_config)
-    try:
-        module = build_module(cfg, env)
-    finally:
-        env.close()
-    if isinstance(module, TargetNetworkAPI):  # name the target keys that an APPO checkpoint may hold
-        module.make_target_networks()
-    problem = weights_mismatch(*_online_weights(module, load_checkpoint(ckpt)[1]))
-    if problem:
-        raise ConfigError(f"--init-from {path}: its weights do not fit this config's model ({problem})")
-    return ckpt
+    """The checkpoint ``train --init-from path`` loads (``checked_checkpoint``, target networks left out)."""
+    return checked_checkpoint(cfg, path, "--init-from")
 
 
 class Trainer:
@@ -109,9 +125,12 @@ class Trainer:
         init_from: Path | None = None,
         out: TextIO | None = None,
     ) -> None:
+        import torch
+
         from .rllib.build import algorithm_config
 
         self.cfg, self.run_dir, self.out = cfg, run_dir, out or sys.stdout
+        torch.set_num_threads(cfg.torch_threads)
         self.algo = algorithm_config(cfg).build_algo()
         self.counters = Counters()
         resume_step = None
@@ -132,8 +151,7 @@ class Trainer:
         path = self.run_dir / "progress.jsonl"
         if not path.exists():
             return
-        rows = [line for line in path.read_text().splitlines() if line.strip()]
-        kept = [line for line in rows if json.loads(line)["iteration"] <= iteration]
+        kept = [line for line in path.read_text().splitlines() if _iteration(line) <= iteration]
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(line + "\n" for line in kept))
         os.replace(tmp, path)
@@ -153,21 +171,24 @@ class Trainer:
         return dict(self.module().state_dict()), optim
 
     def set_weights(self, module_state: dict, optim_state: dict) -> None:
+        """Module and optimizer state of a checkpoint (resume); ``CheckpointError`` for an optimizer state that
+        does not fit the learner's optimizers (the module weights were checked by ``checked_checkpoint``)."""
         self.module().load_state_dict(module_state)
+        optimizers = self._learner._named_optimizers
         for name, state in optim_state.items():
-            self._learner._named_optimizers[name].load_state_dict(state)
+            try:
+                optimizers[name].load_state_dict(state)
+            except (KeyError, ValueError, RuntimeError, TypeError) as e:
+                raise CheckpointError(f"optimizer.pt: state {name!r} does not fit the learner's optimizers ({first_line(e)})") from None
         self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
 
     def init_weights(self, module_state: dict) -> None:
         """Module weights only (``--init-from``): the learner's target networks (APPO) start as copies of the
         networks they track; the EnvRunners get the new weights."""
         module = self.module()
-        expected, state = _online_weights(module, module_state)
-        problem = weights_mismatch(expected, state)
-        if problem:
-            raise ConfigError(f"init weights do not fit the module ({problem})")
+        state = fitting_state(module, module_state, "init weights")
         module.load_state_dict(state, strict=False)
-        if len(expected) < len(module.state_dict()):
+        if len(state) < len(module.state_dict()):
             for online, target in module.get_target_network_pairs():
                 target.load_state_dict(online.state_dict())
         self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)

@@ -46,6 +46,12 @@ class ImageClassifierConfig:
     self_attention_widening_factor: int = 1
     qk_channels: int | None = None
     v_channels: int | None = None
+    use_query_residual: bool = True
+    """Query residual in the encoder's cross-attention (HF's ``use_query_residual``)."""
+    cross_attention_shape_for_attn: str = "kv"
+    """qk width of the encoder's and decoder's cross-attentions when ``qk_channels`` is unset: 'kv' = the
+    attended inputs' width (DeepMind's default), 'q' = the queries' width (HF's
+    ``cross_attention_shape_for_attention``)."""
     decoder_query_residual: bool = True
     """Query residual in the decoder cross-attention. DeepMind: on for 'fourier'/'conv', off for 'learned'
     (HF transformers turns it on for all three; set True to reproduce HF's learned model)."""
@@ -90,6 +96,7 @@ class ImageClassifier(nn.Module):
                 num_query_channels=c.num_latent_channels,
                 num_output_channels=c.num_classes,
                 use_query_residual=c.decoder_query_residual,
+                shape_for_attn=c.cross_attention_shape_for_attn,
                 dropout=c.dropout,
             )
         )

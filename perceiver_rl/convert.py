@@ -13,6 +13,10 @@ passes a file or a directory they already have. Files are read with safetensors 
 
 ``match_hf`` selects HF's behaviour where it differs from DeepMind's: decoder query residual on for
 'learned', and the 'conv' preprocessor's padding (55x55 tokens instead of 56x56).
+
+Every HF config field is honoured, refused, or known not to change the outputs (:mod:`.hf_fields`);
+unreadable or foreign files, bad fields and weights that do not fit raise one ``ValueError`` naming the
+file or field (``perceiver-rl convert`` turns it into exit status 2).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from torch import nn
 
 from .classifier import ImageClassifier, ImageClassifierConfig
 from .flow import OpticalFlow, OpticalFlowConfig
+from .hf_fields import check_hf_config
 from .preprocessors import ConvPreprocessorConfig, FourierPixelsPreprocessorConfig, LearnedPositionPreprocessorConfig
 
 # (HF name, our name) substrings. Prefixes are matched at the start of a key, layer parts anywhere.
@@ -95,6 +100,8 @@ def _trunk(hf: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]
         self_attention_widening_factor=get("self_attention_widening_factor"),
         qk_channels=get("qk_channels"),
         v_channels=get("v_channels"),
+        use_query_residual=get("use_query_residual"),
+        cross_attention_shape_for_attn=get("cross_attention_shape_for_attention"),
     )
 
 
@@ -102,7 +109,7 @@ def _trunk(hf: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]
 _IMAGENET_HF = dict(
     num_latents=512, d_latents=1024, num_blocks=8, num_self_attends_per_block=6, num_cross_attention_heads=1,
     num_self_attention_heads=8, cross_attention_widening_factor=1, self_attention_widening_factor=1,
-    qk_channels=None, v_channels=None,
+    qk_channels=None, v_channels=None, use_query_residual=True, cross_attention_shape_for_attention="kv",
 )  # fmt: skip
 _FLOW_HF = dict(_IMAGENET_HF, num_latents=2048, d_latents=512, num_blocks=1, num_self_attends_per_block=24,
                 num_self_attention_heads=16)  # fmt: skip
@@ -199,6 +206,7 @@ def config_from_hf(
     the config's ``image_size`` (fallback 224). The flow model's size is HF's ``train_size``.
     """
     fam = get_family(family)
+    check_hf_config(hf_config, fam.hf_class)
     if image_size is not None:
         if family == "flow":
             raise ValueError("image_size: the flow model's frame size is fixed by the checkpoint's train_size")
@@ -247,15 +255,36 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as err:  # safetensors raises its own SafetensorError (truncated, not safetensors)
+            raise ValueError(f"{path}: not a valid safetensors file ({_first_line(err)})") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path}: refusing to unpickle anything but tensors (weights_only=True): {first}") from None
+        raise ValueError(f"{path}: refusing to unpickle anything but tensors (weights_only=True): {_first_line(err)}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:  # truncated, not a torch file
+        raise ValueError(f"{path}: not a valid torch checkpoint file ({_first_line(err)})") from None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path}: expected a flat mapping name -> tensor, got {type(state).__name__}")
     return dict(state)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def read_hf_config(path: str | Path) -> dict[str, Any]:
+    """An HF ``config.json`` as a dict; ``ValueError`` naming the file when it is not a JSON object."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON ({_first_line(err)})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of config fields, got {type(data).__name__}")
+    return data
 
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -291,7 +320,10 @@ def convert_checkpoint(
     fam = get_family(family)
     weights, config_json = _resolve(Path(path))
     if config is None:
-        hf_config = json.loads(config_json.read_text()) if config_json else {}
-        config = config_from_hf(family, hf_config, match_hf=match_hf, image_size=image_size)
+        hf_config = read_hf_config(config_json) if config_json else {}
+        try:
+            config = config_from_hf(family, hf_config, match_hf=match_hf, image_size=image_size)
+        except ValueError as err:
+            raise ValueError(f"{config_json}: {err}" if config_json else str(err)) from None
     model = load_hf_state_dict(fam.build(config), read_state_dict(weights))
     return model.eval()

@@ -67,6 +67,12 @@ class OpticalFlowConfig:
     self_attention_widening_factor: int = 1
     qk_channels: int | None = None
     v_channels: int | None = None
+    use_query_residual: bool = True
+    """Query residual in the encoder's cross-attention (HF's ``use_query_residual``)."""
+    cross_attention_shape_for_attn: str = "kv"
+    """qk width of the encoder's and decoder's cross-attentions when ``qk_channels`` is unset: 'kv' = the
+    attended inputs' width (DeepMind's default), 'q' = the queries' width (HF's
+    ``cross_attention_shape_for_attention``)."""
     decoder_query_residual: bool = False
     rescale_factor: float = 100.0
     """The decoder output is divided by this (DeepMind: 100)."""
@@ -111,6 +117,7 @@ class OpticalFlow(nn.Module):
                 num_query_channels=width,
                 num_output_channels=2,
                 use_query_residual=c.decoder_query_residual,
+                shape_for_attn=c.cross_attention_shape_for_attn,
                 dropout=c.dropout,
             )
         )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from agents.cli import CONFIGS_DIR, main
 
 from cli_helpers import sets
 
-MOVE_TO_BEACON_STEPS = 76_800
+MOVE_TO_BEACON_STEPS = 96_000
 """The committed config's greedy score passes 15 well before this (docs/results.md: its learning curve)."""
 
 
@@ -21,15 +20,12 @@ def test_movetobeacon_point_targeting_learns_within_a_few_minutes(tmp_path):
 
     from agents.evaluate import evaluate
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)  # the learner and the sampler take turns: both cores for each
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         args = [f"runs_dir={tmp_path}", f"stop.env_steps={MOVE_TO_BEACON_STEPS}"]
         assert main(["train", str(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml"), *sets(args)]) == 0
     finally:
         ray.shutdown()
-        torch.set_num_threads(threads)
     (run_dir,) = list(tmp_path.iterdir())
     result = evaluate(run_dir, None, episodes=10, seed=10_000)
     assert result["mean"] >= 15, result["returns"]

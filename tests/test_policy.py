@@ -9,7 +9,7 @@ import torch
 from agents.observation import stack_observations
 from agents.distribution import StructuredActionDistribution
 from agents.policy import AlphaStarPolicy
-from policy_helpers import random_obs, specs, tiny_config, tiny_policy
+from policy_helpers import TYPES, random_obs, specs, tiny_config, tiny_policy
 
 COMBOS = [(e, h) for e in ("perceiver", "transformer") for h in ("queries", "mlp")]
 
@@ -176,3 +176,22 @@ def test_value_alone_equals_the_full_forward_value(heads):
     policy = tiny_policy(obs_spec, act_spec, heads=heads)
     obs = random_obs(obs_spec, 5, seed=1)
     torch.testing.assert_close(policy.value(obs), policy(obs).value)
+
+
+def test_selected_units_do_not_scatter_onto_the_location_grid(monkeypatch):
+    """A point order's own units are no target: the location head's scatter leaves out the units the action
+    selected (and only those)."""
+    obs_spec, act_spec = specs(n=3, size=8, types=TYPES[:2])
+    policy = tiny_policy(obs_spec, act_spec)
+    obs = random_obs(obs_spec, 2, seed=5)
+    obs["entity_mask"][:] = 1
+    obs["selectable_mask"][:] = 1
+    obs["action_type_mask"][:] = 1
+    actions = {"action_type": torch.tensor([1, 0]), "queued": torch.tensor([0, 0]),
+               "selected_units": torch.tensor([[0, 2, 3], [3, 3, 3]]), "target_unit": torch.tensor([0, 0]),
+               "location": torch.tensor([5, 0])}  # fmt: skip
+    seen = []
+    original = policy.arguments._location
+    monkeypatch.setattr(policy.arguments, "_location", lambda f, ar, mask, cells: seen.append(mask) or original(f, ar, mask, cells))
+    policy(obs, actions=actions)
+    assert seen[0].tolist() == [[False, True, False], [True, True, True]]

@@ -108,7 +108,7 @@ def test_nan_in_an_observation_names_the_field():
     player = np.asarray(ts.observation["player"], np.float64).copy()
     player[1] = np.nan
     bad = TimeStep(StepType.MID, 0.0, 1.0, {**ts.observation, "player": player})
-    with pytest.raises(ValueError, match="'scalars'.*NaN"):
+    with pytest.raises(ValueError, match="'player'.*NaN"):
         env.converter.observation(bad)
 
 

@@ -18,7 +18,9 @@ coarse features come from the head torso (map skip / decoded grid queries), and 
 AlphaStar's scatter connection, softened: a cell inherits the pointer score of the units standing in or
 near it, weighted by a Gaussian ``g`` of the cell distance (``location_sigma`` cells; 0 = only the unit's own
 cell). "Move to that unit" is then as easy to learn as pointing at the unit, and a click *near* a unit that
-paid off raises that unit's score, wherever the unit stands next time. Nothing of size ``(B, H*W, C)`` is built.
+paid off raises that unit's score, wherever the unit stands next time. The units selected for this action
+do not scatter (their own cells are no target for their own point order; with them, greedy policies sent a
+marine to its own cell and idled there). Nothing of size ``(B, H*W, C)`` is built.
 
 Every head is legality-masked; a head the action type does not use is degenerate at its default
 (see :mod:`agents.distribution`), so its sample is the default and its log-probability and entropy are 0.
@@ -137,7 +139,11 @@ class ArgumentHeads(nn.Module):
             ar = ar + used[:, TARGET, None] * self.target_embed(_pick(features.entity_keys, acts["target_unit"]))
 
         # location
-        raw = self._location(features, ar, masks["entity"], masks["entity_cells"])
+        # A unit's own cell is no target for its own point order: the selected units do not scatter.
+        n = features.entity_keys.shape[1]
+        picked = nn.functional.one_hot(acts["selected_units"], n + 1)[..., :n].any(1)  # (B, N); EOS dropped
+        scattering = masks["entity"].bool() & ~picked
+        raw = self._location(features, ar, scattering, masks["entity_cells"])
         if masks["location"] is not None:
             raw = mask_logits(raw, masks["location"], defaults["location"])
         logits["location"] = torch.where(used[:, LOCATION, None], raw, degenerate_logits(raw.shape, 0, raw))

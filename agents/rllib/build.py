@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import gymnasium as gym
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -12,12 +13,14 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import envs
 
-from ..config import ConfigError, ExperimentConfig
+from ..config import ConfigError, ExperimentConfig, first_line
 from .callbacks import InfoCounters
 from .faults import register_faulty_env
 from .token_module import PerceiverRLModule
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "APPO": APPOConfig}
+TARGET_NETWORK_ALGORITHMS = frozenset({"APPO"})
+"""Algorithms whose learner gives the module target networks (their weights are in its checkpoints)."""
 
 
 def _alphastar_module():
@@ -34,28 +37,41 @@ MODULES: dict[str, tuple] = {
 }
 
 
+def make_env(env_id: str, env_config: dict, key: str = "env") -> gym.Env:
+    """``gym.make(env_id, **env_config)``; ``ConfigError`` naming ``key`` (the option or config key that gave
+    the id) for an unknown id, ``env_config`` for rejected arguments, and the env's own reason otherwise."""
+    envs.register_all()
+    if env_id not in gym.registry:
+        raise ConfigError(f"{key}: unknown environment {env_id!r} (`perceiver-rl list` shows the registered ids)")
+    try:
+        return gym.make(env_id, **env_config)
+    except TypeError as e:
+        raise ConfigError(f"env_config: {env_id} rejected its arguments ({first_line(e)})") from None
+    except (ValueError, RuntimeError, gym.error.Error) as e:  # e.g. StarCraft II not installed: names SC2PATH
+        raise ConfigError(f"{key}: {env_id} could not be created: {first_line(e)}") from None
+
+
 def check_env(cfg: ExperimentConfig) -> gym.Env:
     """Make the env once to check id, kwargs and that its observations fit ``model.module``."""
-    envs.register_all()
-    if cfg.env not in gym.registry:
-        raise ConfigError(f"env: unknown environment {cfg.env!r} (`perceiver-rl list` shows the registered ids)")
-    try:
-        env = gym.make(cfg.env, **cfg.env_config)
-    except TypeError as e:
-        raise ConfigError(f"env_config: {cfg.env} rejected its arguments ({e})") from None
-    except (ValueError, RuntimeError) as e:  # e.g. StarCraft II not installed: the message names SC2PATH
-        raise ConfigError(f"env: {cfg.env} could not be created: {e}") from None
+    env = make_env(cfg.env, cfg.env_config)
     if cfg.model.module not in MODULES:
+        env.close()
         raise ConfigError(f"model.module: unknown module {cfg.model.module!r} (valid: {', '.join(MODULES)})")
-    needs = MODULES[cfg.model.module][1]
+    problem = observations_problem(cfg.model.module, env)
+    if problem:
+        env.close()
+        raise ConfigError(f"model.module: {problem}")
+    return env
+
+
+def observations_problem(module: str, env: gym.Env) -> str | None:
+    """Why ``env``'s observations do not fit the registered ``module`` (``MODULES``), or None."""
+    needs = MODULES[module][1]
     keys = set(getattr(env.observation_space, "spaces", {}) or {})
     if needs and not set(needs) <= keys:
-        env.close()
-        raise ConfigError(
-            f"model.module: {cfg.model.module!r} needs observations with {', '.join(needs)}; env {cfg.env} gives "
-            f"{sorted(keys) or env.observation_space}"
-        )
-    return env
+        name = env.spec.id if env.spec else type(env.unwrapped).__name__
+        return f"{module!r} needs observations with {', '.join(needs)}; env {name} gives {sorted(keys) or env.observation_space}"
+    return None
 
 
 def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
@@ -83,6 +99,14 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     else:
         spec = RLModuleSpec(module_class=factory(), model_config=model)
     training = dataclasses.asdict(cfg.training)
+    try:  # RLlib's own consistency checks (some run in the builder calls, some in validate())
+        return _rllib_config(cfg, env_name, spec, training)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"{cfg.algorithm} config: {first_line(e)}") from None
+
+
+def _rllib_config(cfg: ExperimentConfig, env_name: str, spec: RLModuleSpec, training: dict) -> AlgorithmConfig:
+    er = cfg.env_runners
     config = (
         ALGORITHMS[cfg.algorithm]()
         .environment(env_name, env_config=cfg.env_config)
@@ -104,16 +128,76 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
         .callbacks(InfoCounters)
         .debugging(seed=cfg.seed, log_level="ERROR")
     )
-    try:
-        config.validate()
-    except (ValueError, TypeError) as e:  # RLlib's own consistency checks, e.g. minibatch_size > train batch
-        raise ConfigError(f"training: {str(e).splitlines()[0]}") from None
+    config.validate()
     return config
 
 
-def build_module(cfg: ExperimentConfig, env: gym.Env):
+_KEYED = re.compile(r"^[A-Za-z_][\w.]*: ")
+"""A message that already starts with the config key it is about (``model.encoder: unknown ...``)."""
+
+
+def build_module(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | None = None):
     """The experiment's RLModule for ``env``'s spaces, from the RLModuleSpec that training uses (no Ray cluster
-    needed; its ``state_dict`` keys are those of the learner's module and of checkpoints)."""
-    spec = algorithm_config(cfg).get_rl_module_spec(env=env.unwrapped)
+    needed; its ``state_dict`` keys are those of the learner's module and of checkpoints). ``config``:
+    ``algorithm_config(cfg)`` when the caller has it. A model the config cannot build (unknown encoder,
+    widths that do not fit) raises ``ConfigError`` naming the key where the module's message does."""
+    spec = (config or algorithm_config(cfg)).get_rl_module_spec(env=env.unwrapped)
     spec.observation_space, spec.action_space = env.observation_space, env.action_space
-    return spec.build()
+    try:
+        return spec.build()
+    except (ValueError, TypeError, KeyError) as e:
+        text = first_line(e)
+        if not _KEYED.match(text):
+            text = f"model: the {cfg.model.module} module cannot be built ({text})"
+        elif text.split(":", 1)[0] in {f.name for f in dataclasses.fields(cfg.model)}:
+            text = "model." + text  # the policy's own config names the field without its section
+        raise ConfigError(text) from None
+
+
+def _registries() -> dict[str, tuple]:
+    """Config keys that name a registered entry -> the registries that may resolve them (which one depends
+    on ``model.module``). ``pretrain.demos`` is checked by ``pretrain`` (``agents.pretrain.demo_source``)."""
+    from ..encoders import ENTITY_ENCODERS
+    from ..heads.base import HEAD_TORSOS
+    from ..token_encoders import TOKEN_ENCODERS
+
+    return {"model.encoder": (TOKEN_ENCODERS, ENTITY_ENCODERS), "model.heads": (HEAD_TORSOS,)}
+
+
+def check_choices(cfg: ExperimentConfig) -> None:
+    """Every registry-backed key names a registered entry, also where this experiment does not read it (a
+    typo there would otherwise be silently ignored)."""
+    for key, registries in _registries().items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        names = sorted({entry for r in registries for entry in r})
+        if value not in names:
+            raise ConfigError(f"{key}: unknown {name} {value!r}, expected one of {names}")
+
+
+def module_with_state(cfg: ExperimentConfig, env: gym.Env, state: dict, source: str, *, targets: bool = False):
+    """``build_module(cfg, env)`` with ``state`` loaded, once ``checkpoint.fitting_state`` found it fits (keys,
+    shapes, finite; ``CheckpointError`` naming ``source`` otherwise). The module's target networks are made
+    (to recognise their keys); ``targets``: ``state`` must hold their weights too (resuming APPO)."""
+    from ray.rllib.core.rl_module.apis import TargetNetworkAPI
+
+    from ..checkpoint import fitting_state
+
+    module = build_module(cfg, env)
+    if isinstance(module, TargetNetworkAPI):
+        module.make_target_networks()
+    module.load_state_dict(fitting_state(module, state, source, targets=targets), strict=False)
+    return module
+
+
+def check_experiment(cfg: ExperimentConfig) -> AlgorithmConfig:
+    """``algorithm_config(cfg)`` after building the experiment's module once: every check that needs no Ray
+    cluster, so that ``train`` / ``pretrain`` fail with one ``ConfigError`` before anything is written."""
+    check_choices(cfg)
+    config = algorithm_config(cfg)
+    env = make_env(cfg.env, cfg.env_config)
+    try:
+        build_module(cfg, env, config)
+    finally:
+        env.close()
+    return config

@@ -21,6 +21,7 @@ Action: see :meth:`TimestepConverter.action`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ pysc2's raw units have no order targets. Without it "my order already goes to th
 of the observation."""
 SCALARS = ("time", "minerals", "vespene", "food_used", "food_cap", "army_count", "own_units", "other_units")
 SPATIAL = ("self", "neutral", "enemy", "pathable")
+ARGUMENTS_OF_ACTION = ("action_type", "queued", "selected_units", "target_unit", "location")
 _ARG_OF = {"queued": "queued", "unit_tags": "selected_units", "target_unit_tag": "target_unit", "world": "location"}
 _COLUMNS = [
     FeatureUnit.x, FeatureUnit.y, FeatureUnit.health_ratio, FeatureUnit.shield_ratio, FeatureUnit.energy_ratio,
@@ -120,12 +122,18 @@ class TimestepConverter:
 
     # ----------------------------------------------------------------------------------- observation
     def observation(self, timestep) -> tuple[dict[str, np.ndarray], dict]:
-        """``(obs, info)`` of one pysc2 timestep; ``ValueError`` naming the field on NaN/inf."""
+        """``(obs, info)`` of one pysc2 timestep. Every pysc2 field read is checked before any cast
+        (:func:`_int_field`): a missing field, a non-numeric dtype, a wrong shape, NaN / inf or a fraction in
+        an integer field raises ``ValueError`` naming the field."""
         o = timestep.observation
         n, s = self.config.max_entities, self.config.spatial_size
+        raw = _int_field(o, "raw_units", (None, len(FeatureUnit)))
+        minimap = _int_field(o, "feature_minimap", (None, s, s), min_leading=max(_PLAYER_RELATIVE, _PATHABLE) + 1)
+        player = _int_field(o, "player", (11,)).tolist()  # plain list: NamedNumpyArray indexing is slow
+        game_loop = int(_int_field(o, "game_loop", (1,))[0])
+        score = _int_field(o, "score_cumulative", (13,))
         if timestep.first():
             self._order_targets.clear()
-        raw = np.asarray(o["raw_units"], dtype=np.int64).reshape(-1, len(FeatureUnit))
         alliance = raw[:, _ALLIANCE]
         order = np.argsort(_ALLIANCE_PRIORITY[np.minimum(alliance, 5)], kind="stable")
         self._rows = order[:n]
@@ -140,7 +148,6 @@ class TimestepConverter:
         selectable[:k] = kept[:, _ALLIANCE] == _SELF
         targetable = mask - selectable
 
-        minimap = np.asarray(o["feature_minimap"])
         rel, pathable = minimap[_PLAYER_RELATIVE], minimap[_PATHABLE]
         spatial = np.empty((len(SPATIAL), s, s), np.float32)
         for plane, value in enumerate(_RELATIVE_VALUES):
@@ -151,11 +158,10 @@ class TimestepConverter:
         spatial[3] = self._pathable > 0
         location = self._location.copy()
 
-        player = np.asarray(o["player"]).tolist()  # plain list: NamedNumpyArray indexing is slow
         n_self = int((alliance == _SELF).sum())
         scalars = np.array(
             [
-                int(np.asarray(o["game_loop"])[0]) / self.game.game_loops, player[1] / 1000.0, player[2] / 1000.0,
+                game_loop / self.game.game_loops, player[1] / 1000.0, player[2] / 1000.0,
                 player[3] / 200.0, player[4] / 200.0, player[8] / 100.0, n_self / n, (len(raw) - n_self) / n,
             ],
             np.float32,
@@ -172,8 +178,8 @@ class TimestepConverter:
                 raise ValueError(f"observation field {key!r} contains NaN or inf")
         self._obs = obs
         info = {
-            "score_cumulative": np.asarray(o["score_cumulative"], np.float64),
-            "game_loop": int(np.asarray(o["game_loop"])[0]),
+            "score_cumulative": score.astype(np.float64),
+            "game_loop": game_loop,
             "entities_dropped": len(raw) - k,
         }
         return obs, info
@@ -225,6 +231,8 @@ class TimestepConverter:
         """
         if self._obs is None:
             raise ValueError("action before the first observation: call reset() first")
+        if not isinstance(action, Mapping) or "selected_units" not in action:
+            raise ValueError(f"action: expected a mapping with {', '.join(ARGUMENTS_OF_ACTION)}, got {str(action)[:80]}")
         n, s, m = self.config.max_entities, self.config.spatial_size, self.config.max_selected
         k = _scalar(action, "action_type", len(self.action_types))
         queued = _scalar(action, "queued", 2)
@@ -269,6 +277,30 @@ class TimestepConverter:
 
     def _noop(self) -> FunctionCall:
         return FunctionCall(RAW_FUNCTIONS.no_op.id, [])
+
+
+def _int_field(o, key: str, shape: tuple[int | None, ...], min_leading: int = 0) -> np.ndarray:
+    """pysc2 observation field ``o[key]`` as integers, checked BEFORE any cast (a NaN cast to int is a huge
+    number): numeric dtype, ``shape`` (``None``: any length; ``min_leading``: at least that many rows), and for
+    float arrays finite, integral values. ``ValueError`` naming the field otherwise. An empty array is
+    ``(0, ...)`` of ``shape``."""
+    try:
+        a = np.asarray(o[key])
+    except KeyError:
+        raise ValueError(f"observation field {key!r} is missing") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"observation field {key!r}: expected integers, got dtype {a.dtype}")
+    if a.size == 0 and shape[0] is None:
+        a = a.reshape(0, *shape[1:])
+    if a.ndim != len(shape) or any(d is not None and d != got for d, got in zip(shape, a.shape)) or len(a) < min_leading:
+        want = "(" + ", ".join("n" if d is None else str(d) for d in shape) + ")"
+        raise ValueError(f"observation field {key!r}: expected shape {want}, got {a.shape}")
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ValueError(f"observation field {key!r} contains NaN or inf")
+        if (a != np.round(a)).any():
+            raise ValueError(f"observation field {key!r}: expected integers, got fractional values")
+    return a if a.dtype.kind in "iu" else a.astype(np.int64)  # integer layers as they are: no copy per step
 
 
 def _scalar(action, key: str, size: int) -> int:

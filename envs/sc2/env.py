@@ -23,8 +23,11 @@ Observations and actions follow :mod:`envs.spec` through :class:`envs.sc2.conver
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 
+from envs.episode import EpisodeGuard
 from envs.sc2.backends import BACKENDS
 from envs.sc2.convert import ContractConfig, TimestepConverter
 from envs.sc2.minigames import minigame
@@ -37,7 +40,12 @@ SCREEN_SIZE = 8
 
 
 class SC2MinigameEnv(gym.Env):
-    """One SC2LE minigame as a gymnasium env (see module docstring)."""
+    """One SC2LE minigame as a gymnasium env (see module docstring).
+
+    ``step()`` after the episode ended (``terminated``) raises :class:`envs.episode.StepAfterEndError` (a
+    ``RuntimeError``): call ``reset()``, which starts a new episode with fresh counters. ``step()`` before the
+    first ``reset()`` raises ``ValueError``; so does an action outside the action space, naming the field.
+    """
 
     metadata = {"render_modes": []}
 
@@ -75,6 +83,7 @@ class SC2MinigameEnv(gym.Env):
         paths = {} if sim_observations is None else {"observations": sim_observations}
         self._env = BACKENDS[backend](map_name, aif, step_mul, random_seed, **paths)
         self._stats = {"illegal_actions": 0, "episode_return": 0.0, "episode_length": 0}
+        self._episode = EpisodeGuard()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -82,17 +91,22 @@ class SC2MinigameEnv(gym.Env):
             self._env.reseed(seed)
         self._stats = {"illegal_actions": 0, "episode_return": 0.0, "episode_length": 0}
         obs, info = self.converter.observation(self._env.reset()[0])
+        self._episode.started()
         return obs, {**info, "illegal_action": "", **self._stats}
 
     def step(self, action):
+        self._episode.check()
         call, illegal = self.converter.action(action)
         timestep = self._env.step([call])[0]
         obs, info = self.converter.observation(timestep)
         reward = float(timestep.reward)
+        if not math.isfinite(reward):
+            raise ValueError(f"timestep reward: expected a finite number, got {reward}")
         self._stats["illegal_actions"] += bool(illegal)
         self._stats["episode_return"] += reward
         self._stats["episode_length"] += 1
         terminated = timestep.step_type == StepType.LAST
+        self._episode.record(terminated, False)
         return obs, reward, terminated, False, {**info, "illegal_action": illegal, **self._stats}
 
     def close(self):

@@ -8,6 +8,10 @@ Token layout (``F = V + P + M``)::
 Dict's keys in sorted order, or 1 for a plain space). Tokens of the parts are concatenated in that
 order. Every observation has the same N, so ``token_mask`` is all ones; it is part of the contract
 (:class:`envs.spec.TokenSpec`) so that token envs with variable N can share the models.
+
+Episodes follow :mod:`envs.episode`, as the SC2 envs do: ``step()`` after ``terminated`` or ``truncated``
+raises :class:`envs.episode.StepAfterEndError` (call ``reset()``); a NaN or inf observation raises
+``ValueError`` naming the part.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.episode import EpisodeGuard
 from envs.spec import TokenSpec
 from envs.tokens.tokenizers import Tokenizer, make_tokenizer
 
@@ -44,6 +49,7 @@ class TokenObservation(gym.ObservationWrapper):
             {k: space.spaces[k] for k in sorted(space.spaces)} if isinstance(space, spaces.Dict) else {"observation": space}
         )
         self._dict = isinstance(space, spaces.Dict)
+        self._shapes = {k: s.shape for k, s in parts.items()}
         self._tokenizers: dict[str, Tokenizer] = {k: make_tokenizer(s, config.num_bands, k) for k, s in parts.items()}
         v = max(t.value_dim for t in self._tokenizers.values())
         p = max(t.positions.shape[1] for t in self._tokenizers.values())
@@ -62,12 +68,36 @@ class TokenObservation(gym.ObservationWrapper):
             start = sl.stop
         self._mask = np.ones(n, np.int8)
         self.observation_space = self.token_spec.space()
+        self._episode = EpisodeGuard()
+
+    def reset(self, **kwargs):
+        obs, info = super().reset(**kwargs)
+        self._episode.started()
+        return obs, info
+
+    def step(self, action):
+        self._episode.check()
+        obs, reward, terminated, truncated, info = super().step(action)
+        self._episode.record(terminated, truncated)
+        return obs, reward, terminated, truncated, info
 
     def observation(self, observation) -> dict[str, np.ndarray]:
         tokens = self._template.copy()
         for name, tok in self._tokenizers.items():
-            values = tok.values(observation[name] if self._dict else observation)
+            values = tok.values(self._checked(name, observation[name] if self._dict else observation))
             if not np.isfinite(values).all():
                 raise ValueError(f"observation field {name!r} contains NaN or inf")
             tokens[self.modality_slices[name], : tok.value_dim] = values
         return {"tokens": tokens, "token_mask": self._mask.copy()}
+
+    def _checked(self, name: str, value) -> np.ndarray:
+        """``value`` of part ``name`` as an array of its space's shape, numeric and finite; ``ValueError`` naming
+        the part otherwise (before any scaling or cast could hide it)."""
+        a = np.asarray(value)
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"observation field {name!r}: expected numbers, got dtype {a.dtype}")
+        if a.shape != self._shapes[name]:
+            raise ValueError(f"observation field {name!r}: expected shape {self._shapes[name]}, got {a.shape}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ValueError(f"observation field {name!r} contains NaN or inf")
+        return a
