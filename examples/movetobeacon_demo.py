@@ -1,10 +1,12 @@
 """The main job (``make demo``): train the Perceiver IO policy on the MoveToBeacon simulator, evaluate it.
 
-1. ``perceiver-rl train configs/sim_movetobeacon_perceiver.yaml`` for a few minutes of wall time;
+1. ``perceiver-rl train configs/sim_movetobeacon_unit_perceiver.yaml`` (the minigame's raw action set: points and
+   units, e.g. ``Move_unit`` on the beacon through the Perceiver's entity pointer) for a few minutes of wall time
+   (point targeting alone, ``configs/sim_movetobeacon_perceiver.yaml``, needs ~150k+ steps: docs/results.md);
 2. greedy evaluation of the trained policy on held-out seeds, and the scripted optimal agent on the same seeds;
 3. prints both beside the SC2LE reference rows; leaves TensorBoard logs and a learning-curve PNG in the run dir.
 
-    python examples/movetobeacon_demo.py [--minutes 4] [--episodes 10]
+    python examples/movetobeacon_demo.py [--minutes 3] [--episodes 10]
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "configs" / "sim_movetobeacon_perceiver.yaml"
+CONFIG = ROOT / "configs" / "sim_movetobeacon_unit_perceiver.yaml"
 ENV_ID = "perceiver_rl/Sim-MoveToBeacon-v0"
 
 
@@ -37,7 +39,7 @@ def scripted_scores(episodes: int, seed: int) -> list[float]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=4.0, help="training wall-clock budget")
+    p.add_argument("--minutes", type=float, default=3.0, help="training wall-clock budget")
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--runs-dir", default="runs")
     args = p.parse_args()
@@ -47,11 +49,11 @@ def main() -> int:
     from agents.plot import plot_learning_curves
     from agents.sc2le import reference_rows
 
-    before = set(Path(args.runs_dir).glob("sim_movetobeacon_perceiver-*"))
+    before = set(Path(args.runs_dir).glob(f"{CONFIG.stem}-*"))
     code = cli(["train", str(CONFIG), "--set", f"stop.time_s={args.minutes * 60}", "--set", f"runs_dir={args.runs_dir}"])
     if code:
         return code
-    (run_dir,) = set(Path(args.runs_dir).glob("sim_movetobeacon_perceiver-*")) - before
+    (run_dir,) = set(Path(args.runs_dir).glob(f"{CONFIG.stem}-*")) - before
     seed = 10_000  # evaluation seeds differ from the training episodes' seeds
     result = evaluate(run_dir, ENV_ID, args.episodes, seed=seed)
     scripted = scripted_scores(args.episodes, seed)
