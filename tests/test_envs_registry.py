@@ -64,7 +64,25 @@ def test_map_names_match_pysc2_and_the_simulator():
     from envs.sim.rules import RULES
 
     assert MINIGAMES == tuple(sorted(mini_games.mini_games))
-    assert SIM_MAPS == tuple(RULES)
+    assert SIM_MAPS == tuple(RULES) and set(SIM_MAPS) <= set(MINIGAMES)
+    assert sorted(m for m in envs.ENV_IDS if "/Sim-" in m) == sorted(f"perceiver_rl/Sim-{m}-v0" for m in SIM_MAPS)
+
+
+def test_every_simulated_map_has_a_scripted_agent():
+    from envs.maps import MINIGAMES, SIM_MAPS
+    from envs.sc2.scripted import SCRIPTED_AGENTS
+
+    assert set(SIM_MAPS) <= set(SCRIPTED_AGENTS) <= set(MINIGAMES)
+
+
+def test_sc2le_reference_scores_follow_the_papers_columns():
+    from agents.sc2le import REFERENCE, minigame_of, reference_rows
+
+    assert REFERENCE["GrandMaster"]["MoveToBeacon"] == 28 and REFERENCE["DeepMind human"]["BuildMarines"] == 138
+    assert REFERENCE["Random"]["CollectMineralsAndGas"] == 12 and REFERENCE["Atari-net"]["DefeatRoaches"] == 101
+    assert dict(reference_rows("CollectMineralShards"))["Relational (Zambaldi 2019)"] == 196
+    assert minigame_of("perceiver_rl/Sim-CollectMineralShards-v0") == "CollectMineralShards"
+    assert minigame_of("perceiver_rl/Tokens-CartPole-v1") is None
 
 
 def test_unknown_env_id_lists_valid_ones():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import envs
+from envs.maps import SIM_MAPS
 from envs.sc2.backends import SC2NotInstalledError
 from envs.sc2.convert import ENTITY_FEATURES, ContractConfig, TimestepConverter
 from envs.sc2.env import SC2MinigameEnv
@@ -121,7 +122,7 @@ def test_game_not_installed_names_sc2path_and_the_simulator(env_id, monkeypatch,
 
     monkeypatch.setenv("SC2PATH", str(tmp_path))
     map_name = env_id.split("SC2-")[1][: -len("-v0")]
-    hint = f"perceiver_rl/Sim-{map_name}-v0" if map_name in ("MoveToBeacon", "CollectMineralShards") else "simulator covers only"
+    hint = f"perceiver_rl/Sim-{map_name}-v0" if map_name in SIM_MAPS else "simulator covers only"
     with pytest.raises(SC2NotInstalledError, match=rf"SC2PATH={tmp_path}.*{hint}"):
         gym.make(env_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from envs.maps import SIM_MAPS
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
@@ -14,7 +15,8 @@ from envs.sim.world import MapConfig
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
 
 RECORDED = {"MoveToBeacon": (26.0, 3.0), "CollectMineralShards": (138.0, 10.0)}
-"""Mean scripted scores recorded in docs/envs.md (10 episodes, seeds 0-9) and the tolerance on 4 episodes."""
+"""Mean scripted scores recorded in docs/envs.md (10 episodes, seeds 0-9) and the tolerance on 4 episodes; one per
+simulated map (``envs.maps.SIM_MAPS``)."""
 
 
 def _random_legal_action(env, obs, rng):
@@ -27,7 +29,7 @@ def _random_legal_action(env, obs, rng):
     return {"action_type": k, "queued": int(rng.integers(2)), "selected_units": sel, "target_unit": 0, "location": int(rng.choice(cells))}
 
 
-@pytest.mark.parametrize("map_name", ["MoveToBeacon", "CollectMineralShards"])
+@pytest.mark.parametrize("map_name", SIM_MAPS)
 def test_episodes_are_identical_under_one_seed(map_name):
     runs = []
     for _ in range(2):
@@ -89,7 +91,7 @@ def test_shards_respawn_as_a_set_of_20_and_pay_minerals():
     assert obs["scalars"][1] == pytest.approx(info["episode_return"] * 100 / 1000)  # minerals / 1000
 
 
-@pytest.mark.parametrize("map_name", sorted(RECORDED))
+@pytest.mark.parametrize("map_name", SIM_MAPS)
 def test_scripted_agents_reach_their_recorded_scores(map_name):
     env = SC2MinigameEnv(map_name, backend="sim")
     agent = SCRIPTED_AGENTS[map_name](env.act_spec)
@@ -136,7 +138,7 @@ def _true_pickup_view(env) -> tuple[np.ndarray, np.ndarray]:
     return grid, plane
 
 
-@pytest.mark.parametrize("map_name", ["MoveToBeacon", "CollectMineralShards"])
+@pytest.mark.parametrize("map_name", SIM_MAPS)
 def test_a_no_op_policy_always_observes_the_true_pickups_across_resets(map_name):
     """Regression: pickup protos and planes were cached by unit tag, and tags restarted with every world, so a
     policy that scored little kept seeing the pickups of an earlier episode (entity and plane)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import envs  # noqa: F401  (registers the ids)
+from envs.maps import SIM_MAPS
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
@@ -20,7 +21,7 @@ from envs.sim.direct import FIELDS, DirectObservationBuilder
 from envs.sim.env import SimSC2Env
 from envs.sim.world import World
 
-MAPS = ["MoveToBeacon", "CollectMineralShards"]
+MAPS = list(SIM_MAPS)
 EXECUTABLE = [
     "no_op", "Move_pt", "Move_unit", "Smart_pt", "Smart_unit", "Attack_pt", "Attack_unit", "Stop_quick",
     "HoldPosition_quick",

@@ -12,7 +12,7 @@ Observations and actions follow :mod:`envs.spec` through :class:`envs.sc2.conver
 - seeding: the simulator is reseeded by ``reset(seed=...)``; the real game fixes its seed at launch
   (``random_seed``).
 - ``action_functions``: the pysc2 ``RAW_FUNCTIONS`` names exposed as action types, in index order (``None``:
-  the minigame's set, :data:`envs.sc2.minigames.MINIGAME_INFO`); e.g. ``["no_op", "Move_pt"]`` for point
+  the minigame's set, :data:`envs.maps.MINIGAME_INFO`); e.g. ``["no_op", "Move_pt"]`` for point
   targeting only. ``no_op`` must be one of them; on the simulator each must be one it executes.
 - ``sim_observations``: the simulator's observation path, ``"direct"`` (the default: the contract's pysc2
   fields written straight from the simulator's state) or ``"protocol"`` (protos through pysc2's

@@ -91,6 +91,8 @@ SCRIPTED_AGENTS: dict[str, type[ScriptedAgent]] = {
     "MoveToBeacon": BeaconAgent,
     "CollectMineralShards": GreedyShardsAgent,
 }
+"""The scripted agent of a minigame, by map name (a registry, not the list of maps: that is :mod:`envs.maps`;
+``tests/test_envs_registry.py`` checks that every simulated map has one)."""
 
 
 def run_episode(env, agent: ScriptedAgent, seed: int | None = None) -> float:

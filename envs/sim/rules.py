@@ -1,5 +1,8 @@
 """Rules of the simulated minigames, transcribed from the maps' own trigger scripts and regions.
 
+:data:`RULES` is where a simulated minigame lives: one entry per map (numpy only, no pysc2, so the registry
+reads the simulated map names from it through :mod:`envs.maps`).
+
 pysc2-evolved ships DeepMind's ``.SC2Map`` files; ``MapScript.galaxy`` and ``Regions`` inside them
 (read with ``mpyq``) say:
 
@@ -124,15 +127,20 @@ class Rules:
 _MARINE_RADIUS = MapConfig().marine_radius
 
 RULES: dict[str, Rules] = {
-    "MoveToBeacon": Rules(
-        "MoveToBeacon", num_marines=1, num_pickups=1, pickup_unit_type=317, pickup_radius=1.25, reach=1.25,
-        spawn_region=Region((23.5, 21.5, 42.5, 34.5), exclude=(33.0, 28.0, 4.0)), min_dist=5.0,
-        respawn_all_at_once=False, minerals_per_pickup=0,
-    ),
-    "CollectMineralShards": Rules(
-        "CollectMineralShards", num_marines=2, num_pickups=20, pickup_unit_type=1680, pickup_radius=0.5,
-        reach=0.5 + _MARINE_RADIUS, spawn_region=Region((23.0, 21.0, 43.0, 35.0)), min_dist=2.0,
-        respawn_all_at_once=True, minerals_per_pickup=100,
-    ),
+    r.name: r
+    for r in (
+        Rules(
+            "MoveToBeacon", num_marines=1, num_pickups=1, pickup_unit_type=317, pickup_radius=1.25, reach=1.25,
+            spawn_region=Region((23.5, 21.5, 42.5, 34.5), exclude=(33.0, 28.0, 4.0)), min_dist=5.0,
+            respawn_all_at_once=False, minerals_per_pickup=0,
+        ),
+        Rules(
+            "CollectMineralShards", num_marines=2, num_pickups=20, pickup_unit_type=1680, pickup_radius=0.5,
+            reach=0.5 + _MARINE_RADIUS, spawn_region=Region((23.0, 21.0, 43.0, 35.0)), min_dist=2.0,
+            respawn_all_at_once=True, minerals_per_pickup=100,
+        ),
+    )
 }  # fmt: skip
-"""Unit types 317 (Beacon_Terran) and 1680 (NaturalMinerals) are the maps' custom units, absent from pysc2's units.py."""
+"""The simulated minigames by map name: the one list of them (``envs.maps.SIM_MAPS``, the ``Sim-<map>-v0`` ids,
+reads it; adding a map here registers its id, see :mod:`envs.maps`). Unit types 317 (Beacon_Terran) and 1680
+(NaturalMinerals) are the maps' custom units, absent from pysc2's units.py."""
