@@ -89,6 +89,9 @@ def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: in
     ckpt = resolve_checkpoint(checkpoint)
     cfg = load_run_config(ckpt)
     load_checkpoint(ckpt)  # unreadable files fail here, before RLlib is imported
+    import torch
+
+    torch.set_num_threads(cfg.torch_threads)
     from .rllib.build import make_env, observations_problem
 
     own = env_id in (None, cfg.env)

@@ -128,6 +128,12 @@ class ScriptedDemos:
             raise ConfigError(
                 f"--demos scripted: no scripted agent plays {cfg.env} (scripted minigames: {', '.join(SCRIPTED_AGENTS)})"
             )
+        from envs.maps import minigame
+
+        functions = cfg.env_config.get("action_functions") or minigame(game).action_functions
+        missing = [f for f in ("no_op", "Move_pt") if f not in functions]  # what the scripted agents play
+        if missing:
+            raise ConfigError(f"env_config.action_functions: the scripted {game} agent needs {', '.join(missing)}, got {list(functions)}")
         self.cfg, self.agent_class = cfg, SCRIPTED_AGENTS[game]
 
     def collect(self, episodes: int, seed: int) -> Demonstrations:
@@ -267,6 +273,7 @@ def pretrain(cfg: ExperimentConfig, source: DemoSource, run_dir: Path, out: Text
     from .tensorboard import ScalarLogger
 
     out, p, start = out or sys.stdout, cfg.pretrain, time.time()
+    torch.set_num_threads(cfg.torch_threads)
     demos = source.collect(p.episodes, cfg.seed)
     score = np.asarray(demos.episode_returns)
     print(

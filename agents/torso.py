@@ -12,6 +12,7 @@ from envs.spec import ObservationSpec
 
 from .core import LSTMCore, State
 from .encoders import EntityEncoderConfig, ScalarEncoder, SpatialEncoder, build_entity_encoder
+from .map_position import MapPositionEncoding
 
 
 @dataclass

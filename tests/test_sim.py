@@ -183,3 +183,21 @@ def test_own_units_carry_the_target_of_the_order_this_env_gave_until_it_ends():
     env.step(move)
     obs, _ = env.reset(seed=4)
     assert obs["entities"][:, known].sum() == 0
+
+
+def test_order_target_follows_the_queue_as_orders_finish():
+    """Move to A, then a queued move to B: the feature shows A until A is reached, then B."""
+    env = SC2MinigameEnv("MoveToBeacon", backend="sim", action_functions=["no_op", "Move_pt"])
+    known, tx = ENTITY_FEATURES.index("order_target_known"), ENTITY_FEATURES.index("order_target_x")
+    obs, _ = env.reset(seed=3)
+    marine = int(np.flatnonzero(obs["selectable_mask"])[0])
+    a, b = (30, 30), (40, 34)
+    sel = np.array([marine, 32, 32, 32])
+    env.step({"action_type": 1, "queued": 0, "selected_units": sel, "target_unit": 0, "location": a[1] * 64 + a[0]})
+    obs, *_ = env.step({"action_type": 1, "queued": 1, "selected_units": sel, "target_unit": 0, "location": b[1] * 64 + b[0]})
+    seen = []
+    for _ in range(60):
+        seen.append(round(float(obs["entities"][marine, tx]) * 64) if obs["entities"][marine, known] else None)
+        obs, *_ = env.step({"action_type": 0, "queued": 0, "selected_units": sel, "target_unit": 0, "location": 0})
+    assert seen[0] == a[0] and b[0] in seen and seen.index(b[0]) > 0 and seen[-1] is None
+    assert seen[: seen.index(b[0])] == [a[0]] * seen.index(b[0])
