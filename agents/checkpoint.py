@@ -145,7 +145,15 @@ def weights_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, t
         for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape", shapes))
         if keys
     ]
-    return "; ".join(parts) or None
+    if not parts:
+        return None
+    if any(k.endswith(LEGACY_KEYS) for k in unexpected):
+        parts.append("the checkpoint predates the full-resolution location head (Nov 2026): retrain it")
+    return "; ".join(parts)
+
+
+LEGACY_KEYS = ("arguments.location_out.weight", "arguments.location_ar.weight")
+"""Parameters that only checkpoints written before the full-resolution location head have."""
 
 
 def target_network_keys(module) -> set[str]:

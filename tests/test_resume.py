@@ -107,3 +107,14 @@ def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
     with pytest.raises(Exception, match="Weights only load failed|Unsupported global"):
         load_checkpoint(ckpt)
     assert not marker.exists()
+
+
+def test_a_checkpoint_from_before_the_location_head_change_is_named_as_such():
+    import torch
+
+    from agents.checkpoint import weights_mismatch
+
+    expected = {"policy.arguments.location_query.0.weight": torch.zeros(2, 2)}
+    old = {"policy.arguments.location_out.weight": torch.zeros(4, 2)}
+    message = weights_mismatch(expected, old)
+    assert "unexpected: policy.arguments.location_out.weight" in message and "predates the full-resolution location head" in message
