@@ -156,6 +156,11 @@ LEGACY_KEYS = ("arguments.location_out.weight", "arguments.location_ar.weight")
 """Parameters that only checkpoints written before the full-resolution location head have."""
 
 
+TARGET_PREFIXES = ("_target_policy.", "_target_net.")
+"""Where our RLModules keep their target networks (APPO): an APPO checkpoint loaded into a module without
+them (``--init-from`` into a PPO config) leaves these keys out."""
+
+
 def target_network_keys(module) -> set[str]:
     """``state_dict`` keys of ``module``'s target networks (APPO's learner makes them), else empty."""
     try:
@@ -177,7 +182,7 @@ def fitting_state(module, state: Mapping[str, torch.Tensor], source: str, *, tar
     otherwise they are left out on both sides (they start as copies of the online ones)."""
     left_out = set() if targets else target_network_keys(module)
     expected = {k: v for k, v in module.state_dict().items() if k not in left_out}
-    given = {k: v for k, v in state.items() if k not in left_out}
+    given = {k: v for k, v in state.items() if k not in left_out and (targets or not k.startswith(TARGET_PREFIXES))}
     problem = weights_mismatch(expected, given)
     if problem:
         raise CheckpointError(f"{source}: its weights do not fit this config's model ({problem})")

@@ -118,3 +118,15 @@ def test_a_checkpoint_from_before_the_location_head_change_is_named_as_such():
     old = {"policy.arguments.location_out.weight": torch.zeros(4, 2)}
     message = weights_mismatch(expected, old)
     assert "unexpected: policy.arguments.location_out.weight" in message and "predates the full-resolution location head" in message
+
+
+def test_target_network_weights_of_an_appo_checkpoint_are_left_out_when_initialising_without_targets():
+    import torch
+    from torch import nn
+
+    from agents.checkpoint import fitting_state
+
+    module = nn.Module()
+    module.policy = nn.Linear(2, 2)
+    state = {**module.state_dict(), "_target_policy.weight": torch.zeros(2, 2), "_target_policy.bias": torch.zeros(2)}
+    assert set(fitting_state(module, state, "init")) == {"policy.weight", "policy.bias"}
