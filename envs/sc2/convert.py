@@ -41,8 +41,8 @@ ENTITY_FEATURES = (
     "order_target_known", "order_target_x", "order_target_y",
 )  # fmt: skip
 """The last three: where the unit's current order goes, as far as this env knows (it commanded the order):
-the target point (or the target unit's position when commanded) of the last command given to the unit,
-kept while the unit reports orders (``order_length > 0``) - AlphaStar's units carry their order queue, and
+the target point (or the target unit's position when commanded) of the command the unit executes now, its
+queued commands followed as pysc2's ``order_length`` counts down - AlphaStar's units carry their order queue, and
 pysc2's raw units have no order targets. Without it "my order already goes to the beacon" is not a function
 of the observation."""
 SCALARS = ("time", "minerals", "vespene", "food_used", "food_cap", "army_count", "own_units", "other_units")
@@ -114,7 +114,7 @@ class TimestepConverter:
         self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32)
         self._rows = np.zeros(0, np.int64)
         self._kept = np.zeros((0, len(FeatureUnit)), np.int64)
-        self._order_targets: dict[int, tuple[int, int]] = {}
+        self._order_targets: dict[int, list[tuple[int, int]]] = {}
         """unit tag -> grid cell ``(x, y)`` of the last command this env gave it (see ENTITY_FEATURES)."""
         self._obs: dict[str, np.ndarray] | None = None
         self._pathable: np.ndarray | None = None
@@ -141,7 +141,7 @@ class TimestepConverter:
         k = len(kept)
         entities = np.zeros((n, len(ENTITY_FEATURES)), np.float32)
         entities[:k] = self._entity_features(kept)
-        self._order_features(kept, entities)
+        self._order_features(raw, kept, entities)
         mask = np.zeros(n, np.int8)
         mask[:k] = 1
         selectable = np.zeros(n, np.int8)
@@ -195,29 +195,37 @@ class TimestepConverter:
         out[:, 5 + len(UNIT_TYPES) : _ORDER] = u[:, _COLUMNS] * self._column_scale
         return out
 
-    def _order_features(self, kept: np.ndarray, entities: np.ndarray) -> None:
-        """Fill the order-target columns of ``entities`` for units with an order this env gave; forget the
-        targets of units that have no order any more."""
+    def _order_features(self, raw: np.ndarray, kept: np.ndarray, entities: np.ndarray) -> None:
+        """Fill the order-target columns of ``entities`` for units with orders this env gave.
+
+        Per unit the commanded targets form a queue (a queued command appends, another replaces it); the
+        game reports how many orders remain (``order_length``), so finished head orders are dropped from the
+        front and the feature shows the current one. Units without orders or gone from ``raw`` are forgotten."""
         if not self._order_targets:
             return
         s = self.config.spatial_size
-        for row, (tag, length) in enumerate(kept[:, [_TAG, _ORDER_LENGTH]].tolist()):
-            target = self._order_targets.get(tag)
-            if target is None:
+        lengths = dict(raw[:, [_TAG, _ORDER_LENGTH]].tolist())
+        for tag in [t for t in self._order_targets if not lengths.get(t)]:
+            del self._order_targets[tag]
+        for row, tag in enumerate(kept[:, _TAG].tolist()):
+            queue = self._order_targets.get(tag)
+            if queue is None:
                 continue
-            if length == 0:
-                del self._order_targets[tag]
-                continue
-            entities[row, _ORDER : _ORDER + 3] = (1.0, target[0] / s, target[1] / s)
+            del queue[: max(len(queue) - lengths[tag], 0)]
+            x, y = queue[0]
+            entities[row, _ORDER : _ORDER + 3] = (1.0, x / s, y / s)
 
     def _record_orders(self, units: list[int], cell: tuple[int, int] | None, queued: int) -> None:
-        """Remember where the units in slots ``units`` were sent (``cell``), or forget it (no target)."""
+        """Remember where the units in slots ``units`` were sent (``cell``; queued: after their current
+        targets), or forget it (a command without a target, e.g. Stop)."""
         for slot in units:
             tag = int(self._kept[slot, _TAG])
             if cell is None:
                 self._order_targets.pop(tag, None)
-            elif not queued or tag not in self._order_targets:
-                self._order_targets[tag] = cell
+            elif queued and tag in self._order_targets:
+                self._order_targets[tag].append(cell)
+            else:
+                self._order_targets[tag] = [cell]
 
     # ---------------------------------------------------------------------------------------- action
     def action(self, action) -> tuple[FunctionCall, str]:
