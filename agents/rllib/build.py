@@ -74,17 +74,31 @@ def observations_problem(module: str, env: gym.Env) -> str | None:
     return None
 
 
-def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
-    """Build the (PPO | APPO) AlgorithmConfig for ``cfg``; raises ConfigError naming a bad key."""
-    if cfg.algorithm not in ALGORITHMS:
-        raise ConfigError(f"algorithm: unknown algorithm {cfg.algorithm!r} (valid: {', '.join(ALGORITHMS)})")
-    env = check_env(cfg)
+def module_spec(cfg: ExperimentConfig, env: gym.Env) -> RLModuleSpec:
+    """The RLModuleSpec of ``cfg.model`` for ``env`` (made by ``check_env(cfg)``: its observations fit the module):
+    the module class and a ``model_config`` holding the ``model:`` keys, plus the env's observation / action
+    contract for the alphastar module. No spaces: RLlib fills them in from the env it samples."""
+    factory = MODULES[cfg.model.module][0]
+    if factory is None:  # RLlib's default MLP module: fcnet widths from model.hidden
+        return RLModuleSpec(model_config={"fcnet_hiddens": [cfg.model.hidden, cfg.model.hidden], "fcnet_activation": "tanh",
+                                          "vf_share_layers": False})  # fmt: skip
     model = dataclasses.asdict(cfg.model)
     if cfg.model.module == "alphastar":  # the structured contract travels in model_config
         from .alphastar_module import contract_to_model_config
 
         model.update(contract_to_model_config(**envs.contract_of(env)))
-    env.close()
+    return RLModuleSpec(module_class=factory(), model_config=model)
+
+
+def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
+    """Build the (PPO | APPO) AlgorithmConfig for ``cfg``; raises ConfigError naming a bad key."""
+    if cfg.algorithm not in ALGORITHMS:
+        raise ConfigError(f"algorithm: unknown algorithm {cfg.algorithm!r} (valid: {', '.join(ALGORITHMS)})")
+    env = check_env(cfg)
+    try:
+        spec = module_spec(cfg, env)
+    finally:
+        env.close()
     er = cfg.env_runners
     env_name = cfg.env
     f = cfg.faults
@@ -92,12 +106,6 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
         if f.kill_process and er.num_env_runners < 1:
             raise ConfigError("faults.kill_process: needs env_runners.num_env_runners >= 1 (it would kill the driver)")
         env_name = register_faulty_env(cfg.env, f)
-    factory = MODULES[cfg.model.module][0]
-    if factory is None:  # RLlib's default MLP module: fcnet widths from model.hidden
-        spec = RLModuleSpec(model_config={"fcnet_hiddens": [cfg.model.hidden, cfg.model.hidden], "fcnet_activation": "tanh",
-                                          "vf_share_layers": False})
-    else:
-        spec = RLModuleSpec(module_class=factory(), model_config=model)
     training = dataclasses.asdict(cfg.training)
     try:  # RLlib's own consistency checks (some run in the builder calls, some in validate())
         return _rllib_config(cfg, env_name, spec, training)
