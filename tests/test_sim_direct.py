@@ -19,9 +19,11 @@ from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
 from envs.sim.direct import FIELDS, DirectObservationBuilder
 from envs.sim.env import SimSC2Env
+from envs.sim.rules import RULES
 from envs.sim.world import World
 
-MAPS = list(SIM_MAPS)
+MAPS = [m for m in SIM_MAPS if RULES[m].kind == "pickups"]
+"""The movement maps (the combat maps: tests/test_sim_combat_direct.py)."""
 EXECUTABLE = [
     "no_op", "Move_pt", "Move_unit", "Smart_pt", "Smart_unit", "Attack_pt", "Attack_unit", "Stop_quick",
     "HoldPosition_quick",

@@ -5,6 +5,8 @@
 - :class:`GreedyShardsAgent` (CollectMineralShards): each marine heads for the nearest shard that the
   other marine is not heading for; one marine is re-ordered per step (the one whose target vanished
   or changed first), as a human splitting the marines would.
+- the combat maps: :mod:`envs.sc2.scripted_combat` (attack-move, focus fire, a baneling split); the registry holds
+  each map's best one. The base class is :class:`envs.sc2.scripted_base.ScriptedAgent`.
 """
 
 from __future__ import annotations
@@ -12,46 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from envs.sc2.convert import ENTITY_FEATURES
-from envs.spec import ActionSpec
+from envs.sc2.scripted_base import ScriptedAgent
+from envs.sc2.scripted_combat import COMBAT_AGENTS
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
-
-
-class ScriptedAgent:
-    """Base: ``reset()``, ``act(obs) -> structured action``; helpers to build actions."""
-
-    def __init__(self, act_spec: ActionSpec):
-        self.spec = act_spec
-        names = [t.name for t in act_spec.action_types]
-        self._noop, self._move = names.index("no_op"), names.index("Move_pt")
-        self._h, self._w = act_spec.spatial_size
-        self.reset()
-
-    def reset(self) -> None:
-        self._orders: dict[int, int] = {}
-
-    def _cells(self, obs, slots: np.ndarray) -> np.ndarray:
-        """Location index ``y * W + x`` of the entities in ``slots``."""
-        ent = obs["entities"][slots]
-        x = np.clip(np.round(ent[:, _X] * self._w).astype(int), 0, self._w - 1)
-        y = np.clip(np.round(ent[:, _Y] * self._h).astype(int), 0, self._h - 1)
-        return y * self._w + x
-
-    def _action(self, action_type: int, unit: int = -1, location: int = 0) -> dict:
-        selected = np.full(self.spec.max_selected, self.spec.max_entities, np.int64)
-        if unit >= 0:
-            selected[0] = unit
-        return {"action_type": action_type, "queued": 0, "selected_units": selected, "target_unit": 0, "location": location}
-
-    def move(self, unit: int, cell: int) -> dict:
-        self._orders[unit] = cell
-        return self._action(self._move, unit, cell)
-
-    def noop(self) -> dict:
-        return self._action(self._noop)
-
-    def act(self, obs) -> dict:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 class BeaconAgent(ScriptedAgent):
@@ -90,6 +56,7 @@ class GreedyShardsAgent(ScriptedAgent):
 SCRIPTED_AGENTS: dict[str, type[ScriptedAgent]] = {
     "MoveToBeacon": BeaconAgent,
     "CollectMineralShards": GreedyShardsAgent,
+    **{game: agents[0] for game, agents in COMBAT_AGENTS.items()},
 }
 """The scripted agent of a minigame, by map name (a registry, not the list of maps: that is :mod:`envs.maps`;
 ``tests/test_envs_registry.py`` checks that every simulated map has one)."""

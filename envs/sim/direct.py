@@ -66,15 +66,17 @@ def _f32(value: float) -> float:
     return float(np.float32(value))
 
 
-class DirectObservationBuilder:
-    """``World`` -> pysc2-style observation fields (:data:`FIELDS`), equal to the protocol path's.
+class RawWriter:
+    """What every direct builder shares: pysc2's world -> raw-units transform applied to arrays, pysc2's raw-unit rows,
+    the protocol renderer's minimap cells, and the static minimap layers of a map (``map_size``, ``playable``).
 
     ``world_to_raw``: pysc2's world -> raw-units transform (``Features._world_to_minimap_px``, a ``Chain`` of
     ``Linear`` transforms then ``PixelToCoord``), applied here to arrays with the same float operations.
     """
 
-    def __init__(self, rules: Rules, config: MapConfig, minimap: tuple[int, int], world_to_raw: transform.Chain):
-        self._rules, self._config = rules, config
+    def __init__(self, map_size: int, playable: tuple[float, float, float, float], minimap: tuple[int, int],
+                 world_to_raw: transform.Chain):  # fmt: skip
+        self._map_size = map_size
         self._w, self._h = minimap
         self._linear: list[tuple[float, float, float, float]] = []
         for t in world_to_raw.transforms:
@@ -82,28 +84,14 @@ class DirectObservationBuilder:
                 self._linear.append((t.scale.x, t.scale.y, t.offset.x, t.offset.y))
             elif not isinstance(t, transform.PixelToCoord) or t is not world_to_raw.transforms[-1]:
                 raise ValueError(f"unexpected pysc2 world -> raw transform {world_to_raw}")
-        # the same rows pysc2 makes of the protocol path's Unit protos (envs.sim.protocol.ObservationBuilder)
-        self._marine_row = self._unit_row(
-            MARINE, raw_pb2.Self, SELF_PLAYER_ID, config.marine_radius, config.marine_health, is_powered=True
-        )
-        self._pickup_row = self._unit_row(
-            rules.pickup_unit_type, raw_pb2.Neutral, NEUTRAL_PLAYER_ID, rules.pickup_radius, 0, is_powered=False
-        )
-        # static minimap layers, as protocol.ObservationBuilder renders them (unset layers: zeros)
-        x0, y0, x1, y1 = config.playable
+        # static minimap layers, as the protocol builders render them (unset layers: zeros)
+        x0, y0, x1, y1 = playable
         (c0, c1), (r0, r1) = self._cells(np.array([[x0, y1], [x1, y0]], np.float64))
         self._minimap = np.zeros((len(MinimapFeatures), self._h, self._w), np.int32)
         pathable = self._minimap[MinimapFeatures.pathable.index]
         pathable[r0:r1, c0:c1] = 1
         self._minimap[MinimapFeatures.camera.index] = pathable
-        self._minimap[MinimapFeatures.visibility_map.index] = 2  # fog is off on these maps: all visible
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the cached pickups; called with every new world (a cache must never outlive its world)."""
-        self._pickup_key: tuple | None = None
-        self._pickup_rows = np.zeros((0, len(FeatureUnit)), np.int64)
-        self._pickup_minimap = self._minimap
+        self._minimap[MinimapFeatures.visibility_map.index] = 2  # all visible unless the map has fog
 
     def _unit_row(
         self, unit_type: int, alliance: int, owner: int, radius: float, health: float, is_powered: bool
@@ -133,7 +121,7 @@ class DirectObservationBuilder:
 
     def _cells(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World ``pos (K, 2)`` -> minimap ``(cols, rows)``: the protocol renderer's pixels (y flipped, floor, clip)."""
-        size = self._config.map_size
+        size = self._map_size
         cols = np.floor(pos[:, 0] * (self._w / size)).astype(np.int64)
         rows = np.floor((size - pos[:, 1]) * (self._h / size)).astype(np.int64)
         return np.clip(cols, 0, self._w - 1), np.clip(rows, 0, self._h - 1)
@@ -147,7 +135,7 @@ class DirectObservationBuilder:
 
     def _cell(self, x: float, y: float) -> tuple[int, int]:
         """:meth:`_cells` of one point, in Python floats."""
-        size = self._config.map_size
+        size = self._map_size
         col, row = math.floor(x * (self._w / size)), math.floor((size - y) * (self._h / size))
         return min(max(col, 0), self._w - 1), min(max(row, 0), self._h - 1)
 
@@ -156,6 +144,28 @@ class DirectObservationBuilder:
         minimap[_PLAYER_ID, rows, cols] = player
         minimap[_RELATIVE, rows, cols] = relative
         minimap[_UNIT_TYPE, rows, cols] = unit_type
+
+
+class DirectObservationBuilder(RawWriter):
+    """``World`` -> pysc2-style observation fields (:data:`FIELDS`), equal to the protocol path's (movement maps)."""
+
+    def __init__(self, rules: Rules, config: MapConfig, minimap: tuple[int, int], world_to_raw: transform.Chain):
+        super().__init__(config.map_size, config.playable, minimap, world_to_raw)
+        self._rules, self._config = rules, config
+        # the same rows pysc2 makes of the protocol path's Unit protos (envs.sim.protocol.ObservationBuilder)
+        self._marine_row = self._unit_row(
+            MARINE, raw_pb2.Self, SELF_PLAYER_ID, config.marine_radius, config.marine_health, is_powered=True
+        )
+        self._pickup_row = self._unit_row(
+            rules.pickup_unit_type, raw_pb2.Neutral, NEUTRAL_PLAYER_ID, rules.pickup_radius, 0, is_powered=False
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the cached pickups; called with every new world (a cache must never outlive its world)."""
+        self._pickup_key: tuple | None = None
+        self._pickup_rows = np.zeros((0, len(FeatureUnit)), np.int64)
+        self._pickup_minimap = self._minimap
 
     def _update_pickups(self, world: World) -> None:
         """Pickups never move: their rows and pixels are made once per set of alive tags."""

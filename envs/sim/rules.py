@@ -15,6 +15,8 @@ pysc2-evolved ships DeepMind's ``.SC2Map`` files; ``MapScript.galaxy`` and ``Reg
   100 minerals; score = minerals / 100. When none is left, 20 new ones spawn the same way.
 - Both: a 120 game-second timer (1920 game loops) ends the episode.
 
+The combat minigames (DefeatRoaches, DefeatZerglingsAndBanelings, FindAndDefeatZerglings): :mod:`envs.sim.combat_rules`.
+
 Not from the maps (approximations): shards are picked up when a marine's centre comes within
 ``pickup_radius + marine_radius``; marines do not collide with each other.
 """
@@ -22,9 +24,11 @@ Not from the maps (approximations): shards are picked up when a marine's centre 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from envs.sim.combat_rules import COMBAT_RULES, CombatRules
 from envs.sim.world import MapConfig, Region, Units, World
 
 
@@ -47,6 +51,17 @@ class Rules:
     """True: respawn the whole set when all are picked up (shards); False: respawn each at once (beacon)."""
     minerals_per_pickup: int
     """Minerals the player gains per pickup (shards give 100; the beacon none)."""
+
+    kind: ClassVar[str] = "pickups"
+    """Which simulator family plays it (``envs.sim.env``'s registry; the combat maps are ``"combat"``)."""
+    map_config: ClassVar[MapConfig] = MapConfig()
+
+    def new_world(self, next_tag: int) -> World:
+        return World.empty(self.map_config, self.num_marines, next_tag=next_tag)
+
+    def finished(self, world: World) -> bool:
+        """Only the timer ends these maps."""
+        return False
 
     def reset(self, world: World, rng: np.random.Generator) -> None:
         playable = Region(world.config.playable)
@@ -126,7 +141,7 @@ class Rules:
 
 _MARINE_RADIUS = MapConfig().marine_radius
 
-RULES: dict[str, Rules] = {
+RULES: dict[str, Rules | CombatRules] = {
     r.name: r
     for r in (
         Rules(
@@ -139,8 +154,10 @@ RULES: dict[str, Rules] = {
             reach=0.5 + _MARINE_RADIUS, spawn_region=Region((23.0, 21.0, 43.0, 35.0)), min_dist=2.0,
             respawn_all_at_once=True, minerals_per_pickup=100,
         ),
+        *COMBAT_RULES,
     )
 }  # fmt: skip
 """The simulated minigames by map name: the one list of them (``envs.maps.SIM_MAPS``, the ``Sim-<map>-v0`` ids,
-reads it; adding a map here registers its id, see :mod:`envs.maps`). Unit types 317 (Beacon_Terran) and 1680
+reads it; adding a map here registers its id, see :mod:`envs.maps`). The combat maps' rules live in
+:mod:`envs.sim.combat_rules`. Unit types 317 (Beacon_Terran) and 1680
 (NaturalMinerals) are the maps' custom units, absent from pysc2's units.py."""

@@ -1,0 +1,112 @@
+"""The combat maps' side of pysc2's protocol: a :class:`~envs.sim.army.CombatWorld` as an ``sc_pb.ResponseObservation``.
+
+As :mod:`envs.sim.protocol` (the movement maps), whose builder this one extends, with the fields a combat
+observation carries in the raw interface:
+
+- raw units: the player's living units (``alliance`` Self, owner 1) and the enemy units it sees (Enemy, owner 2:
+  all of them without fog, :mod:`envs.sim.fog`), in slot order, each with ``unit_type``, ``health`` /
+  ``health_max``, ``shield`` 0, ``facing``, ``radius``; the player's units also with ``weapon_cooldown`` (game loops
+  until the weapon is ready) and ``orders`` (ability, target point or unit tag), which the game leaves out for enemy
+  units ("not populated for enemies" in ``raw.proto``);
+- minimap: ``visibility_map`` (the fog view), ``player_id``, ``player_relative``, ``unit_type`` under each seen unit's
+  centre (the player's units drawn over the enemy's), ``camera`` and ``pathable`` (the playable area),
+  ``selected`` (zeros);
+- player: army count and food used = the player's living units; the curriculum score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.sc2.pysc2_compat import PlayerRelative, raw_pb2, sc_pb, score_pb2
+from envs.sim.army import CombatWorld
+from envs.sim.combat_rules import CombatRules
+from envs.sim.fog import View
+from envs.sim.protocol import SELF_PLAYER_ID, ObservationBuilder
+
+ENEMY_PLAYER_ID = 2
+FOOD_CAP = 15
+"""As the movement maps report it (:class:`envs.sim.protocol.ObservationBuilder`)."""
+RELATIVE = {SELF_PLAYER_ID: int(PlayerRelative.SELF), ENEMY_PLAYER_ID: int(PlayerRelative.ENEMY)}
+ALLIANCE = {SELF_PLAYER_ID: raw_pb2.Self, ENEMY_PLAYER_ID: raw_pb2.Enemy}
+
+
+def unit_pixels(world: CombatWorld, seen: np.ndarray, cells) -> tuple[np.ndarray, ...]:
+    """Minimap pixels of the seen units, in drawing order (enemies first, the player's units over them): ``(rows,
+    cols, owner, player_relative, unit_type)``, each ``(K,)``. ``cells``: world ``(K, 2)`` -> ``(cols, rows)``."""
+    order = np.concatenate([np.flatnonzero(seen & (world.owner != SELF_PLAYER_ID)),
+                            np.flatnonzero(seen & (world.owner == SELF_PLAYER_ID))])  # fmt: skip
+    cols, rows = cells(world.pos[order])
+    owner = world.owner[order]
+    relative = np.where(owner == SELF_PLAYER_ID, RELATIVE[SELF_PLAYER_ID], RELATIVE[ENEMY_PLAYER_ID])
+    return rows, cols, owner, relative, world.unit_type[order]
+
+
+class CombatObservationBuilder(ObservationBuilder):
+    """``CombatWorld`` -> ``sc_pb.ResponseObservation`` at a given minimap resolution (see the module docstring)."""
+
+    def __init__(self, rules: CombatRules, minimap: tuple[int, int]):
+        super().__init__(rules, rules.map_config, minimap)
+
+    def reset(self) -> None:
+        """Nothing is cached across worlds."""
+
+    def cells(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World ``pos (K, 2)`` -> minimap ``(cols, rows)``: :meth:`ObservationBuilder._cell` on arrays."""
+        size = self._config.map_size
+        cols = np.floor(pos[:, 0] * self._scale[0]).astype(np.int64)
+        rows = np.floor((size - pos[:, 1]) * self._scale[1]).astype(np.int64)
+        return np.clip(cols, 0, self._w - 1), np.clip(rows, 0, self._h - 1)
+
+    def build(self, world: CombatWorld, game_loop: int, score: int, view: View) -> sc_pb.ResponseObservation:
+        response = sc_pb.ResponseObservation()
+        obs = response.observation
+        obs.game_loop = game_loop
+        army = world.count(SELF_PLAYER_ID)
+        obs.player_common.player_id = SELF_PLAYER_ID
+        obs.player_common.food_cap = FOOD_CAP
+        obs.player_common.food_used = obs.player_common.food_army = obs.player_common.army_count = army
+        obs.score.score_type = score_pb2.Score.Curriculum
+        obs.score.score = score
+        obs.abilities.add(ability_id=1, requires_point=True)  # Smart, as in dummy_observation.Builder
+        raw = obs.raw_data
+        x0, y0, x1, y1 = self._config.playable
+        raw.player.camera.x, raw.player.camera.y = (x0 + x1) / 2, (y0 + y1) / 2
+        c = world.constants
+        columns = (world.tags, world.unit_type, world.owner, world.facing, c["radius"], world.health, c["health_max"],
+                   world.cooldown, world.pos[:, 0], world.pos[:, 1])  # fmt: skip
+        for slot in np.flatnonzero(view.seen).tolist():
+            tag, unit_type, owner, facing, radius, health, health_max, cooldown, x, y = (a[slot] for a in columns)
+            own = owner == SELF_PLAYER_ID
+            u = raw.units.add(
+                display_type=raw_pb2.Visible, alliance=ALLIANCE[int(owner)], tag=int(tag), unit_type=int(unit_type),
+                owner=int(owner), facing=float(facing), radius=float(radius), health=float(health),
+                health_max=float(health_max), build_progress=1.0, cloak=raw_pb2.NotCloaked, is_on_screen=True,
+                is_powered=bool(own),
+            )  # fmt: skip
+            u.pos.x, u.pos.y = float(x), float(y)
+            if own:
+                u.weapon_cooldown = max(float(cooldown), 0.0)
+                for order in world.orders[slot]:
+                    o = u.orders.add(ability_id=order.ability_id)
+                    if order.target:
+                        o.target_unit_tag = order.target
+                    elif order.point is not None:
+                        o.target_world_space_pos.x, o.target_world_space_pos.y = order.point
+        self._render_units(obs.feature_layer_data.minimap_renders, world, view)
+        return response
+
+    def _render_units(self, renders, world: CombatWorld, view: View) -> None:
+        n = self._w * self._h
+        owner, relative, unit_type = np.zeros(n, np.uint8), np.zeros(n, np.uint8), np.zeros(n, np.uint16)
+        rows, cols, owners, relatives, types = unit_pixels(world, view.seen, self.cells)
+        pixel = rows * self._w + cols
+        owner[pixel], relative[pixel], unit_type[pixel] = owners, relatives, types
+        self._plane(renders, "visibility_map", view.visibility.tobytes())
+        self._plane(renders, "camera", self._camera)
+        self._plane(renders, "player_id", owner.tobytes())
+        self._plane(renders, "player_relative", relative.tobytes())
+        self._plane(renders, "selected", self._empty)  # raw actions never select
+        self._plane(renders, "pathable", self._pathable_bytes)
+        plane = renders.unit_type
+        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 16, self._w, self._h, unit_type.astype("<u2").tobytes()

@@ -1,0 +1,98 @@
+"""Unit statistics of the combat minigames' four units: Marine, Roach, Zergling, Baneling (no upgrades).
+
+One :class:`UnitStats` per unit type, in :data:`UNIT_STATS` (keyed by pysc2's unit type id). Times are game seconds
+at the "faster" game speed (the ladder speed, 22.4 game loops per real second, which Liquipedia quotes); the
+simulator converts them to game loops (:attr:`UnitStats.cooldown_loops`, :attr:`UnitStats.speed_per_loop`).
+
+Sources, per column:
+
+- hit points, armor, attributes (Light), damage and bonus damage, weapon range, movement speed, sight: Liquipedia's
+  unit pages (liquipedia.net/starcraft2/Marine, /Roach, /Zergling, /Baneling; Legacy of the Void, current patch),
+  which quote the game's balance data;
+- attack cooldown: the game's weapon data (``WeaponData.xml`` of the Liberty/Swarm mods, ``Period`` in normal-speed
+  game seconds, as extracted in BurnySc2/sc2-techtree ``src/json/WeaponData.json``): GuassRifle 0.8608, AcidSaliva 2,
+  Claws 0.696, VolatileBurst 0.833, divided by 1.4 for "faster" (Liquipedia: 0.61, 1.43, 0.497, -);
+- acquisition ("scan") range: the same weapon data's ``MinScanRange``: GuassRifle 5.5; AcidSaliva, Claws and
+  VolatileBurst set none, and 5 is taken as the engine's default (an assumption: the default is not in that data);
+- radius: the game's unit data as the SC2 API reports it in ``Unit.radius`` (Marine, Zergling, Baneling 0.375;
+  Roach 0.625);
+- splash: Liquipedia's Baneling page (Volatile Burst: 16 (+19 vs Light) to every enemy ground unit within 2.2,
+  full damage, no friendly damage; the Baneling dies). Zerg life regeneration: 0.38 hit points per second
+  ("faster"), Liquipedia's Zerg race page; Terran units do not regenerate.
+
+Not modelled: damage point / backswing (the delay before a shot), missile flight time (the Roach's acid), acceleration
+and turning, the Roach's minimum range 0.6 (it switches to a melee weapon below it, same damage and cooldown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOOPS_PER_SECOND = 22.4
+"""Game loops per game second at the "faster" speed (16 per normal-speed game second, times 1.4)."""
+
+
+@dataclass(frozen=True)
+class UnitStats:
+    """One unit type's combat statistics (see the module docstring for the source of each)."""
+
+    name: str
+    unit_type: int
+    """pysc2's unit type id (``units.Terran.Marine`` = 48, ...)."""
+    health: float
+    armor: float
+    light: bool
+    """The Light attribute (Volatile Burst's bonus damage applies)."""
+    damage: float
+    bonus_vs_light: float
+    cooldown: float
+    """Seconds between attacks ("faster")."""
+    range: float
+    """Weapon range, between the edges of the two units' circles."""
+    scan_range: float
+    """Idle and attack-moving units acquire targets whose edge is within this distance (>= range)."""
+    speed: float
+    """Movement speed, map units per second ("faster")."""
+    radius: float
+    sight: float
+    splash: float = 0.0
+    """Radius of the area damage around the unit's centre when it attacks (0: single target)."""
+    suicide: bool = False
+    """The attack kills the attacker (Baneling)."""
+    regeneration: float = 0.0
+    """Hit points regenerated per second ("faster")."""
+
+    @property
+    def cooldown_loops(self) -> float:
+        return self.cooldown * LOOPS_PER_SECOND
+
+    @property
+    def speed_per_loop(self) -> float:
+        return self.speed / LOOPS_PER_SECOND
+
+    @property
+    def regeneration_per_loop(self) -> float:
+        return self.regeneration / LOOPS_PER_SECOND
+
+
+_ZERG_REGENERATION = 0.38
+
+MARINE = UnitStats(
+    "Marine", 48, health=45, armor=0, light=True, damage=6, bonus_vs_light=0, cooldown=0.8608 / 1.4, range=5,
+    scan_range=5.5, speed=3.15, radius=0.375, sight=9,
+)  # fmt: skip
+ROACH = UnitStats(
+    "Roach", 110, health=145, armor=1, light=False, damage=16, bonus_vs_light=0, cooldown=2.0 / 1.4, range=4,
+    scan_range=5.0, speed=3.15, radius=0.625, sight=9, regeneration=_ZERG_REGENERATION,
+)  # fmt: skip
+ZERGLING = UnitStats(
+    "Zergling", 105, health=35, armor=0, light=True, damage=5, bonus_vs_light=0, cooldown=0.696 / 1.4, range=0.1,
+    scan_range=5.0, speed=4.13, radius=0.375, sight=8, regeneration=_ZERG_REGENERATION,
+)  # fmt: skip
+BANELING = UnitStats(
+    "Baneling", 9, health=30, armor=0, light=False, damage=16, bonus_vs_light=19, cooldown=0.833 / 1.4, range=0.25,
+    scan_range=5.0, speed=3.5, radius=0.375, sight=8, splash=2.2, suicide=True, regeneration=_ZERG_REGENERATION,
+)  # fmt: skip
+
+UNIT_STATS: dict[int, UnitStats] = {s.unit_type: s for s in (MARINE, ROACH, ZERGLING, BANELING)}
+"""The simulated unit types by pysc2 unit type id."""
