@@ -1,10 +1,10 @@
 """Experiment configuration: typed dataclasses loaded from YAML (``yaml.safe_load`` only).
 
 Unknown keys and wrong types are rejected with a :class:`ConfigError` naming the key, e.g.
-``model.num_latents: expected int, got 'abc'``. ``--set a.b=c`` overrides are parsed with YAML scalar
-rules and type-checked the same way. Every numeric field declares its valid range next to it (``ranged``,
-:mod:`agents.config_values`; floats must be finite), and a section's ``_cross_checks`` names the key of a
-relation that does not hold (``training.minibatch_size: expected <= training.train_batch_size_per_learner
+``model.policy.entity_encoder.num_latents: expected int, got 'abc'``. ``--set a.b=c`` overrides are parsed
+with YAML scalar rules and type-checked the same way. Every numeric field declares its valid range next to
+it (``ranged``, :mod:`agents.config_values`; floats must be finite), and a section's ``_cross_checks`` names
+the key of a relation that does not hold (``training.minibatch_size: expected <= training.train_batch_size_per_learner
 (2000), got 4000``), all when the config is built, before anything is written.
 """
 
@@ -30,47 +30,44 @@ from .config_values import (  # noqa: F401 - ConfigError, first_line, Range, ran
     ranged,
     schedule_problems,
 )
+from .policy import PolicyConfig
+from .token_net import TokenNetConfig
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
 @dataclass
+class DefaultModuleConfig:
+    """RLlib's default MLP module (``model.module: default``): keys of RLlib's ``DefaultModelConfig``, passed to
+    it as they are."""
+
+    fcnet_hiddens: list[int] = ranged([128, 128], ge=1)
+    """Widths of the hidden layers (tanh) of the policy and of the value network."""
+
+
+@dataclass
 class ModelConfig:
-    """The policy network (RLModule) and its torso."""
+    """The RLModule: which one, and its architecture. Each module has its own typed config, one section here,
+    handed to the module field for field: only the section of ``module`` is read."""
 
     module: str = "perceiver"
-    """``perceiver`` (token envs), ``alphastar`` (structured SC2 envs) or ``default`` (RLlib's MLP)."""
-    encoder: str = "perceiver"
-    """Token / entity encoder: ``perceiver`` | ``transformer`` | ``mlp`` (mlp: token module only)."""
-    heads: str = "queries"
-    """AlphaStar heads: ``queries`` (per-action output queries) | ``mlp``."""
-    num_latents: int = ranged(16, ge=1)
-    """Perceiver latent array length."""
-    latent_channels: int = ranged(64, ge=1)
-    """Width of latents / token embeddings."""
-    num_self_attends: int = ranged(1, ge=0)
-    """Self-attention layers on the latents (perceiver) or over tokens (transformer)."""
-    num_heads: int = ranged(4, ge=1)
-    """Self-attention heads."""
-    hidden: int = ranged(128, ge=1)
-    """Width of MLP layers (value head, ``mlp`` encoder, RLlib default module's fcnet)."""
-    spatial_channels: list[int] | None = ranged(None, ge=1)
-    """AlphaStar module: spatial encoder widths (1x1 projection, then one stride-2 conv per further entry;
-    the location head's coarse grid has stride 2**(len-1)). None: the policy's default."""
-    spatial_pool: int = ranged(1, ge=1)
-    """AlphaStar module: average-pool the planes by this factor before the spatial encoder's convolutions."""
-    location_sigma: float = ranged(1.0, ge=0)
-    """AlphaStar module: spread (cells) of an entity's pointer score over the location grid (0: its own cell)."""
-    lstm: bool = False
-    """Add an LSTM core (stateful module; RLlib then needs ``max_seq_len``)."""
+    """``perceiver`` (token envs; ``token_net``), ``alphastar`` (structured SC2 envs; ``policy``) or ``default``
+    (RLlib's MLP; ``default``)."""
     max_seq_len: int = ranged(20, ge=1)
-    """Sequence length of LSTM training chunks."""
+    """Length of the sequence chunks RLlib trains an LSTM core on (``policy.lstm`` / ``token_net.lstm``)."""
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    """``alphastar``: the AlphaStar-style policy (:class:`agents.policy.PolicyConfig`)."""
+    token_net: TokenNetConfig = field(default_factory=TokenNetConfig)
+    """``perceiver``: the token actor-critic (:class:`agents.token_net.TokenNetConfig`)."""
+    default: DefaultModuleConfig = field(default_factory=DefaultModuleConfig)
+    """``default``: RLlib's MLP module."""
 
-    def _cross_checks(self) -> Iterator[tuple[str, str]]:
-        if self.latent_channels % self.num_heads:
-            yield "num_heads", f"expected a divisor of model.latent_channels ({self.latent_channels}), got {self.num_heads}"
-        if self.spatial_channels == []:
-            yield "spatial_channels", "expected a non-empty list of int or null, got []"
+
+LEGACY_MODEL_KEYS = frozenset(
+    {"encoder", "heads", "num_latents", "latent_channels", "num_self_attends", "num_heads", "hidden",
+     "spatial_channels", "spatial_pool", "location_sigma", "lstm"}
+)  # fmt: skip
+"""``model:`` keys of the flat format before the sections (Nov 2026): a file with them has the old format."""
 
 
 @dataclass
@@ -290,8 +287,10 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
     return obj
 
 
-def config_from_dict(data: dict) -> ExperimentConfig:
-    return _build(ExperimentConfig, data)
+def config_from_dict(data: dict, cls: type = ExperimentConfig) -> Any:
+    """The typed, checked ``cls`` (an ``ExperimentConfig`` or one of its sections) of a plain mapping, e.g. a
+    section that travelled to an RLModule as ``dataclasses.asdict``; ``ConfigError`` naming the first bad key."""
+    return _build(cls, data)
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:
@@ -337,6 +336,14 @@ def read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
         raise ConfigError(f"{path}: not valid safe YAML ({first})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    legacy = sorted(LEGACY_MODEL_KEYS & set(data["model"])) if isinstance(data.get("model"), dict) else []
+    if legacy:
+        more = f" (+{len(legacy) - 3} more)" if len(legacy) > 3 else ""
+        raise ConfigError(
+            f"{path}: model: the config format changed (Nov 2026): {', '.join(legacy[:3])}{more} of the flat model "
+            "section now live in model.policy (alphastar), model.token_net (perceiver) or model.default; rewrite "
+            "the section as docs/cli.md shows"
+        )
     if "base" in data:
         base = (path.parent / str(data.pop("base"))).resolve()
         if base in _seen:

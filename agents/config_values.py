@@ -53,9 +53,13 @@ class NotFinite(ConfigError):
 
 
 def ranged(default: Any, **bounds: float) -> Any:
-    """A dataclass field with ``default`` whose numbers must lie in ``Range(**bounds)``; checked, with the key
-    named, when the config is built (``config_from_dict``), i.e. before anything is written."""
-    return field(default=default, metadata={"range": Range(**bounds)})
+    """A dataclass field with ``default`` (a list default: a fresh copy per instance) whose numbers must lie in
+    ``Range(**bounds)``; checked, with the key named, when the config is built (``config_from_dict``), i.e.
+    before anything is written."""
+    metadata = {"range": Range(**bounds)}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 def schedule_problems(key: str, schedule: list[list[float]]) -> Iterator[tuple[str, str]]:

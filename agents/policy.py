@@ -26,12 +26,14 @@ Action types whose required units / locations do not exist in the observation ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import torch
 from torch import nn
 
 from envs.spec import ARGUMENTS, ActionSpec, ObservationSpec
 
+from .config_values import ranged
 from .core import State
 from .distribution import ActionLayout, StructuredActionDistribution, choose, mask_logits
 from .encoders import EntityEncoderConfig
@@ -43,60 +45,42 @@ from .torso import Torso
 
 @dataclass
 class PolicyConfig:
-    """Architecture of :class:`AlphaStarPolicy` (defaults: AlphaStar's entity encoder sizes)."""
+    """Architecture of :class:`AlphaStarPolicy` (defaults: AlphaStar's entity encoder sizes). An experiment's
+    ``model.policy`` section is this config field for field (``--set model.policy.entity_encoder.num_latents=32``)."""
 
     encoder: str = "perceiver"
     """Entity encoder name in ``agents.encoders.ENTITY_ENCODERS``: 'perceiver' | 'transformer' | yours."""
+    entity_encoder: EntityEncoderConfig = field(default_factory=EntityEncoderConfig)
+    """The entity encoder's hyper-parameters (width D, layers, heads, latents; :class:`EntityEncoderConfig`)."""
     heads: str = "queries"
     """Head torso in ``agents.heads.HEAD_TORSOS``: 'queries' (decoded from the latents) | 'mlp'."""
-    entity_channels: int = 256
-    """D: entity embedding width."""
-    num_latents: int = 32
-    """Perceiver encoder: latent array length L."""
-    encoder_layers: int = 3
-    """Transformer layers / Perceiver latent self-attention layers."""
-    encoder_heads: int = 2
-    encoder_head_channels: int = 128
-    """Key/query/value width per attention head."""
-    encoder_widening_factor: int = 4
-    """Encoder MLP hidden width = factor * D."""
-    decoder_widening_factor: int = 1
-    """Perceiver encoder: MLP widening of its per-entity decoder."""
-    spatial_channels: tuple[int, ...] = (16, 32, 64)
+    spatial_channels: list[int] = ranged([16, 32, 64], ge=1)
     """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1)).
-    AlphaStar (128x128 maps): (32, 64, 128, 128) with 4 res blocks."""
-    spatial_res_blocks: int = 2
-    spatial_pool: int = 1
+    AlphaStar (128x128 maps): [32, 64, 128, 128] with 4 res blocks."""
+    spatial_res_blocks: int = ranged(2, ge=0)
+    spatial_pool: int = ranged(1, ge=1)
     """Average-pool the planes by this factor before the spatial encoder's convolutions (location grid stride
     ``spatial_pool * 2**(len(spatial_channels)-1)``; the location head keeps full resolution)."""
-    scalar_channels: int = 64
-    state_channels: int = 256
+    scalar_channels: int = ranged(64, ge=1)
+    state_channels: int = ranged(256, ge=1)
     """Width of the fused state vector (and of the LSTM)."""
     lstm: bool = False
-    """Insert an LSTM core after the fusion layer (state in/out)."""
-    lstm_layers: int = 1
-    head_channels: int = 128
+    """Insert an LSTM core after the fusion layer (state in/out; RLlib trains it on ``model.max_seq_len`` chunks)."""
+    lstm_layers: int = ranged(1, ge=1)
+    head_channels: int = ranged(128, ge=1)
     """C: width of the head features and of the autoregressive embedding."""
-    head_attention_heads: int = 2
+    head_attention_heads: int = ranged(2, ge=1)
     """Attention heads of the query-head decoders."""
-    location_sigma: float = 1.0
+    location_sigma: float = ranged(1.0, ge=0)
     """Location head: how far (Gaussian sigma, in cells) an entity's pointer score spreads over the cells
     around it (0: only its own cell). See :mod:`agents.heads.arguments`."""
-    fourier_bands: int = 8
+    fourier_bands: int = ranged(8, ge=1)
     """Fourier bands of the map position encoding (entity positions and location queries share it) and of
     the coarse location queries."""
 
-    def entity_config(self, entity_features: int) -> EntityEncoderConfig:
-        return EntityEncoderConfig(
-            entity_features=entity_features,
-            channels=self.entity_channels,
-            num_layers=self.encoder_layers,
-            num_heads=self.encoder_heads,
-            head_channels=self.encoder_head_channels,
-            widening_factor=self.encoder_widening_factor,
-            num_latents=self.num_latents,
-            decoder_widening_factor=self.decoder_widening_factor,
-        )
+    def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if not self.spatial_channels:
+            yield "spatial_channels", "expected a non-empty list of int, got []"
 
 
 @dataclass
@@ -144,11 +128,10 @@ class AlphaStarPolicy(nn.Module):
         self.obs_spec, self.action_spec = obs_spec, action_spec
         self.layout = ActionLayout.from_spec(action_spec)
         positions = MapPositionEncoding(obs_spec.spatial_size, cfg.fourier_bands)
-        num_positions = (obs_spec.entity_position is not None) + (obs_spec.entity_target_position is not None)
         self.torso = Torso(
             obs_spec=obs_spec,
             encoder=cfg.encoder,
-            entity_config=cfg.entity_config(obs_spec.entity_features + num_positions * positions.num_channels),
+            entity_encoder=cfg.entity_encoder,
             positions=positions,
             spatial_channels=cfg.spatial_channels,
             spatial_res_blocks=cfg.spatial_res_blocks,

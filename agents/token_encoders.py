@@ -7,6 +7,8 @@ queries); the transformer and MLP baselines pool once and give every query the s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -19,14 +21,16 @@ from perceiver_rl import (
     TrainableQueries,
 )
 
-from .config import ModelConfig
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from .token_net import TokenNetConfig
 
 
 class PerceiverTokenEncoder(nn.Module):
     """Embed tokens -> cross-attend into ``num_latents`` -> self-attend -> decode ``num_queries`` learned queries."""
 
-    def __init__(self, *, num_tokens: int, token_features: int, num_queries: int, cfg: ModelConfig) -> None:
+    def __init__(self, *, num_tokens: int, token_features: int, num_queries: int, cfg: TokenNetConfig) -> None:
         super().__init__()
         d = cfg.latent_channels
         self.embed = nn.Linear(token_features, d)
@@ -50,7 +54,7 @@ class PerceiverTokenEncoder(nn.Module):
 class TransformerTokenEncoder(nn.Module):
     """Embed tokens -> ``num_self_attends`` masked self-attention layers -> masked mean, one vector for all queries."""
 
-    def __init__(self, *, num_tokens: int, token_features: int, num_queries: int, cfg: ModelConfig) -> None:
+    def __init__(self, *, num_tokens: int, token_features: int, num_queries: int, cfg: TokenNetConfig) -> None:
         super().__init__()
         d = cfg.latent_channels
         self.num_queries = num_queries
@@ -70,7 +74,7 @@ class TransformerTokenEncoder(nn.Module):
 class MLPTokenEncoder(nn.Module):
     """Flatten the masked token set -> 2-layer MLP: the baseline with no set structure."""
 
-    def __init__(self, *, num_tokens: int, token_features: int, num_queries: int, cfg: ModelConfig) -> None:
+    def __init__(self, *, num_tokens: int, token_features: int, num_queries: int, cfg: TokenNetConfig) -> None:
         super().__init__()
         self.num_queries = num_queries
         self.net = nn.Sequential(
@@ -85,6 +89,6 @@ class MLPTokenEncoder(nn.Module):
         return self.net(x).unsqueeze(1).expand(-1, self.num_queries, -1)
 
 
-TOKEN_ENCODERS: Registry = Registry(key="model.encoder", kind="token encoder", base=nn.Module, decorator="TOKEN_ENCODERS.register")
-"""name -> token encoder class (``model.encoder`` of the token module)."""
+TOKEN_ENCODERS: Registry = Registry(key="encoder", kind="token encoder", base=nn.Module, decorator="TOKEN_ENCODERS.register")
+"""name -> token encoder class (``TokenNetConfig.encoder``)."""
 TOKEN_ENCODERS.update(perceiver=PerceiverTokenEncoder, transformer=TransformerTokenEncoder, mlp=MLPTokenEncoder)

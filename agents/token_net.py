@@ -8,13 +8,41 @@ Action heads by action space: ``Discrete(n)`` -> n logits; ``MultiDiscrete(nvec)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterator
+
 import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
 
-from .config import ModelConfig
+from .config_values import ranged
 from .token_encoders import TOKEN_ENCODERS
+
+
+@dataclass
+class TokenNetConfig:
+    """Architecture of :class:`TokenActorCritic` (the ``perceiver`` RLModule of the Gym token envs). An
+    experiment's ``model.token_net`` section is this config field for field."""
+
+    encoder: str = "perceiver"
+    """Token encoder in ``agents.token_encoders.TOKEN_ENCODERS``: ``perceiver`` | ``transformer`` | ``mlp``."""
+    num_latents: int = ranged(16, ge=1)
+    """Perceiver latent array length."""
+    latent_channels: int = ranged(64, ge=1)
+    """D: width of the latents / token embeddings / per-query features."""
+    num_self_attends: int = ranged(1, ge=0)
+    """Self-attention layers on the latents (perceiver) or over tokens (transformer)."""
+    num_heads: int = ranged(4, ge=1)
+    """Self-attention heads."""
+    hidden: int = ranged(128, ge=1)
+    """Width of the value head's hidden layer and of the ``mlp`` encoder's."""
+    lstm: bool = False
+    """Add an LSTM core (stateful module; RLlib trains it on ``model.max_seq_len`` chunks)."""
+
+    def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self.latent_channels % self.num_heads:
+            yield "num_heads", f"expected a divisor of latent_channels ({self.latent_channels}), got {self.num_heads}"
 
 
 def action_head_sizes(action_space: spaces.Space) -> list[int]:
@@ -32,8 +60,9 @@ class TokenActorCritic(nn.Module):
     """``features(tokens, mask, state) -> (per-query features (B, Q, D), state)``; ``dist_inputs(features) ->
     (B, A)``; ``value(features) -> (B,)``."""
 
-    def __init__(self, *, num_tokens: int, token_features: int, action_space: spaces.Space, cfg: ModelConfig) -> None:
+    def __init__(self, *, num_tokens: int, token_features: int, action_space: spaces.Space, cfg: TokenNetConfig) -> None:
         super().__init__()
+        self.config = cfg
         sizes = action_head_sizes(action_space)
         self.continuous = isinstance(action_space, spaces.Box)
         d = cfg.latent_channels

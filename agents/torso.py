@@ -41,7 +41,7 @@ class Torso(nn.Module):
         *,
         obs_spec: ObservationSpec,
         encoder: str,
-        entity_config: EntityEncoderConfig,
+        entity_encoder: EntityEncoderConfig,
         spatial_channels: Sequence[int],
         spatial_res_blocks: int,
         spatial_pool: int,
@@ -51,13 +51,15 @@ class Torso(nn.Module):
         lstm_layers: int,
         positions: MapPositionEncoding,
     ) -> None:
-        """``entity_config.entity_features`` counts the position features appended to entities that have a
-        map position (``obs_spec.entity_position``, and ``entity_target_position``): ``F + positions.num_channels``
-        per position."""
+        """The entity encoder ``encoder`` (built from ``entity_encoder``) sees the observation's ``F`` features
+        plus ``positions.num_channels`` per map position an entity has (``obs_spec.entity_position``, and
+        ``entity_target_position``), appended in ``forward``."""
         super().__init__()
         self.positions, self.entity_position = positions, obs_spec.entity_position
         self.entity_target = obs_spec.entity_target_position
-        self.entity_encoder = build_entity_encoder(encoder, entity_config)
+        num_positions = (self.entity_position is not None) + (self.entity_target is not None)
+        entity_features = obs_spec.entity_features + num_positions * positions.num_channels
+        self.entity_encoder = build_entity_encoder(encoder, entity_features, entity_encoder)
         self.spatial_encoder = SpatialEncoder(
             in_channels=obs_spec.spatial_channels,
             spatial_size=obs_spec.spatial_size,

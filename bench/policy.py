@@ -46,7 +46,9 @@ COMBOS = {
     "perceiver+mlp": PolicyConfig(encoder="perceiver", heads="mlp"),
     "transformer+queries": PolicyConfig(encoder="transformer", heads="queries"),
     "transformer+mlp": PolicyConfig(encoder="transformer", heads="mlp"),
-    "perceiver+queries D=128": PolicyConfig(encoder="perceiver", heads="queries", entity_channels=128),
+    "perceiver+queries D=128": PolicyConfig(
+        encoder="perceiver", heads="queries", entity_encoder=EntityEncoderConfig(channels=128)
+    ),
 }
 
 
@@ -76,8 +78,8 @@ def observation(spec: ObservationSpec, batch: int) -> dict[str, torch.Tensor]:
 
 
 def encoder_section(batch: int, repeats: int) -> tuple[list[dict], dict]:
-    cfg = EntityEncoderConfig(entity_features=ENTITY_FEATURES)
-    encoders = {name: build_entity_encoder(name, cfg) for name in ("perceiver", "transformer")}
+    cfg = EntityEncoderConfig()
+    encoders = {name: build_entity_encoder(name, ENTITY_FEATURES, cfg) for name in ("perceiver", "transformer")}
     flops = {}
     for name, enc in encoders.items():
         x, m = torch.randn(1, 512, ENTITY_FEATURES), torch.ones(1, 512, dtype=torch.bool)

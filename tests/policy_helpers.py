@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from agents.encoders import EntityEncoderConfig
 from agents.policy import AlphaStarPolicy, PolicyConfig
 from envs.spec import ActionSpec, ActionType, ObservationSpec
 
@@ -29,9 +30,9 @@ def specs(n: int = 6, m: int = 3, size: int = 4, location_mask: bool = True, typ
 
 def tiny_config(**kw) -> PolicyConfig:
     base = dict(
-        entity_channels=16, num_latents=4, encoder_layers=1, encoder_heads=2, encoder_head_channels=8,
-        encoder_widening_factor=2, spatial_channels=(4, 8), spatial_res_blocks=1, scalar_channels=8,
-        state_channels=16, head_channels=16, head_attention_heads=2, fourier_bands=2,
+        entity_encoder=EntityEncoderConfig(channels=16, num_latents=4, num_layers=1, num_heads=2, head_channels=8, widening_factor=2),
+        spatial_channels=[4, 8], spatial_res_blocks=1, scalar_channels=8, state_channels=16, head_channels=16,
+        head_attention_heads=2, fourier_bands=2,
     )  # fmt: skip
     base.update(kw)
     return PolicyConfig(**base)

@@ -32,10 +32,10 @@ def only_run_dir(runs_dir):
 KINDS = [
     ("cartpole_perceiver.yaml", []),
     ("cartpole_mlp.yaml", []),
-    ("cartpole_perceiver.yaml", ["model.encoder=transformer", "model.lstm=true"]),
+    ("cartpole_perceiver.yaml", ["model.token_net.encoder=transformer", "model.token_net.lstm=true"]),
     ("minigrid_doorkey_perceiver.yaml", []),
     ("sim_movetobeacon_perceiver.yaml", ["env_config.spatial_size=16"]),
-    ("sim_collectmineralshards_transformer.yaml", ["env_config.spatial_size=16", "model.lstm=true"]),
+    ("sim_collectmineralshards_transformer.yaml", ["env_config.spatial_size=16", "model.policy.lstm=true"]),
 ]
 
 
@@ -103,6 +103,46 @@ def test_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, a
     assert code == 2
     assert len(err.splitlines()) == 1 and culprit in err, err
     assert not (tmp_path / "runs").exists()
+
+
+OLD_FORMAT_RUN_CONFIG = """\
+env: perceiver_rl/Tokens-CartPole-v1
+algorithm: PPO
+name: cartpole_perceiver
+seed: 0
+env_config: {}
+model:
+  module: perceiver
+  encoder: perceiver
+  heads: queries
+  num_latents: 8
+  latent_channels: 64
+  num_self_attends: 1
+  num_heads: 4
+  hidden: 64
+  spatial_channels: null
+  spatial_pool: 1
+  location_sigma: 1.0
+  lstm: false
+  max_seq_len: 20
+"""
+"""The flat ``model:`` section a run directory's config.yaml had before the sections (Nov 2026)."""
+
+
+def test_a_run_directory_with_the_old_model_format_is_refused_by_resume_and_evaluate(tmp_path, capsys):
+    from agents.checkpoint import Counters, save_checkpoint
+
+    run_dir = tmp_path / "cartpole_perceiver-20261101-000000"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(OLD_FORMAT_RUN_CONFIG)
+    save_checkpoint(run_dir, Counters(iteration=1, env_steps=2000), {}, {})
+    files = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    for args in (["evaluate", str(run_dir), "--episodes", "1"], ["train", "--resume", str(run_dir)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1, err
+        assert f"{run_dir / 'config.yaml'}: model: the config format changed" in err, err
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == files
 
 
 def test_sc2_without_the_game_exits_2_naming_sc2path_and_the_simulator(tmp_path, capsys, monkeypatch):

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import yaml
 
@@ -17,11 +19,12 @@ def test_configs_dir_files_all_load():
 def test_overrides_apply_and_are_type_checked(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text("env: CartPole-v1\ntraining: {lr: 3e-4}\n")
-    cfg = load_config(f, ["training.lr=1e-3", "model.lstm=true", "stop.env_steps=null", "model.encoder=transformer"])
-    assert cfg.training.lr == 1e-3 and cfg.model.lstm is True and cfg.stop.env_steps is None
-    assert cfg.model.encoder == "transformer"
-    with pytest.raises(ConfigError, match=r"^model\.num_latents: expected int, got 'many'$"):
-        load_config(f, ["model.num_latents=many"])
+    overrides = ["training.lr=1e-3", "model.token_net.lstm=true", "stop.env_steps=null", "model.policy.encoder=transformer"]
+    cfg = load_config(f, overrides)
+    assert cfg.training.lr == 1e-3 and cfg.model.token_net.lstm is True and cfg.stop.env_steps is None
+    assert cfg.model.policy.encoder == "transformer"
+    with pytest.raises(ConfigError, match=r"^model\.policy\.entity_encoder\.num_latents: expected int, got 'many'$"):
+        load_config(f, ["model.policy.entity_encoder.num_latents=many"])
     with pytest.raises(ConfigError, match=r"^training\.bogus: unknown key"):
         load_config(f, ["training.bogus=1"])
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
@@ -34,8 +37,9 @@ def test_overrides_apply_and_are_type_checked(tmp_path):
     "data,culprit",
     [
         ({"nope": 1}, "nope: unknown key"),
-        ({"model": {"num_latents": 1.5}}, "model.num_latents: expected int"),
-        ({"model": {"lstm": "yes"}}, "model.lstm: expected bool"),
+        ({"model": {"policy": {"entity_encoder": {"num_latents": 1.5}}}}, "model.policy.entity_encoder.num_latents: expected int"),
+        ({"model": {"token_net": {"lstm": "yes"}}}, "model.token_net.lstm: expected bool"),
+        ({"model": {"policy": {"entity_encoder": {"entity_features": 5}}}}, "model.policy.entity_encoder.entity_features: unknown key"),
         ({"stop": {"mean_return": "high"}}, "stop.mean_return: expected float or null"),
         ({"training": []}, "training: expected a mapping"),
     ],
@@ -61,6 +65,122 @@ def test_missing_file():
 def test_round_trip_through_yaml():
     import dataclasses
 
-    cfg = config_from_dict({"model": {"num_latents": 7}})
+    cfg = config_from_dict({"model": {"policy": {"entity_encoder": {"num_latents": 7}}, "default": {"fcnet_hiddens": [8]}}})
     again = config_from_dict(yaml.safe_load(yaml.safe_dump(dataclasses.asdict(cfg))))
     assert again == cfg
+
+
+# ------------------------------------------------------------------------------------- the model: section
+
+
+def _leaves(cls, prefix=""):
+    """``(dotted path, default)`` of every non-dataclass field of ``cls``, through its nested sections."""
+    import dataclasses
+
+    for f in dataclasses.fields(cls):
+        default = getattr(cls(), f.name)
+        if dataclasses.is_dataclass(default):
+            yield from _leaves(type(default), f"{prefix}{f.name}.")
+        else:
+            yield prefix + f.name, default
+
+
+OTHER_NAMES = {"module": "alphastar", "encoder": "transformer", "heads": "mlp"}
+
+
+def _other(name, default):
+    """A valid value of the field ``name`` that is not its default."""
+    if isinstance(default, bool):
+        return not default
+    if isinstance(default, str):
+        return OTHER_NAMES[name]
+    if isinstance(default, list):
+        return [2 * x for x in default]
+    if isinstance(default, float):
+        return default + 0.5
+    return 2 * default or 1
+
+
+def test_every_model_field_is_settable_with_set(tmp_path):
+    from agents.config import ModelConfig
+
+    f = tmp_path / "x.yaml"
+    f.write_text("env: CartPole-v1\n")
+    leaves = list(_leaves(ModelConfig))
+    some = {"policy.entity_encoder.num_latents", "policy.state_channels", "token_net.hidden", "default.fcnet_hiddens"}
+    assert some <= {path for path, _ in leaves}
+    for path, default in leaves:
+        value = _other(path.rsplit(".", 1)[-1], default)
+        node = load_config(f, [f"model.{path}={json.dumps(value)}"]).model  # JSON values are YAML
+        for name in path.split("."):
+            node = getattr(node, name)
+        assert node == value and node != default, path
+
+
+def test_old_flat_model_section_is_refused_naming_the_format_change(tmp_path):
+    from agents.config import load_saved_config
+
+    saved = tmp_path / "config.yaml"
+    saved.write_text("env: perceiver_rl/Sim-MoveToBeacon-v0\nmodel:\n  module: alphastar\n  encoder: perceiver\n"
+                     "  num_latents: 16\n  latent_channels: 64\n  hidden: 64\n  max_seq_len: 20\n")  # fmt: skip
+    for load in (load_saved_config, load_config):
+        with pytest.raises(ConfigError) as err:
+            load(saved)
+        message = str(err.value)
+        assert message.startswith(f"{saved}: model: the config format changed") and "\n" not in message, message
+        assert "encoder, hidden, latent_channels (+1 more)" in message and "model.policy" in message
+
+
+def test_every_config_builds_its_module_with_its_section_unchanged():
+    """Every configs/*.yaml builds its RLModule on the CPU without a Ray cluster (the real-game SC2 configs:
+    the config only, their env needs StarCraft II), and the module holds the config's own section."""
+    from agents.cli import CONFIGS_DIR
+    from agents.rllib.build import build_module, check_choices, make_env
+
+    built = 0
+    for f in sorted(CONFIGS_DIR.glob("*.yaml")):
+        cfg = load_config(f)
+        check_choices(cfg)
+        if cfg.env.startswith("perceiver_rl/SC2-"):
+            continue
+        env = make_env(cfg.env, cfg.env_config)
+        try:
+            module = build_module(cfg, env)
+        finally:
+            env.close()
+        if cfg.model.module == "alphastar":
+            assert module.policy.config == cfg.model.policy, f.name
+        elif cfg.model.module == "perceiver":
+            assert module.net.config == cfg.model.token_net, f.name
+        else:
+            assert module.model_config["fcnet_hiddens"] == cfg.model.default.fcnet_hiddens, f.name
+        built += 1
+    assert built >= 10
+
+
+def test_a_nested_override_reaches_the_entity_encoder():
+    from agents.cli import CONFIGS_DIR
+    from agents.rllib.build import build_module, make_env
+
+    cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", ["model.policy.entity_encoder.num_latents=3"])
+    env = make_env(cfg.env, cfg.env_config)
+    try:
+        module = build_module(cfg, env)
+    finally:
+        env.close()
+    encoder = module.policy.torso.entity_encoder
+    assert encoder.config == cfg.model.policy.entity_encoder and encoder.encoder.latents.shape == (3, 64)
+
+
+def test_a_run_directory_saves_the_model_sections_and_reads_them_back(tmp_path):
+    from agents.cli import CONFIGS_DIR
+    from agents.config import load_saved_config
+    from agents.train import new_run_dir
+
+    cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
+    run_dir = new_run_dir(cfg)
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
+    assert set(saved) == {"module", "max_seq_len", "policy", "token_net", "default"}
+    assert saved["policy"]["entity_encoder"] == {"channels": 64, "num_layers": 1, "num_heads": 2, "head_channels": 32,
+                                                 "widening_factor": 4, "num_latents": 16, "decoder_widening_factor": 1}  # fmt: skip
+    assert load_saved_config(run_dir / "config.yaml") == cfg

@@ -68,7 +68,7 @@ def _typed(value: float, tp) -> object:
     """``value`` as the field wants it: a float, a one-item list of int, or an int."""
     if float in _leaves(tp):
         return float(value)
-    if any(typing.get_origin(a) is list for a in typing.get_args(tp)):
+    if typing.get_origin(tp) is list or any(typing.get_origin(a) is list for a in typing.get_args(tp)):
         return [int(value)]
     return int(value)
 
@@ -82,7 +82,7 @@ def test_values_outside_the_range_name_the_key(key, rng, tp):
 
 COMPANIONS = {
     "training.train_batch_size_per_learner": {"training.minibatch_size": 1},
-    "model.latent_channels": {"model.num_heads": 1},
+    "model.token_net.latent_channels": {"model.token_net.num_heads": 1},
 }
 """Fields set beside a boundary value so that the relations between fields hold."""
 
@@ -91,8 +91,11 @@ COMPANIONS = {
 def test_the_boundary_inside_the_range_is_accepted(key, rng, tp):
     data = _nested(key, _typed(_inside(rng), tp))
     for other, value in COMPANIONS.get(key, {}).items():
-        section, name = other.split(".")
-        data[section][name] = value
+        *sections, name = other.split(".")
+        node = data
+        for section in sections:
+            node = node[section]
+        node[name] = value
     config_from_dict(data)
 
 
@@ -111,8 +114,8 @@ def test_no_float_field_takes_nan_or_inf(key, value):
     [
         ({"training": {"minibatch_size": 4001, "train_batch_size_per_learner": 4000}},
          "training.minibatch_size: expected <= training.train_batch_size_per_learner (4000), got 4001"),
-        ({"model": {"latent_channels": 64, "num_heads": 5}}, "model.num_heads: expected a divisor of model.latent_channels (64)"),
-        ({"model": {"spatial_channels": []}}, "model.spatial_channels: expected a non-empty list"),
+        ({"model": {"token_net": {"latent_channels": 64, "num_heads": 5}}}, "model.token_net.num_heads: expected a divisor of latent_channels (64)"),
+        ({"model": {"policy": {"spatial_channels": []}}}, "model.policy.spatial_channels: expected a non-empty list"),
         ({"training": {"entropy_coeff": []}}, "training.entropy_coeff: expected a number or a schedule"),
         ({"training": {"entropy_coeff": [[100, 0.1]]}}, "training.entropy_coeff[0]: expected the schedule to start at env step 0"),
         ({"training": {"entropy_coeff": [[0, 0.1], [10, 0.0], [10, 0.2]]}}, "training.entropy_coeff[2]: expected an env step > 10"),

@@ -1,10 +1,14 @@
-"""docs/custom_policy.md: its Python blocks run as written, and the swap itself is at most 5 lines."""
+"""docs/custom_policy.md: its Python blocks run as written, the swap itself is at most 5 lines, and its YAML
+``model.policy`` is the Python config."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import yaml
+
+from agents.config import config_from_dict
 from agents.encoders import ENTITY_ENCODERS
 from agents.heads import HEAD_TORSOS
 
@@ -21,6 +25,8 @@ def test_custom_policy_doc_runs_and_the_swap_is_short():
         for block in blocks:
             exec(compile(block, str(DOC), "exec"), namespace)
         assert namespace["out"].dist_inputs.shape[0] == 2
+        (experiment,) = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.S)
+        assert config_from_dict(yaml.safe_load(experiment)).model.policy == namespace["config"]
     finally:
         ENTITY_ENCODERS.pop("deepsets", None)
         HEAD_TORSOS.pop("linear", None)

@@ -17,12 +17,13 @@ from agents.encoders import (
     register_entity_encoder,
 )
 
-CFG = EntityEncoderConfig(entity_features=5, channels=16, num_layers=2, num_heads=2, head_channels=8, num_latents=4)
+F = 5
+CFG = EntityEncoderConfig(channels=16, num_layers=2, num_heads=2, head_channels=8, num_latents=4)
 
 
 @pytest.mark.parametrize("name", ["transformer", "perceiver"])
 def test_shapes_and_registry(name):
-    enc = build_entity_encoder(name, CFG)
+    enc = build_entity_encoder(name, F, CFG)
     assert isinstance(enc, ENTITY_ENCODERS[name])
     x, mask = torch.randn(3, 7, 5), torch.rand(3, 7) > 0.3
     per_entity, pooled = enc(x, mask)
@@ -37,7 +38,7 @@ def test_shapes_and_registry(name):
 
 @pytest.mark.parametrize("name", ["transformer", "perceiver"])
 def test_padding_does_not_change_real_entities(name):
-    enc = build_entity_encoder(name, CFG).eval()
+    enc = build_entity_encoder(name, F, CFG).eval()
     x, mask = torch.randn(2, 5, 5), torch.ones(2, 5, dtype=torch.bool)
     padded = torch.cat([x, 100 * torch.randn(2, 3, 5)], 1)
     padded_mask = torch.cat([mask, torch.zeros(2, 3, dtype=torch.bool)], 1)
@@ -49,7 +50,7 @@ def test_padding_does_not_change_real_entities(name):
 
 @pytest.mark.parametrize("name", ["transformer", "perceiver"])
 def test_zero_entities_and_all_masked_rows_are_finite(name):
-    enc = build_entity_encoder(name, CFG)
+    enc = build_entity_encoder(name, F, CFG)
     for n in (0, 4):
         x = torch.randn(2, n, 5)
         out = enc(x, torch.zeros(2, n, dtype=torch.bool))
@@ -58,31 +59,31 @@ def test_zero_entities_and_all_masked_rows_are_finite(name):
 
 
 def test_alphastar_transformer_sizes():
-    enc = TransformerEntityEncoder(EntityEncoderConfig(entity_features=46))
+    enc = TransformerEntityEncoder(46, EntityEncoderConfig())
     assert len(enc.layers) == 3
     attn = enc.layers[0].attention
     assert attn.num_heads == 2 and attn.q_proj.out_features == 2 * 128
     assert enc.layers[0].mlp.fc1.out_features == 1024
-    per = PerceiverEntityEncoder(EntityEncoderConfig(entity_features=46))
+    per = PerceiverEntityEncoder(46, EntityEncoderConfig())
     assert per.encoder.latents.shape == (32, 256)
 
 
 def test_unknown_encoder_and_custom_registration():
     with pytest.raises(ValueError, match="encoder: unknown entity encoder 'nope'"):
-        build_entity_encoder("nope", CFG)
+        build_entity_encoder("nope", F, CFG)
 
     @register_entity_encoder("test_mean")
     class MeanEncoder(EntityEncoder):
-        def __init__(self, config):
-            super().__init__(config)
-            self.proj = torch.nn.Linear(config.entity_features, config.channels)
+        def __init__(self, entity_features, config):
+            super().__init__(entity_features, config)
+            self.proj = torch.nn.Linear(entity_features, config.channels)
 
         def forward(self, entities, mask):
             x = self.proj(entities) * mask[..., None]
             return x, masked_mean(x, mask)
 
     try:
-        enc = build_entity_encoder("test_mean", CFG)
+        enc = build_entity_encoder("test_mean", F, CFG)
         mask = torch.ones(1, 3, dtype=torch.bool)
         assert enc.encode(torch.randn(1, 3, 5), mask).memory.shape == (1, 3, 16)
     finally:

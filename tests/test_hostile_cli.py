@@ -75,8 +75,8 @@ CONFIG_CASES = [
     (["--set", "training.minibatch_size=100000"], "training.minibatch_size: expected <= training.train_batch_size_per_learner"),
     (["--set", "training.entropy_coeff=[[5, 0.1]]"], "training.entropy_coeff[0]: expected the schedule to start at env step 0"),
     (["--set", "name=../escape"], "name: expected a plain file name"),
-    (["--set", "model.encoder=nope"], "model.encoder: unknown encoder 'nope'"),
-    (["--set", "model.heads=nope"], "model.heads: unknown heads 'nope'"),
+    (["--set", "model.token_net.encoder=nope"], "model.token_net.encoder: unknown encoder 'nope'"),
+    (["--set", "model.policy.heads=nope"], "model.policy.heads: unknown heads 'nope'"),
     (["--set", "model.bogus=1"], "model.bogus: unknown key"),
     (["--set", "env=perceiver_rl/Nope-v0"], "env: unknown environment 'perceiver_rl/Nope-v0'"),
     (["--set", "env_config.bogus=1"], "env_config: perceiver_rl/Tokens-CartPole-v1 rejected its arguments"),
@@ -220,7 +220,7 @@ def test_evaluate_bad_options(cwd, run_dir):
 
 def test_resume_with_overrides_that_do_not_fit(cwd, run_dir):
     run = str(run_dir.relative_to(cwd))
-    refused(cwd, ["train", "--resume", run, "--set", "model.latent_channels=32"], "--resume runs/")
+    refused(cwd, ["train", "--resume", run, "--set", "model.token_net.latent_channels=32"], "--resume runs/")
     refused(cwd, ["train", "--resume", run, "--set", "training.gamma=2"], "training.gamma: expected in (0, 1], got 2")
 
 

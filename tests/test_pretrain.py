@@ -101,7 +101,7 @@ def test_minibatches_are_steps_or_whole_padded_episodes():
 
 
 def test_lstm_policy_pretrains_on_whole_episodes(tmp_path):
-    code, run_dir = pretrain(tmp_path, *SMALL, "model.lstm=true", episodes=2, epochs=1)
+    code, run_dir = pretrain(tmp_path, *SMALL, "model.policy.lstm=true", episodes=2, epochs=1)
     (row,) = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()]
     assert code == 0 and np.isfinite(row["loss"]) and row["steps"] == json.loads((run_dir / "pretrain.json").read_text())["steps"]
 
@@ -169,11 +169,11 @@ def test_init_from_bad_input_exits_2_with_one_line_and_writes_nothing(pretrained
     train = ["train", CONFIG, "--set", f"runs_dir={tmp_path / 'runs'}", *sets(SMALL)]
     _fails(tmp_path, capsys, [*train, "--init-from", str(tmp_path)], f"--init-from: no checkpoint at {tmp_path}")
     _fails(
-        tmp_path, capsys, [*train, "--init-from", str(pretrained), "--set", "model.hidden=32"],
+        tmp_path, capsys, [*train, "--init-from", str(pretrained), "--set", "model.policy.state_channels=32"],
         "its weights do not fit this config's model (shape: policy.",
     )  # fmt: skip
     _fails(
-        tmp_path, capsys, [*train, "--init-from", str(pretrained), "--set", "model.encoder=transformer"],
+        tmp_path, capsys, [*train, "--init-from", str(pretrained), "--set", "model.policy.encoder=transformer"],
         "its weights do not fit this config's model (missing: policy.",
     )  # fmt: skip
     _fails(tmp_path, capsys, ["train", "--resume", str(pretrained), "--init-from", str(pretrained)], "--init-from: not with --resume")

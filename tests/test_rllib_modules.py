@@ -1,5 +1,7 @@
 """The RLlib layer: module outputs follow RLlib's contract and PPO's re-scoring is exact."""
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -7,7 +9,8 @@ import torch
 from ray.rllib.core.columns import Columns
 
 import envs
-from agents.config import ModelConfig
+from agents.encoders import EntityEncoderConfig
+from agents.policy import PolicyConfig
 from agents.rllib.alphastar_module import AlphaStarRLModule, contract_to_model_config
 from agents.rllib.token_module import PerceiverRLModule
 
@@ -21,6 +24,13 @@ def _batch(env, n, seed=0):
     return {k: torch.as_tensor(np.stack([r[k] for r in rows])) for k in rows[0]}
 
 
+def _policy(**kw) -> dict:
+    """A small ``model.policy`` section as the module receives it (a mapping)."""
+    small = dict(entity_encoder=EntityEncoderConfig(channels=32, num_layers=1, num_heads=4, head_channels=8, num_latents=16),
+                 state_channels=32, head_channels=32)  # fmt: skip
+    return dataclasses.asdict(PolicyConfig(**{**small, **kw}))
+
+
 @pytest.fixture(scope="module")
 def sim_env():
     env = gym.make("perceiver_rl/Sim-CollectMineralShards-v0", spatial_size=16)
@@ -30,7 +40,7 @@ def sim_env():
 
 @pytest.mark.parametrize("encoder,heads", [("perceiver", "queries"), ("transformer", "mlp")])
 def test_alphastar_module_train_pass_rescores_exploration_actions_exactly(sim_env, encoder, heads):
-    mc = {**ModelConfig(encoder=encoder, heads=heads, latent_channels=32, hidden=32).__dict__, **contract_to_model_config(**envs.contract_of(sim_env))}
+    mc = {"policy": _policy(encoder=encoder, heads=heads), **contract_to_model_config(**envs.contract_of(sim_env))}
     module = AlphaStarRLModule(observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc)
     obs = _batch(sim_env, 6)
     with torch.no_grad():
@@ -49,7 +59,7 @@ def test_alphastar_module_train_pass_rescores_exploration_actions_exactly(sim_en
 
 
 def test_alphastar_module_lstm_state_and_time_axis(sim_env):
-    mc = {**ModelConfig(lstm=True, latent_channels=32, hidden=32).__dict__, **contract_to_model_config(**envs.contract_of(sim_env))}
+    mc = {"policy": _policy(lstm=True), **contract_to_model_config(**envs.contract_of(sim_env))}
     module = AlphaStarRLModule(observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc)
     init = module.get_initial_state()
     assert module.is_stateful() and set(init) == {"h", "c"}
@@ -65,7 +75,7 @@ def test_alphastar_module_lstm_state_and_time_axis(sim_env):
 def test_token_module_outputs_match_action_space(base_id, encoder):
     env = gym.make(base_id)
     module = PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space,
-                               model_config={"encoder": encoder, "latent_channels": 32})
+                               model_config={"token_net": {"encoder": encoder, "latent_channels": 32}})
     obs = _batch(env, 5)
     out = module.forward_train({Columns.OBS: obs})
     dist = module.get_train_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
@@ -79,8 +89,8 @@ def test_token_module_outputs_match_action_space(base_id, encoder):
 
 def test_token_module_rejects_unknown_encoder():
     env = gym.make("perceiver_rl/Tokens-CartPole-v1")
-    with pytest.raises(ValueError, match="model.encoder: unknown token encoder 'cnn'"):
-        PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space, model_config={"encoder": "cnn"})
+    with pytest.raises(ValueError, match="^encoder: unknown token encoder 'cnn'"):
+        PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space, model_config={"token_net": {"encoder": "cnn"}})
 
 
 def test_info_counters_callback_reports_dropped_entities_per_episode():

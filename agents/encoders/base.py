@@ -6,7 +6,8 @@ query heads decode from: the Perceiver's latent array, or by default the per-ent
 themselves (with the entity mask).
 
 Register a new encoder with ``@register_entity_encoder("name")``; ``PolicyConfig(encoder="name")`` then
-builds it from an :class:`EntityEncoderConfig`.
+builds it from the number of features per entity and an :class:`EntityEncoderConfig`
+(``PolicyConfig.entity_encoder``; an experiment's ``model.policy.entity_encoder``, field for field).
 """
 
 from __future__ import annotations
@@ -17,28 +18,28 @@ from typing import Callable, NamedTuple
 import torch
 from torch import nn
 
+from ..config_values import ranged
 from ..registry import Registry
 
 
 @dataclass
 class EntityEncoderConfig:
-    """Hyper-parameters every entity encoder receives (each uses the ones that apply to it)."""
+    """Hyper-parameters every entity encoder receives (each uses the ones that apply to it). The number of
+    features per entity is not one of them: it comes from the observation spec (``EntityEncoder.__init__``)."""
 
-    entity_features: int
-    """F: features per entity."""
-    channels: int = 256
+    channels: int = ranged(256, ge=1)
     """D: width of the per-entity and pooled outputs (AlphaStar: 256)."""
-    num_layers: int = 3
+    num_layers: int = ranged(3, ge=0)
     """Transformer layers / Perceiver latent self-attention layers (AlphaStar: 3)."""
-    num_heads: int = 2
+    num_heads: int = ranged(2, ge=1)
     """Attention heads of those layers (AlphaStar: 2)."""
-    head_channels: int = 128
+    head_channels: int = ranged(128, ge=1)
     """Key/query/value width per head (AlphaStar: 128)."""
-    widening_factor: int = 4
+    widening_factor: int = ranged(4, ge=1)
     """MLP hidden width = widening_factor * D (AlphaStar: 1024 = 4 * 256)."""
-    num_latents: int = 32
+    num_latents: int = ranged(32, ge=1)
     """Perceiver only: length L of the latent array (the paper's SC2 run: 32)."""
-    decoder_widening_factor: int = 1
+    decoder_widening_factor: int = ranged(1, ge=1)
     """Perceiver only: MLP widening of the per-entity decoder (its cost is linear in N)."""
 
 
@@ -58,9 +59,11 @@ class EntityEncoding(NamedTuple):
 class EntityEncoder(nn.Module):
     """Base class: subclasses implement ``forward``; ``encode`` defaults to the entities as memory."""
 
-    def __init__(self, config: EntityEncoderConfig) -> None:
+    def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
+        """``entity_features`` F: features per entity (the observation's, plus the policy's map-position
+        encoding for entities with a position)."""
         super().__init__()
-        self.config = config
+        self.entity_features, self.config = entity_features, config
 
     @property
     def output_channels(self) -> int:
@@ -84,8 +87,8 @@ def register_entity_encoder(name: str) -> Callable[[type[EntityEncoder]], type[E
     return ENTITY_ENCODERS.register(name)
 
 
-def build_entity_encoder(name: str, config: EntityEncoderConfig) -> EntityEncoder:
-    return ENTITY_ENCODERS.build(name, config)
+def build_entity_encoder(name: str, entity_features: int, config: EntityEncoderConfig) -> EntityEncoder:
+    return ENTITY_ENCODERS.build(name, entity_features, config)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

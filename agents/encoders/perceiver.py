@@ -19,10 +19,10 @@ class PerceiverEntityEncoder(EntityEncoder):
     the memory for query heads is the latent array ``(B, L, D)`` (no mask).
     """
 
-    def __init__(self, config: EntityEncoderConfig) -> None:
-        super().__init__(config)
+    def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
+        super().__init__(entity_features, config)
         c = config
-        self.embed = nn.Linear(c.entity_features, c.channels)
+        self.embed = nn.Linear(entity_features, c.channels)
         self.encoder = PerceiverEncoder(
             EncoderConfig(
                 num_input_channels=c.channels,

@@ -18,10 +18,10 @@ class TransformerEntityEncoder(EntityEncoder):
     ``pooled = ReLU(Linear(masked_mean(x)))``. The memory for query heads is the entity embeddings.
     """
 
-    def __init__(self, config: EntityEncoderConfig) -> None:
-        super().__init__(config)
+    def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
+        super().__init__(entity_features, config)
         c = config
-        self.embed = nn.Linear(c.entity_features, c.channels)
+        self.embed = nn.Linear(entity_features, c.channels)
         self.layers = nn.ModuleList(
             SelfAttentionBlock(
                 channels=c.channels,

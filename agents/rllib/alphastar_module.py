@@ -3,7 +3,9 @@
 Exploration/inference sample the autoregressive action inside the module and return ``ACTIONS`` with
 ``ACTION_LOGP`` and the flat ``ACTION_DIST_INPUTS``; ``_forward_train`` teacher-forces the heads on
 ``batch[ACTIONS]`` so that PPO's re-scoring (``from_logits(dist_inputs).logp(actions)``) is exact.
-The observation/action contract comes from the env (``envs.contract_of``) through ``model_config``.
+The observation/action contract comes from the env (``envs.contract_of``) through ``model_config``, beside
+the experiment's ``model.policy`` section (``model_config["policy"]``: the :class:`PolicyConfig` as a
+mapping; absent: the defaults).
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from envs.spec import ActionSpec, ActionType, ObservationSpec
 
-from ..config import ModelConfig
+from ..config import config_from_dict
 from ..policy import AlphaStarPolicy, PolicyConfig
 from .eval_once import EvalOnceMixin
 from .structured_distribution import distribution_class_for
-from .token_module import model_config_of
 
 
 def contract_to_model_config(obs_spec: ObservationSpec, act_spec: ActionSpec) -> dict:
@@ -44,33 +45,13 @@ def contract_from_model_config(mc: dict) -> tuple[ObservationSpec, ActionSpec]:
     return ObservationSpec(**o), ActionSpec(**a)
 
 
-def policy_config_of(cfg: ModelConfig) -> PolicyConfig:
-    """Experiment ``model:`` keys -> the policy's architecture."""
-    extra = {} if cfg.spatial_channels is None else {"spatial_channels": tuple(cfg.spatial_channels)}
-    return PolicyConfig(
-        **extra,
-        encoder=cfg.encoder,
-        heads=cfg.heads,
-        num_latents=cfg.num_latents,
-        entity_channels=cfg.latent_channels,
-        encoder_layers=cfg.num_self_attends,
-        encoder_heads=cfg.num_heads,
-        encoder_head_channels=max(cfg.latent_channels // cfg.num_heads, 8),
-        head_channels=cfg.hidden,
-        state_channels=cfg.hidden,
-        lstm=cfg.lstm,
-        spatial_pool=cfg.spatial_pool,
-        location_sigma=cfg.location_sigma,
-    )
-
-
 class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
     """RLModule over the structured observation contract (envs/spec.py) with structured actions."""
 
     def setup(self) -> None:
-        self.model_cfg = model_config_of(self.model_config)
         obs_spec, act_spec = contract_from_model_config(self.model_config)
-        self.policy = AlphaStarPolicy(obs_spec, act_spec, policy_config_of(self.model_cfg))
+        config = config_from_dict(self.model_config.get("policy", {}), PolicyConfig)
+        self.policy = AlphaStarPolicy(obs_spec, act_spec, config)
         self.action_dist_cls = distribution_class_for(act_spec)
         self._eval_if_inference_only()
 

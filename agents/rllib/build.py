@@ -14,6 +14,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 import envs
 
 from ..config import ConfigError, ExperimentConfig, first_line
+from ..registry import Registry
 from .callbacks import InfoCounters
 from .faults import register_faulty_env
 from .token_module import PerceiverRLModule
@@ -29,11 +30,12 @@ def _alphastar_module():
     return AlphaStarRLModule
 
 
-# name -> (module class factory or None for RLlib's default MLP module, the observation keys it needs)
+# name -> (module class factory or None for RLlib's default MLP module, the observation keys it needs,
+#          its config: the ``ModelConfig`` section that ``model_config[section]`` holds; RLlib's module: at the top)
 MODULES: dict[str, tuple] = {
-    "perceiver": (lambda: PerceiverRLModule, ("tokens", "token_mask")),
-    "alphastar": (_alphastar_module, ("entities", "entity_mask", "action_type_mask")),
-    "default": (None, ()),
+    "perceiver": (lambda: PerceiverRLModule, ("tokens", "token_mask"), "token_net"),
+    "alphastar": (_alphastar_module, ("entities", "entity_mask", "action_type_mask"), "policy"),
+    "default": (None, (), "default"),
 }
 
 
@@ -76,13 +78,14 @@ def observations_problem(module: str, env: gym.Env) -> str | None:
 
 def module_spec(cfg: ExperimentConfig, env: gym.Env) -> RLModuleSpec:
     """The RLModuleSpec of ``cfg.model`` for ``env`` (made by ``check_env(cfg)``: its observations fit the module):
-    the module class and a ``model_config`` holding the ``model:`` keys, plus the env's observation / action
-    contract for the alphastar module. No spaces: RLlib fills them in from the env it samples."""
-    factory = MODULES[cfg.model.module][0]
-    if factory is None:  # RLlib's default MLP module: fcnet widths from model.hidden
-        return RLModuleSpec(model_config={"fcnet_hiddens": [cfg.model.hidden, cfg.model.hidden], "fcnet_activation": "tanh",
-                                          "vf_share_layers": False})  # fmt: skip
-    model = dataclasses.asdict(cfg.model)
+    the module class and a ``model_config`` holding ``model.max_seq_len`` and the module's section of ``model:``
+    as a mapping, plus the env's observation / action contract for the alphastar module. No spaces: RLlib
+    fills them in from the env it samples."""
+    factory, _, section = MODULES[cfg.model.module]
+    options = dataclasses.asdict(getattr(cfg.model, section))
+    if factory is None:  # RLlib's default MLP module reads its DefaultModelConfig keys at the top level
+        return RLModuleSpec(model_config=options)
+    model = {"max_seq_len": cfg.model.max_seq_len, section: options}
     if cfg.model.module == "alphastar":  # the structured contract travels in model_config
         from .alphastar_module import contract_to_model_config
 
@@ -141,7 +144,7 @@ def _rllib_config(cfg: ExperimentConfig, env_name: str, spec: RLModuleSpec, trai
 
 
 _KEYED = re.compile(r"^[A-Za-z_][\w.]*: ")
-"""A message that already starts with the config key it is about (``model.encoder: unknown ...``)."""
+"""A message that already starts with the config key it is about (``model.policy.encoder: unknown ...``)."""
 
 
 def build_module(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | None = None):
@@ -155,32 +158,39 @@ def build_module(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | 
         return spec.build()
     except (ValueError, TypeError, KeyError) as e:
         text = first_line(e)
+        section = MODULES[cfg.model.module][2]
         if not _KEYED.match(text):
             text = f"model: the {cfg.model.module} module cannot be built ({text})"
-        elif text.split(":", 1)[0] in {f.name for f in dataclasses.fields(cfg.model)}:
-            text = "model." + text  # the policy's own config names the field without its section
+        elif text.split(":", 1)[0] in {f.name for f in dataclasses.fields(getattr(cfg.model, section))}:
+            text = f"model.{section}.{text}"  # the module's own config names the field without its section
         raise ConfigError(text) from None
 
 
-def _registries() -> dict[str, tuple]:
-    """Config keys that name a registered entry -> the registries that may resolve them (which one depends
-    on ``model.module``). ``pretrain.demos`` is checked by ``pretrain`` (``agents.pretrain.demo_source``)."""
+def _registries() -> dict[str, Registry]:
+    """Config keys that name a registered entry -> the registry that resolves them. ``pretrain.demos`` is
+    checked by ``pretrain`` (``agents.pretrain.demo_source``)."""
     from ..encoders import ENTITY_ENCODERS
     from ..heads.base import HEAD_TORSOS
     from ..token_encoders import TOKEN_ENCODERS
 
-    return {"model.encoder": (TOKEN_ENCODERS, ENTITY_ENCODERS), "model.heads": (HEAD_TORSOS,)}
+    return {
+        "model.policy.encoder": ENTITY_ENCODERS,
+        "model.policy.heads": HEAD_TORSOS,
+        "model.token_net.encoder": TOKEN_ENCODERS,
+    }
 
 
 def check_choices(cfg: ExperimentConfig) -> None:
     """Every registry-backed key names a registered entry, also where this experiment does not read it (a
     typo there would otherwise be silently ignored)."""
-    for key, registries in _registries().items():
-        section, name = key.split(".")
-        value = getattr(getattr(cfg, section), name)
-        names = sorted({entry for r in registries for entry in r})
-        if value not in names:
-            raise ConfigError(f"{key}: unknown {name} {value!r}, expected one of {names}")
+    for key, registry in _registries().items():
+        *sections, name = key.split(".")
+        node = cfg
+        for section in sections:
+            node = getattr(node, section)
+        value = getattr(node, name)
+        if value not in registry:
+            raise ConfigError(f"{key}: unknown {name} {value!r}, expected one of {sorted(registry)}")
 
 
 def module_with_state(cfg: ExperimentConfig, env: gym.Env, state: dict, source: str, *, targets: bool = False):

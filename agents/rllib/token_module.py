@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from gymnasium import spaces
@@ -17,15 +16,9 @@ from ray.rllib.core.rl_module.apis import TargetNetworkAPI, ValueFunctionAPI
 from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTION_DIST_INPUTS
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
-from ..config import ModelConfig
-from ..token_net import TokenActorCritic
+from ..config import config_from_dict
+from ..token_net import TokenActorCritic, TokenNetConfig
 from .eval_once import EvalOnceMixin
-
-
-def model_config_of(module_config: dict | None) -> ModelConfig:
-    """Our ``ModelConfig`` from an RLModule's ``model_config`` dict (RLlib may add keys of its own)."""
-    names = {f.name for f in dataclasses.fields(ModelConfig)}
-    return ModelConfig(**{k: v for k, v in (module_config or {}).items() if k in names})
 
 
 def dist_cls_for(action_space: spaces.Space):
@@ -39,13 +32,13 @@ def dist_cls_for(action_space: spaces.Space):
 class PerceiverRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
     """RLModule over ``{"tokens": (N, F), "token_mask": (N,)}`` observations.
 
-    ``model_config`` holds :class:`agents.config.ModelConfig` fields; ``encoder`` picks the torso
-    (``perceiver`` | ``transformer`` | ``mlp``). With ``lstm: true`` the module is stateful and inputs carry
-    a time axis ``(B, T, ...)``.
+    ``model_config["token_net"]`` is the experiment's ``model.token_net`` (:class:`TokenNetConfig` as a
+    mapping; absent: the defaults); its ``encoder`` picks the torso (``perceiver`` | ``transformer`` |
+    ``mlp``). With ``lstm: true`` the module is stateful and inputs carry a time axis ``(B, T, ...)``.
     """
 
     def setup(self) -> None:
-        cfg = model_config_of(self.model_config)
+        cfg = config_from_dict(self.model_config.get("token_net", {}), TokenNetConfig)
         tokens = self.observation_space["tokens"]
         self.net = TokenActorCritic(
             num_tokens=tokens.shape[0], token_features=tokens.shape[1], action_space=self.action_space, cfg=cfg
