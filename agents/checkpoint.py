@@ -147,13 +147,20 @@ def weights_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, t
     ]
     if not parts:
         return None
-    if any(k.endswith(LEGACY_KEYS) for k in unexpected):
-        parts.append("the checkpoint predates the full-resolution location head (Nov 2026): retrain it")
+    for change, keys in LEGACY_KEYS.items():
+        if any(k.endswith(keys) for k in unexpected):
+            parts.append(f"the checkpoint predates {change}: retrain it")
     return "; ".join(parts)
 
 
-LEGACY_KEYS = ("arguments.location_out.weight", "arguments.location_ar.weight")
-"""Parameters that only checkpoints written before the full-resolution location head have."""
+LEGACY_KEYS = {
+    "the full-resolution location head (Nov 2026)": ("arguments.location_out.weight", "arguments.location_ar.weight"),
+    "the leaner Perceiver policy (Nov 2026: pointer keys projected, no per-entity Conv1D)": (
+        "heads.entity_query.weight",
+        "torso.entity_encoder.entity_out.weight",  # unexpected only where the encoder is the Perceiver
+    ),
+}
+"""Parameters that only checkpoints written before an architecture change have, by change."""
 
 
 TARGET_PREFIXES = ("_target_policy.", "_target_net.")

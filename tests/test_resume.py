@@ -120,6 +120,18 @@ def test_a_checkpoint_from_before_the_location_head_change_is_named_as_such():
     assert "unexpected: policy.arguments.location_out.weight" in message and "predates the full-resolution location head" in message
 
 
+def test_a_perceiver_checkpoint_from_before_the_projected_pointer_keys_is_named_as_such():
+    import torch
+
+    from agents.checkpoint import weights_mismatch
+
+    expected = {"policy.heads.entity_keys.weight": torch.zeros(2, 2)}
+    old = {"policy.heads.entity_query.weight": torch.zeros(2, 2), "policy.torso.entity_encoder.entity_out.weight": torch.zeros(2, 2)}
+    message = weights_mismatch(expected, old)
+    assert "missing: policy.heads.entity_keys.weight" in message and "predates the leaner Perceiver policy" in message
+    assert "predates the full-resolution location head" not in message
+
+
 def test_target_network_weights_of_an_appo_checkpoint_are_left_out_when_initialising_without_targets():
     import torch
     from torch import nn

@@ -15,8 +15,11 @@ class PerceiverEntityEncoder(EntityEncoder):
     """Embed -> cross-attend into ``num_latents`` latents -> ``num_layers`` latent self-attention layers ->
     decode with the embedded entities as output queries.
 
-    ``per_entity = ReLU(Conv1D(ReLU(decoded)))`` as in AlphaStar; ``pooled = ReLU(Linear(mean(latents)))``;
-    the memory for query heads is the latent array ``(B, L, D)`` (no mask).
+    ``per_entity`` is the decoder's output (Perceiver IO's decoder: cross-attention with query residual, then
+    its MLP, widening ``decoder_widening_factor``), zero in empty slots: the heads project it further, so
+    AlphaStar's extra per-entity ``ReLU(Conv1D(ReLU(.)))`` is left out (at 512 entities it cost as much as
+    the decoder's attention). ``pooled = ReLU(Linear(mean(latents)))``; the memory for query heads is the
+    latent array ``(B, L, D)`` (no mask).
     """
 
     def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
@@ -47,14 +50,12 @@ class PerceiverEntityEncoder(EntityEncoder):
                 use_query_residual=True,
             )
         )
-        self.entity_out = nn.Linear(c.channels, c.channels)
         self.pool_out = nn.Linear(c.channels, c.channels)
 
     def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
         x = self.embed(entities)
         latents = self.encoder(x, mask)
-        decoded = self.decoder(x, latents)
-        per_entity = torch.relu(self.entity_out(torch.relu(decoded))) * mask[..., None]
+        per_entity = self.decoder(x, latents) * mask[..., None]
         pooled = torch.relu(self.pool_out(latents.mean(1)))
         return EntityEncoding(per_entity, pooled, latents, None)
 

@@ -5,8 +5,13 @@ transformer) plus one token projected from the state vector. Two decoder calls:
 
 - stage 1: one learned query per discrete head (``action_type``, ``value``), shifted by the state;
 - stage 2, conditioned on the chosen action type (its embedding is added to every query): one learned
-  ``queued`` query, the entity embeddings as pointer queries (``selected_units`` / ``target_unit`` keys),
-  Fourier positions of the coarse location grid (concatenated with the map skip) as location queries.
+  ``queued`` query and the Fourier positions of the coarse location grid (concatenated with the map skip)
+  as location queries.
+
+The pointer keys (``selected_units`` / ``target_unit``) are a projection of the per-entity embeddings: those
+were already decoded from the latents by the entity encoder, and the action type reaches the pointer logits
+through the pointer *query* (the autoregressive embedding). Decoding the N entities a second time cost more
+than the rest of the heads together at 512 entities (docs/benchmarks.md, act latency).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ class QueryHeads(HeadTorso):
         self.action_type_out = nn.Linear(c, d.num_action_types)
         self.value_out = nn.Linear(c, 1)
         self.queued_query = TrainableQueries(1, c)
-        self.entity_query = nn.Linear(d.entity_channels, c)
+        self.entity_keys = nn.Linear(d.entity_channels, c)
         self.grid = FourierPositionEncoding(d.map_size, d.fourier_bands)
         self.location_query = nn.Linear(self.grid.num_channels + d.map_channels, c)
         self.condition = nn.Linear(c, c)
@@ -55,15 +60,9 @@ class QueryHeads(HeadTorso):
         return Stage1(self.action_type_out(out[:, 0]), self.value_out(out[:, 1]).squeeze(-1), memory, mask)
 
     def stage2(self, torso: TorsoOutput, stage1: Stage1, condition: torch.Tensor) -> ArgumentFeatures:
-        b, n = torso.per_entity.shape[:2]
+        b = condition.shape[0]
         cells = torso.map_skip.flatten(2).transpose(1, 2)  # (B, h*w, Cm), row-major
-        queries = torch.cat(
-            [
-                self.queued_query(b),
-                self.entity_query(torso.per_entity),
-                self.location_query(torch.cat([self.grid(b), cells], dim=-1)),
-            ],
-            dim=1,
-        ) + self.condition(condition)[:, None]
-        out = self.stage2_decoder(queries, stage1.memory, stage1.memory_mask)
-        return ArgumentFeatures(out[:, 0], out[:, 1 : 1 + n], out[:, 1 + n :])
+        location = self.location_query(torch.cat([self.grid(b), cells], dim=-1))  # (B, h*w, C)
+        queries = torch.cat([self.queued_query(b), location], dim=1) + self.condition(condition)[:, None]
+        out = self.stage2_decoder(queries, stage1.memory, stage1.memory_mask)  # (B, 1 + h*w, C)
+        return ArgumentFeatures(out[:, 0], self.entity_keys(torso.per_entity), out[:, 1:])
