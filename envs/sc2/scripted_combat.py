@@ -63,6 +63,8 @@ class CombatAgent(ScriptedAgent):
         enemy = np.flatnonzero(obs["targetable_mask"] & (ent[:, _F["alliance_enemy"]] > 0))
         kind = ent[:, _TYPE_COLUMNS].argmax(axis=1)
         pos = ent[:, [_F["x"], _F["y"]]] * np.array([self._w, self._h])
+        rows, cols = np.nonzero(obs["location_mask"])
+        self._legal = (cols.min(), rows.min(), cols.max(), rows.max())  # bounding box of the legal locations
         return {
             "own": own, "enemy": enemy, "pos": pos, "health": ent[:, _F["health_ratio"]] * _HEALTH[kind],
             "radius": _RADIUS[kind], "baneling": _TYPES[kind] == BANELING.unit_type,
@@ -70,8 +72,9 @@ class CombatAgent(ScriptedAgent):
         }  # fmt: skip
 
     def cell(self, point: np.ndarray) -> int:
-        """Location index of the grid point ``(x, y)``."""
-        x, y = (int(np.clip(round(float(v)), 0, s - 1)) for v, s in zip(point, (self._w, self._h)))
+        """Location index of the grid point ``(x, y)``, moved into the legal locations' box (the playable area)."""
+        x0, y0, x1, y1 = self._legal
+        x, y = int(np.clip(round(float(point[0])), x0, x1)), int(np.clip(round(float(point[1])), y0, y1))
         return y * self._w + x
 
     def in_range(self, u: dict) -> np.ndarray:
@@ -145,6 +148,11 @@ class SplitAgent(CombatAgent):
     CALM = 8.0
     """No enemy closer than this to any marine: time to split, not to fight."""
 
+    def reset(self) -> None:
+        super().reset()
+        self._pending: list[tuple[int, int]] | None = None
+        """The split of this wave: ``(own slot, location)`` moves still to give; None before the wave's split."""
+
     def act(self, obs) -> dict:
         u = self.units(obs)
         own, enemy, pos = u["own"], u["enemy"], u["pos"]
@@ -152,19 +160,23 @@ class SplitAgent(CombatAgent):
             return self.noop()
         near = self.in_range(u)
         if len(near):
+            self._pending = None
             banes = near[u["baneling"][near]]
             return self.focus(obs, u, banes if len(banes) else near)
-        if len(enemy) and np.linalg.norm(pos[enemy][:, None] - pos[own][None], axis=-1).min() > self.CALM:
-            slots = self._formation(u)
-            away = np.linalg.norm(pos[own] - slots, axis=1) > 0.75
-            if away.any():
-                i = int(np.flatnonzero(away)[0])
-                return self.move(int(own[i]), self.cell(slots[i]))
+        calm = len(enemy) and np.linalg.norm(pos[enemy][:, None] - pos[own][None], axis=-1).min() > self.CALM
+        if calm and self._pending is None:
+            self._pending = [(int(s), self.cell(slot)) for s, slot in zip(own, self._formation(u))]
+        if calm and self._pending:
+            slot, location = self._pending.pop(0)
+            return self.move(slot, location)
+        if calm and not u["idle"][own].all():
+            return self.noop()  # the split is under way
         return self.attack_move(u)
 
     def _formation(self, u: dict) -> np.ndarray:
         """Formation slot per own unit ``(K, 2)``: two staggered lines across the direction to the enemy,
-        ``SPACING`` apart, centred on the marines, within the grid; units matched to slots in their order across."""
+        ``SPACING`` apart, centred on the marines and extending away from the enemy (:meth:`cell` keeps them in the
+        playable area); units matched to slots in their order across."""
         own, pos = u["own"], u["pos"]
         centre = pos[own].mean(axis=0)
         ahead = pos[u["enemy"]].mean(axis=0) - centre
@@ -173,12 +185,12 @@ class SplitAgent(CombatAgent):
         k = len(own)
         i = np.arange(k)
         offsets = (i // 2 - (k - 1) // 4) * self.SPACING + (i % 2) * self.SPACING / 2
-        depth = (i % 2) * self.SPACING
+        depth = -(i % 2) * self.SPACING
         slots = centre + offsets[:, None] * across + depth[:, None] * ahead
         order = np.argsort(pos[own] @ across)
         matched = np.empty_like(slots)
         matched[order] = slots[np.argsort(slots @ across)]
-        return np.clip(matched, 1, np.array([self._w, self._h]) - 2)
+        return matched
 
 
 COMBAT_AGENTS: dict[str, tuple[type[CombatAgent], ...]] = {
