@@ -6,6 +6,8 @@ API (pure torch; the RLlib RLModule wraps it)::
     out = policy(obs)                                  # sample        (act, exploration)
     out = policy(obs, deterministic=True)              # greedy        (act, inference)
     out = policy(obs, actions=batch_actions)           # teacher-forced (learner)
+    out = policy.act(obs[, deterministic=True])        # the rollout path: policy(obs) under inference mode,
+                                                       # no distribution object (out.distribution is None)
     out.actions      dict of int64: action_type (B,), queued (B,), selected_units (B, M) (EOS = N_max
                      pads after the end), target_unit (B,), location (B,) = y * W + x
     out.logp         (B,)   log-probability of out.actions
@@ -31,11 +33,20 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from envs.spec import ARGUMENTS, ActionSpec, ObservationSpec
+from envs.spec import ActionSpec, ObservationSpec
 
 from .config_values import ranged
 from .core import State
-from .distribution import ActionLayout, StructuredActionDistribution, choose, mask_logits
+from .distribution import (
+    HEADS,
+    ActionLayout,
+    StructuredActionDistribution,
+    choose,
+    flat_logits,
+    head_log_probs,
+    joint_log_prob,
+    mask_logits,
+)
 from .encoders import EntityEncoderConfig
 from .heads import ArgumentHeads, HeadDims, build_heads
 from .map_position import MapPositionEncoding
@@ -217,43 +228,78 @@ class AlphaStarPolicy(nn.Module):
     ) -> PolicyOutput:
         flat, lead = self._prepare(obs)
         given = None if actions is None else self._flatten_actions(actions, lead)
+        logits, chosen, value, new_state = self._decide(flat, lead, state, given, deterministic)
+        dist = StructuredActionDistribution(logits, self.uses, self.layout, lead)
+        rows = given if given is not None else chosen
+        out_actions = {k: rows[k].reshape(*lead, *rows[k].shape[1:]) for k in HEADS}
+        return PolicyOutput(
+            actions=out_actions,
+            logp=dist.logp(out_actions, check=False),  # given actions were checked in _flatten_actions
+            dist_inputs=dist.flat(),
+            value=value.reshape(lead),
+            state=new_state,
+            distribution=dist,
+        )
 
+    def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
+        """The rollout path (RLlib's exploration / inference forward): ``forward(obs, state=state,
+        deterministic=deterministic)`` under ``torch.inference_mode``, without a distribution object
+        (``distribution`` is None). The same actions for the same RNG state, the same ``logp``, ``dist_inputs``
+        and ``value``; ordinary tensors without autograd history (a learner may teacher-force on them)."""
+        with torch.inference_mode():
+            flat, lead = self._prepare(obs)
+            logits, chosen, value, new_state = self._decide(flat, lead, state, None, deterministic)
+            logp = joint_log_prob(head_log_probs(logits, chosen, self.uses, self.layout.eos))
+            dist_inputs = flat_logits(logits)
+
+        def out(x: torch.Tensor) -> torch.Tensor:  # leading dims back; a normal tensor (clone) out of inference mode
+            return x.reshape(*lead, *x.shape[1:]).clone()
+
+        return PolicyOutput(
+            actions={k: out(chosen[k]) for k in HEADS},
+            logp=out(logp),
+            dist_inputs=out(dist_inputs),
+            value=out(value),
+            state=None if new_state is None else {k: v.clone() for k, v in new_state.items()},
+        )
+
+    def _decide(
+        self,
+        flat: dict[str, torch.Tensor],
+        lead: tuple[int, ...],
+        state: State | None,
+        given: dict[str, torch.Tensor] | None,
+        deterministic: bool,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, State | None]:
+        """One autoregressive pass over flat rows ``(B*T, ...)``: -> (per-head masked logits, chosen (or given)
+        indices per head, value ``(B*T,)``, LSTM state)."""
         torso, new_state = self.torso(flat, lead, state)
         stage1 = self.heads.stage1(torso)
         at_logits = mask_logits(stage1.action_type_logits, self.legal_action_types(flat), 0)
         action_type = choose(at_logits, None if given is None else given["action_type"], deterministic)
         ar, condition = self.arguments.embed_action_type(torso.state, action_type)
         features = self.heads.stage2(torso, stage1, condition)
-        masks = {
+        masks = self._argument_masks(flat)
+        logits, chosen = self.arguments(features, ar, self.uses[action_type], masks, given, deterministic)
+        logits["action_type"], chosen["action_type"] = at_logits, action_type
+        return logits, chosen, stage1.value, new_state
+
+    def _argument_masks(self, flat: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
+        """The masks :class:`~agents.heads.ArgumentHeads` takes, from the flat observation."""
+        cells = None
+        if self.obs_spec.entity_position is not None:
+            cells = self.torso.positions.cell_index(self.torso.entity_xy(flat["entities"]))
+        return {
             "selectable": flat["selectable_mask"],
             "targetable": flat["targetable_mask"],
             "location": flat["location_mask"].flatten(1) if "location_mask" in flat else None,
             "entity": flat["entity_mask"],
-            "entity_cells": None
-            if self.obs_spec.entity_position is None
-            else self.torso.positions.cell_index(self.torso.entity_xy(flat["entities"])),
+            "entity_cells": cells,
         }
-        logits, chosen = self.arguments(features, ar, self.uses[action_type], masks, given, deterministic)
-        logits["action_type"], chosen["action_type"] = at_logits, action_type
-
-        def unflat(x: torch.Tensor) -> torch.Tensor:
-            return x.reshape(*lead, *x.shape[1:])
-
-        dist = StructuredActionDistribution(logits, self.uses, self.layout, lead)
-        rows = given if given is not None else chosen
-        out_actions = {k: unflat(rows[k]) for k in ("action_type",) + ARGUMENTS}
-        return PolicyOutput(
-            actions=out_actions,
-            logp=dist.logp(out_actions, check=False),  # given actions were checked in _flatten_actions
-            dist_inputs=dist.flat(),
-            value=unflat(stage1.value),
-            state=new_state,
-            distribution=dist,
-        )
 
     def _flatten_actions(self, actions: dict[str, torch.Tensor], lead: tuple[int, ...]) -> dict[str, torch.Tensor]:
         out = {}
-        for key in ("action_type",) + ARGUMENTS:
+        for key in HEADS:
             if key not in actions:
                 raise ValueError(f"actions: missing key {key!r}")
             a = torch.as_tensor(actions[key], device=self.uses.device).long()

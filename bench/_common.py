@@ -10,18 +10,25 @@ from typing import Callable, Mapping
 import torch
 
 
-def time_interleaved(fns: Mapping[str, Callable[[], object]], *, repeats: int, warmup: int = 1) -> dict[str, float]:
+def time_interleaved(
+    fns: Mapping[str, Callable[[], object]],
+    *,
+    repeats: int,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
     """Median seconds per call of each ``fn``, the calls interleaved round-robin so that drift in the
-    machine's speed (other load, frequency) hits every contender alike."""
+    machine's speed (other load, frequency) hits every contender alike. ``clock``: wall clock by default;
+    ``time.process_time`` counts this process's CPU time only (less disturbed by other load)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            samples[name].append(time.perf_counter() - t0)
+            samples[name].append(clock() - t0)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 

@@ -8,6 +8,20 @@ from torch import nn
 
 from ._checks import check_mask, check_shape
 
+STANDARD, ABSORB_KEYS, ABSORB_QUERIES = "standard", "absorb_keys", "absorb_queries"
+
+
+def _head_matmul(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``x (B, h, n, d) @ w (h, d, c) -> (B, h, n, c)`` as one ``bmm`` over the heads: the same kernel with and
+    without autograd (``torch.matmul`` folds broadcast batches differently when an input requires grad)."""
+    b, h, n, d = x.shape
+    return torch.bmm(x.transpose(0, 1).reshape(h, b * n, d), w).view(h, b, n, w.shape[-1]).transpose(0, 1)
+
+
+def _ones_channel(x: torch.Tensor) -> torch.Tensor:
+    """``(B, n, C) -> (B, n, C + 1)``: a constant 1 appended (a bias folded into a dot product)."""
+    return torch.cat([x, x.new_ones(*x.shape[:-1], 1)], dim=-1)
+
 
 class MultiHeadAttention(nn.Module):
     """LayerNorm'd multi-head attention of queries ``x_q`` over keys/values ``x_kv``.
@@ -21,6 +35,12 @@ class MultiHeadAttention(nn.Module):
 
     ``self_attention=True`` shares one LayerNorm between the query and key/value side (``x_kv`` is
     then ignored and ``x_q`` attends to itself), as in DeepMind's self-attention module.
+
+    Cross-attention between a short and a long side (Perceiver latents vs inputs or output queries)
+    computes the same function in the cheaper of three orders (:meth:`form`): the projections of the long
+    side are folded into the short side (``<W_q x, W_k y> = <x, W_q^T W_k y>``; ``P (y W_v^T) W_o^T =
+    P (y W_v^T W_o^T)``), so that nothing of size ``(long, qk_channels)`` is projected. Equal up to float
+    rounding; the order depends only on the shapes, so a policy's rollout and learner passes agree.
     """
 
     def __init__(
@@ -46,6 +66,7 @@ class MultiHeadAttention(nn.Module):
         if self_attention and kv_channels != q_channels:
             raise ValueError(f"self-attention needs kv_channels == q_channels, got {kv_channels} != {q_channels}")
         self.q_channels, self.kv_channels = q_channels, kv_channels
+        self.qk_channels, self.v_channels, self.out_channels = qk_channels, v_channels, out_channels
         self.num_heads, self.dropout, self.self_attention = num_heads, dropout, self_attention
         self.q_norm = nn.LayerNorm(q_channels, eps=layer_norm_eps)
         self.kv_norm = None if self_attention else nn.LayerNorm(kv_channels, eps=layer_norm_eps)
@@ -54,9 +75,34 @@ class MultiHeadAttention(nn.Module):
         self.v_proj = nn.Linear(kv_channels, v_channels)
         self.o_proj = nn.Linear(v_channels, out_channels)
 
+    def form(self, num_queries: int, num_keys: int) -> str:
+        """The cheapest order (multiply-adds per sample) for ``num_queries`` x ``num_keys``:
+
+        - ``standard``: project queries, keys, values; attend at ``qk/heads`` channels; project the output;
+        - ``absorb_keys`` (few queries, many keys): queries mapped into the keys' input space
+          (``W_k^T W_q x``), attention over the normalised inputs themselves, ``W_v`` after the weighting;
+        - ``absorb_queries`` (many queries, few keys): keys mapped into the queries' input space
+          (``W_q^T W_k y``), values straight to the output space (``W_o W_v y``), heads summed.
+        """
+        if self.self_attention or (self.training and self.dropout > 0):  # dropout: rows no longer sum to 1
+            return STANDARD
+        o, m, h = num_queries, num_keys, self.num_heads
+        cq, ckv, cqk, cv, cout = self.q_channels, self.kv_channels, self.qk_channels, self.v_channels, self.out_channels
+        costs = {
+            STANDARD: o * cq * cqk + m * ckv * (cqk + cv) + o * m * (cqk + cv) + o * cv * cout,
+            ABSORB_KEYS: o * cq * cqk + o * cqk * ckv + 2 * h * o * m * ckv + o * ckv * cv + o * cv * cout,
+            ABSORB_QUERIES: m * ckv * (cqk + cv) + m * (cqk * cq + cv * cout) + h * o * m * (cq + cout),
+        }
+        return min(costs, key=lambda k: (costs[k], k != STANDARD))
+
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, n, h*d)`` -> ``(B, h, n, d)``."""
         b, n, c = x.shape
         return x.view(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
+
+    def _per_head(self, weight: torch.Tensor) -> torch.Tensor:
+        """A Linear weight ``(h*d, C)`` -> ``(h, d, C)``."""
+        return weight.view(self.num_heads, -1, weight.shape[-1])
 
     def forward(
         self, x_q: torch.Tensor, x_kv: torch.Tensor | None = None, mask: torch.Tensor | None = None
@@ -72,18 +118,41 @@ class MultiHeadAttention(nn.Module):
             kv_in = self.kv_norm(x_kv)
         check_mask("mask", mask, x_kv, "x_kv")
 
-        q, k, v = self._heads(self.q_proj(q_in)), self._heads(self.k_proj(kv_in)), self._heads(self.v_proj(kv_in))
         attn_mask = empty_rows = None
         if mask is not None:
             empty_rows = ~mask.any(dim=1)  # (B,)
             # Give fully masked rows one dummy key so softmax stays finite; their output is zeroed below.
             safe = mask | empty_rows[:, None]
             attn_mask = safe[:, None, None, :]  # (B, 1, 1, M) broadcast over heads and queries
+        h, scale = self.num_heads, (self.qk_channels // self.num_heads) ** -0.5
+        form = self.form(x_q.shape[1], kv_in.shape[1])
+        if form == ABSORB_KEYS:
+            # <W_q x + b_q, W_k y + b_k> = <W_k^T q, y> + <q, b_k>: y gets a constant 1 channel for the bias
+            # (a constant per query row that cancels in the softmax; it keeps b_k's gradient, which is 0).
+            w_k = torch.cat([self._per_head(self.k_proj.weight), self._per_head(self.k_proj.bias[:, None])], -1)
+            q = _head_matmul(self._heads(self.q_proj(q_in)), w_k)  # (B, h, O, Ckv + 1)
+            k = _ones_channel(kv_in)[:, None].expand(-1, h, -1, -1)  # (B, h, M, Ckv + 1)
+            v = kv_in[:, None].expand(-1, h, -1, -1)  # (B, h, M, Ckv)
+        elif form == ABSORB_QUERIES:
+            # <W_q x + b_q, k> = <x, W_q^T k> + <b_q, k>: x gets a constant 1 channel for the bias.
+            w_q = torch.cat([self._per_head(self.q_proj.weight), self._per_head(self.q_proj.bias[:, None])], -1)
+            k = _head_matmul(self._heads(self.k_proj(kv_in)), w_q)  # (B, h, M, Cq + 1)
+            w_o = self.o_proj.weight.view(self.out_channels, h, -1).permute(1, 2, 0)  # (h, dv, Cout)
+            v = _head_matmul(self._heads(self.v_proj(kv_in)), w_o)  # (B, h, M, Cout)
+            q = _ones_channel(q_in)[:, None].expand(-1, h, -1, -1)  # (B, h, O, Cq + 1)
+        else:
+            q, k, v = self._heads(self.q_proj(q_in)), self._heads(self.k_proj(kv_in)), self._heads(self.v_proj(kv_in))
         out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0, scale=scale
         )
-        b, h, o, d = out.shape
-        out = self.o_proj(out.transpose(1, 2).reshape(b, o, h * d))
+        if form == ABSORB_QUERIES:
+            out = out.sum(1) + self.o_proj.bias  # o_proj(concat of heads) = sum of the heads' W_o slices
+        else:
+            if form == ABSORB_KEYS:  # (B, h, O, Ckv) -> (B, h, O, dv); P (W_v y + b_v) = W_v (P y) + b_v
+                w_v, b_v = self._per_head(self.v_proj.weight), self._per_head(self.v_proj.bias[:, None])
+                out = _head_matmul(out, w_v.transpose(1, 2)) + b_v.transpose(1, 2)
+            b, _, o, d = out.shape
+            out = self.o_proj(out.transpose(1, 2).reshape(b, o, h * d))
         if empty_rows is not None:
             out = out.masked_fill(empty_rows[:, None, None], 0.0)
         return out

@@ -92,3 +92,41 @@ def test_non_boolean_mask_rejected():
     m = MultiHeadAttention(q_channels=16, kv_channels=8)
     with pytest.raises(ValueError, match="mask: expected a boolean"):
         m(torch.randn(2, 3, 16), torch.randn(2, 5, 8), torch.ones(2, 5))
+
+
+@pytest.mark.parametrize(
+    "o,m,heads,form",
+    [
+        (3, 4, 2, "standard"),
+        (2, 40, 1, "absorb_keys"),
+        (3, 40, 2, "absorb_keys"),
+        (40, 2, 1, "absorb_queries"),
+        (40, 3, 2, "absorb_queries"),
+    ],
+)
+def test_every_evaluation_order_is_the_same_function_with_the_same_gradients(o, m, heads, form):
+    """Cross-attention between a short and a long side folds the long side's projections into the short side;
+    values, gradients (of inputs and every parameter) and the fully-masked-row zeros stay those of the
+    reference, and autograd on or off gives the same bits (the rollout and the learner agree)."""
+    torch.manual_seed(0)
+    att = MultiHeadAttention(
+        q_channels=12, kv_channels=10, num_heads=heads, qk_channels=8, v_channels=6, out_channels=14
+    )
+    assert att.form(o, m) == form
+    for p in att.parameters():  # non-trivial LayerNorms and biases
+        p.data.normal_()
+    mask = torch.rand(3, m) > 0.3
+    mask[:, 0] = True
+    mask[2] = False  # one sample without any valid key
+    x_q = torch.randn(3, o, 12, requires_grad=True)
+    x_kv = torch.randn(3, m, 10, requires_grad=True)
+    for msk in (None, mask):
+        out, ref = att(x_q, x_kv, msk), naive_attention(att, x_q, x_kv, msk)
+        torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+        with torch.no_grad():
+            assert torch.equal(att(x_q, x_kv, msk), out.detach())
+        w = torch.randn_like(out)
+        ours = torch.autograd.grad((out * w).sum(), [x_q, x_kv, *att.parameters()])
+        theirs = torch.autograd.grad((ref * w).sum(), [x_q, x_kv, *att.parameters()])
+        for (name, _), a, b in zip([("x_q", 0), ("x_kv", 0), *att.named_parameters()], ours, theirs):
+            torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-3, msg=name)

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import torch
 
-from agents.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, mask_logits
+from agents.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, choose, mask_logits
 from envs.spec import ActionType
 from policy_helpers import illegal_rows, random_obs, specs, tiny_policy
 
@@ -122,6 +122,42 @@ def test_teacher_forced_logp_equals_logp_at_sampling_and_from_flat(lstm):
     assert torch.allclose(dist.kl(dist), torch.zeros(64), atol=1e-6)
     assert sampled.dist_inputs.shape == (64, ActionLayout.from_spec(act_spec).width)
     assert sampled.dist_inputs.min() >= MASK_VALUE and torch.isfinite(sampled.dist_inputs).all()
+
+
+@pytest.mark.parametrize(
+    "n,encoder,heads", [(6, "perceiver", "queries"), (40, "perceiver", "queries"), (40, "transformer", "mlp")]
+)
+def test_act_is_the_forward_pass_under_inference_mode_and_its_logp_the_teacher_forced_logp(n, encoder, heads):
+    """policy.act (the rollout path) draws the same actions as policy(obs) for the same RNG state (sampled and
+    greedy), with the same logp, dist_inputs and value; the learner's teacher-forced logp (autograd on)
+    equals its logp. At 40 entities the Perceiver's attentions fold their projections (perceiver_rl.attention)."""
+    obs_spec, act_spec = specs(n=n)
+    torch.manual_seed(8)
+    policy = tiny_policy(obs_spec, act_spec, encoder=encoder, heads=heads)
+    obs = random_obs(obs_spec, 64, seed=8)
+    for deterministic in (False, True):
+        torch.manual_seed(9)
+        acted = policy.act(obs, deterministic=deterministic)
+        torch.manual_seed(9)
+        with torch.no_grad():
+            reference = policy(obs, deterministic=deterministic)
+        for key, a in acted.actions.items():
+            assert torch.equal(a, reference.actions[key]), key
+        for field in ("logp", "dist_inputs", "value"):
+            assert torch.equal(getattr(acted, field), getattr(reference, field)), field
+        assert acted.distribution is None and not acted.logp.is_inference()
+        forced = policy(obs, actions=acted.actions)
+        torch.testing.assert_close(forced.logp.detach(), acted.logp, rtol=0, atol=1e-5)
+        torch.testing.assert_close(forced.dist_inputs.detach(), acted.dist_inputs, rtol=0, atol=1e-5)
+    assert len(set(acted.actions["action_type"].tolist())) > 1
+
+
+def test_sampling_draws_what_torch_multinomial_draws_for_the_same_seed():
+    logits = torch.randn(64, 513)
+    torch.manual_seed(3)
+    expected = torch.multinomial(torch.softmax(logits, -1), 1).squeeze(-1)
+    torch.manual_seed(3)
+    assert torch.equal(choose(logits, None, deterministic=False), expected)
 
 
 def test_unused_arguments_contribute_exactly_zero():

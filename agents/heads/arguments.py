@@ -36,7 +36,7 @@ from torch import nn
 
 from envs.spec import ARGUMENTS
 
-from ..distribution import ActionLayout, choose, degenerate_logits, mask_logits
+from ..distribution import MASK_VALUE, ActionLayout, choose, degenerate_logits, mask_logits
 from ..map_position import MapPositionEncoding
 from .base import ArgumentFeatures
 
@@ -86,6 +86,9 @@ class ArgumentHeads(nn.Module):
         self.positions, self.location_sigma = positions, location_sigma
         self.location_query = _mlp(channels)
         self.location_pos = nn.Linear(positions.num_channels, channels)
+        sizes = dict(layout.sizes, selected_units=layout.eos + 1)
+        for head, default in layout.defaults.items():  # what an argument the action type does not use holds
+            self.register_buffer(f"_unused_{head}", degenerate_logits((sizes[head],), default), persistent=False)
 
     def embed_action_type(self, state: torch.Tensor, action_type: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> ``(ar (B, C), condition (B, C))``: the initial autoregressive embedding and the type's embedding."""
@@ -93,7 +96,13 @@ class ArgumentHeads(nn.Module):
         return self.state_embed(state) + condition, condition
 
     def _pointer(self, keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("bnc,bc->bn", keys, query) / math.sqrt(self.channels)
+        """``keys (B, N, C)``, ``query (B, C)`` -> ``(B, N)`` scaled dot products."""
+        return torch.bmm(keys, query[:, :, None]).squeeze(-1) / math.sqrt(self.channels)
+
+    def _unused(self, head: str, used: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """``logits`` where ``used (B,)``, else the degenerate row of ``head`` (see agents.distribution)."""
+        used = used.view(-1, *(1,) * (logits.dim() - 1))
+        return torch.where(used, logits, getattr(self, f"_unused_{head}"))
 
     def forward(
         self,
@@ -114,7 +123,7 @@ class ArgumentHeads(nn.Module):
 
         # queued
         raw = self.queued_out(torch.relu(features.queued + ar))
-        logits["queued"] = torch.where(used[:, QUEUED, None], raw, degenerate_logits(raw.shape, 0, raw))
+        logits["queued"] = self._unused("queued", used[:, QUEUED], raw)
         acts["queued"] = choose(logits["queued"], g.get("queued"), deterministic)
         if self.queued_embed is not None:
             ar = ar + used[:, QUEUED, None] * self.queued_embed(acts["queued"])
@@ -124,16 +133,14 @@ class ArgumentHeads(nn.Module):
             features.entity_keys, ar, masks["selectable"], g.get("selected_units"), deterministic
         )
         use = used[:, SELECTED]
-        logits["selected_units"] = torch.where(
-            use[:, None, None], sel_logits, degenerate_logits(sel_logits.shape, self.layout.eos, sel_logits)
-        )
+        logits["selected_units"] = self._unused("selected_units", use, sel_logits)
         acts["selected_units"] = torch.where(use[:, None], acts["selected_units"], self.layout.eos)
         ar = torch.where(use[:, None], ar_sel, ar)
 
         # target_unit
         raw = self._pointer(features.entity_keys, self.target_query(ar))
         masked = mask_logits(raw, masks["targetable"], defaults["target_unit"])
-        logits["target_unit"] = torch.where(used[:, TARGET, None], masked, degenerate_logits(raw.shape, 0, raw))
+        logits["target_unit"] = self._unused("target_unit", used[:, TARGET], masked)
         acts["target_unit"] = choose(logits["target_unit"], g.get("target_unit"), deterministic)
         if self.target_embed is not None:
             ar = ar + used[:, TARGET, None] * self.target_embed(_pick(features.entity_keys, acts["target_unit"]))
@@ -146,7 +153,7 @@ class ArgumentHeads(nn.Module):
         raw = self._location(features, ar, scattering, masks["entity_cells"])
         if masks["location"] is not None:
             raw = mask_logits(raw, masks["location"], defaults["location"])
-        logits["location"] = torch.where(used[:, LOCATION, None], raw, degenerate_logits(raw.shape, 0, raw))
+        logits["location"] = self._unused("location", used[:, LOCATION], raw)
         acts["location"] = choose(logits["location"], g.get("location"), deterministic)
         return logits, acts
 
@@ -162,23 +169,20 @@ class ArgumentHeads(nn.Module):
         b, n, c = entity_keys.shape
         eos = n
         keys = torch.cat([entity_keys, self.eos_key.expand(b, 1, c)], dim=1)  # (B, N+1, C)
-        is_eos = torch.arange(n + 1, device=keys.device) == eos
-        nothing_selectable = ~selectable.any(-1, keepdim=True)
-        chosen = torch.zeros_like(selectable)
-        ended = torch.zeros(b, dtype=torch.bool, device=keys.device)
+        # Illegal choices of the next step: unselectable or already chosen units; EOS before the first pick
+        # (unless nothing is selectable); after EOS everything but EOS. Never a row without a legal entry.
+        illegal = ~torch.cat([selectable, ~selectable.any(-1, keepdim=True)], dim=-1)  # (B, N+1)
+        ended = torch.zeros(b, 1, dtype=torch.bool, device=keys.device)
         steps, picks = [], []
         for m in range(self.layout.max_selected):
-            raw = self._pointer(keys, self.select_query(ar))
-            eos_legal = nothing_selectable | (m > 0)
-            legal = torch.cat([selectable & ~chosen, eos_legal], dim=-1)
-            legal = torch.where(ended[:, None], is_eos, legal)
-            step_logits = mask_logits(raw, legal, eos)
-            s = choose(step_logits, None if given is None else given[:, m], deterministic)
-            picked = (s != eos) & ~ended
-            chosen = chosen | (nn.functional.one_hot(s.clamp_max(n - 1), n).bool() & picked[:, None])
+            step_logits = self._pointer(keys, self.select_query(ar)).masked_fill(illegal, MASK_VALUE)
+            s = choose(step_logits, None if given is None else given[:, m], deterministic)  # (B,)
+            is_eos = (s == eos)[:, None]
             if self.select_embed is not None:
-                ar = ar + picked[:, None] * self.select_embed(_pick(keys, s))
-            ended = ended | (s == eos)
+                ar = ar + ~(is_eos | ended) * self.select_embed(_pick(keys, s))
+            ended = ended | is_eos
+            illegal = illegal.scatter(1, s[:, None], True) | ended
+            illegal[:, eos] = False
             steps.append(step_logits)
             picks.append(s)
         return torch.stack(steps, dim=1), torch.stack(picks, dim=1), ar
@@ -190,7 +194,8 @@ class ArgumentHeads(nn.Module):
         (h, w), s = self.map_size, self.stride
         b = ar.shape[0]
         q = self.location_query(ar)  # (B, C)
-        logits = q @ self.location_pos(self.positions.cells()).T  # (B, H*W)
+        # <q, Linear(pos(c))> for every cell, associated as (q W) pos(c): no (H*W, C) projection of the cells.
+        logits = (q @ self.location_pos.weight) @ self.positions.cells().T + q @ self.location_pos.bias[:, None]
         coarse = torch.einsum("bkc,bc->bk", features.location, q)  # (B, h*w)
         logits = logits + coarse.view(b, h, 1, w, 1).expand(b, h, s, w, s).reshape(b, -1)
         if entity_cells is not None:

@@ -1,7 +1,8 @@
 """``AlphaStarRLModule``: the AlphaStar-style policy (structured SC2 actions) as an RLlib RLModule.
 
-Exploration/inference sample the autoregressive action inside the module and return ``ACTIONS`` with
-``ACTION_LOGP`` and the flat ``ACTION_DIST_INPUTS``; ``_forward_train`` teacher-forces the heads on
+Exploration/inference sample the autoregressive action inside the module (``AlphaStarPolicy.act``, the
+inference-mode rollout path) and return ``ACTIONS`` with ``ACTION_LOGP`` and the flat ``ACTION_DIST_INPUTS``;
+``_forward_train`` teacher-forces the heads on
 ``batch[ACTIONS]`` so that PPO's re-scoring (``from_logits(dist_inputs).logp(actions)``) is exact.
 The observation/action contract comes from the env (``envs.contract_of``) through ``model_config``, beside
 the experiment's ``model.policy`` section (``model_config["policy"]``: the :class:`PolicyConfig` as a
@@ -59,9 +60,8 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
         state = self.policy.initial_state(1)
         return {} if state is None else {k: v[0].numpy().astype(np.float32) for k, v in state.items()}
 
-    @torch.no_grad()
     def _act(self, batch: dict[str, Any], deterministic: bool) -> dict[str, Any]:
-        out = self.policy(batch[Columns.OBS], state=batch.get(Columns.STATE_IN), deterministic=deterministic)
+        out = self.policy.act(batch[Columns.OBS], state=batch.get(Columns.STATE_IN), deterministic=deterministic)
         result = {
             Columns.ACTIONS: out.actions,
             Columns.ACTION_LOGP: out.logp,
