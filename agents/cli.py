@@ -3,6 +3,7 @@
     perceiver-rl train CONFIG.yaml [--set a.b=c ...] [--resume RUN_DIR | --init-from RUN_DIR] [--address ADDR]
     perceiver-rl pretrain CONFIG.yaml [--set a.b=c ...] [--demos scripted] [--episodes N] [--epochs E]
     perceiver-rl evaluate CHECKPOINT [--env ID] [--episodes N]
+    perceiver-rl tune CONFIG.yaml --grid KEY=V1,V2 [--grid ...] [--set a.b=c ...] [--samples N] [--address ADDR]
     perceiver-rl convert HF_MODEL_DIR --family learned|fourier|conv|flow --out DIR
     perceiver-rl list
 
@@ -280,6 +281,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--image-size", type=_at_least(1), default=None, help="build the classifier for N x N inputs")
     c.add_argument("--out", required=True, help="output directory")
     c.set_defaults(fn=cmd_convert)
+    from .tune import add_parser as add_tune_parser
+
+    add_tune_parser(sub)
     ls = sub.add_parser("list", help="environments, encoders and configs")
     ls.set_defaults(fn=cmd_list)
     return p

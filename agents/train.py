@@ -10,14 +10,13 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, TextIO
 
 import yaml
 
 from .checkpoint import (  # noqa: F401 - target_network_keys: re-exported for older imports
     CheckpointError,
     Counters,
-    fitting_state,
     load_checkpoint,
     resolve_checkpoint,
     save_checkpoint,
@@ -185,13 +184,9 @@ class Trainer:
     def init_weights(self, module_state: dict) -> None:
         """Module weights only (``--init-from``): the learner's target networks (APPO) start as copies of the
         networks they track; the EnvRunners get the new weights."""
-        module = self.module()
-        state = fitting_state(module, module_state, "init weights")
-        module.load_state_dict(state, strict=False)
-        if len(state) < len(module.state_dict()):
-            for online, target in module.get_target_network_pairs():
-                target.load_state_dict(online.state_dict())
-        self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
+        from .rllib.runs import load_module_weights
+
+        load_module_weights(self.algo, module_state, "init weights")
 
     def env_runner_nodes(self) -> list[str]:
         """Ray node id of every healthy EnvRunner (the driver's node when sampling happens locally)."""
@@ -230,8 +225,9 @@ class Trainer:
             return f"mean return >= {s.mean_return}"
         return None
 
-    def train(self) -> dict:
-        """Iterate until a stop criterion; returns the last iteration's summary."""
+    def train(self, on_iteration: Callable[[dict], None] | None = None) -> dict:
+        """Iterate until a stop criterion; returns the last iteration's summary. ``on_iteration(summary)`` is
+        called after each iteration's progress row is written (``perceiver-rl tune`` reports it to Ray Tune)."""
         c = self.counters
         base_steps, base_restarts, base_wall = c.env_steps, c.restarts, c.wall_time_s
         start = time.time()
@@ -283,6 +279,8 @@ class Trainer:
                 self.tb.log(c.env_steps, {f"train/{k}": v for k, v in summary.items() if k != "env_steps"})
                 progress.write(json.dumps(summary) + "\n")
                 progress.flush()
+                if on_iteration is not None:
+                    on_iteration(summary)
                 reason = self._done(mean_return, time.time() - start)
                 if reason or c.iteration % self.cfg.checkpoint_every == 0:
                     ckpt = self.checkpoint()

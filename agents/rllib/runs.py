@@ -1,0 +1,192 @@
+"""Checkpoints across the two worlds: a ``perceiver-rl`` run directory into RLlib, and back.
+
+* :func:`rl_module_from_run` / :func:`algorithm_from_run`: a run directory written by ``perceiver-rl train`` (or
+  ``pretrain``, or :func:`save_run`) -> an RLlib ``RLModule`` with its weights, or an ``Algorithm`` (the run's
+  config, or one of the caller's) whose learners and EnvRunners hold them.
+* :func:`save_run`: an ``Algorithm`` or ``RLModule`` of a user's own RLlib script (modules from
+  ``perceiver_module_spec``) -> a run directory in our layout (``config.yaml`` + ``checkpoints/``), which
+  ``perceiver-rl evaluate`` plays and ``perceiver-rl train --init-from`` fine-tunes.
+
+Weights travel as safetensors, checked (keys, shapes, finite) against the module they load into; nothing is
+unpickled. The optimizer state stays behind both ways (``perceiver-rl train --resume`` continues a run with it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.core import DEFAULT_MODULE_ID
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+from ..checkpoint import Counters, fitting_state, load_checkpoint, resolve_checkpoint, save_checkpoint
+from ..config import ConfigError, EnvRunnerConfig, ExperimentConfig, ModelConfig, TrainingConfig, config_from_dict
+from ..evaluate import load_module, load_run_config
+from .build import MODULES, algorithm_config, make_env, module_with_state
+
+__all__ = ["algorithm_from_run", "load_module_weights", "rl_module_from_run", "run_algorithm_config", "save_run"]
+
+
+def rl_module_from_run(run_dir: str | Path) -> RLModule:
+    """The run's RLModule (built from its ``config.yaml`` for its env's spaces) with the weights of its latest
+    checkpoint (``run_dir`` may also be one checkpoint directory), in eval mode; ``ConfigError`` naming the file
+    or key that does not fit."""
+    ckpt = resolve_checkpoint(run_dir)
+    cfg = load_run_config(ckpt)
+    env = make_env(cfg.env, cfg.env_config)
+    try:
+        return load_module(ckpt, env)
+    finally:
+        env.close()
+
+
+def run_algorithm_config(run_dir: str | Path) -> AlgorithmConfig:
+    """The RLlib ``AlgorithmConfig`` that ``perceiver-rl train`` builds from the run's ``config.yaml`` (env, module,
+    hyper-parameters), to adjust with RLlib's own calls before :func:`algorithm_from_run`."""
+    return algorithm_config(load_run_config(resolve_checkpoint(run_dir)))
+
+
+def load_module_weights(algo: Algorithm, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Module weights ``state`` into every learner of ``algo`` (checked: keys, shapes, finite; ``CheckpointError``
+    naming ``source``), target networks (APPO) as copies of the online ones when ``state`` has none of their
+    own, then into the EnvRunners."""
+
+    def load(learner) -> None:
+        module = learner.module[DEFAULT_MODULE_ID]
+        fitting = fitting_state(module, state, source)
+        module.load_state_dict(fitting, strict=False)
+        if len(fitting) < len(module.state_dict()):
+            for online, target in module.get_target_network_pairs():
+                target.load_state_dict(online.state_dict())
+
+    for result in algo.learner_group.foreach_learner(load):
+        if not result.ok:
+            raise result.get()
+    algo.env_runner_group.sync_weights(from_worker_or_learner_group=algo.learner_group, inference_only=True)
+
+
+def algorithm_from_run(run_dir: str | Path, config: AlgorithmConfig | None = None) -> Algorithm:
+    """An RLlib ``Algorithm`` built from ``config`` (default: :func:`run_algorithm_config`) whose learners and
+    EnvRunners hold the weights of the run's latest checkpoint. Counters and optimizer state start fresh. Weights
+    that do not fit ``config``'s module raise ``CheckpointError`` (the Algorithm is stopped first)."""
+    ckpt = resolve_checkpoint(run_dir)
+    state = load_checkpoint(ckpt)[1]
+    algo = (config or run_algorithm_config(ckpt)).build_algo()
+    try:
+        load_module_weights(algo, state, str(ckpt))
+    except Exception:
+        algo.stop()
+        raise
+    return algo
+
+
+def _module_name(module_class: type) -> str:
+    """The ``model.module`` name of one of our RLModule classes (``build.MODULES``); ``ConfigError`` otherwise."""
+    ours = {entry[0](): name for name, entry in MODULES.items() if entry[0] is not None}
+    if module_class not in ours:
+        names = ", ".join(f"{name}: {cls.__name__}" for cls, name in ours.items())
+        raise ConfigError(f"save_run: {module_class.__name__} is not a perceiver_rl module ({names}; from perceiver_module_spec)")
+    return ours[module_class]
+
+
+def _model_section(module_class: type, module_config: Mapping[str, Any]) -> dict:
+    """The ``model:`` section a module of ``module_class`` was built from: its name, and the ``ModelConfig`` keys
+    that ``build.module_spec`` put into its ``model_config`` (RLlib's own keys and the env contract left out)."""
+    fields = [f.name for f in dataclasses.fields(ModelConfig) if f.name in module_config and f.name != "module"]
+    return {"module": _module_name(module_class), **{name: module_config[name] for name in fields}}
+
+
+def _learner_module(learner) -> tuple[type, dict]:
+    module = learner.module[DEFAULT_MODULE_ID]
+    return type(module), dict(module.model_config or {})
+
+
+_COPIED = {"training": TrainingConfig, "env_runners": EnvRunnerConfig}
+"""Sections whose keys have RLlib's names: ``save_run`` reads them from the Algorithm's config."""
+
+
+def _hyper_parameters(algo_config: AlgorithmConfig) -> dict:
+    """Our ``training`` / ``env_runners`` keys (and ``seed``) that ``algo_config`` has, by their RLlib names."""
+    data = {section: {f.name: getattr(algo_config, f.name) for f in dataclasses.fields(cls)
+                      if getattr(algo_config, f.name, None) is not None} for section, cls in _COPIED.items()}  # fmt: skip
+    return {**data, **({"seed": algo_config.seed} if algo_config.seed is not None else {})}
+
+
+def _expressible(data: dict) -> ExperimentConfig:
+    """``config_from_dict(data)``, leaving out the copied hyper-parameters our config cannot express (an RLlib
+    learning-rate schedule, a value outside our ranges, ...): each one an error names is dropped for its default."""
+    while True:
+        try:
+            return config_from_dict(data)
+        except ConfigError as e:
+            path = re.split(r"[:\[]", str(e), maxsplit=1)[0].split(".")
+            section = data.get(path[0]) if path[0] in _COPIED else None
+            if path[0] == "seed" and "seed" in data:
+                del data["seed"]
+            elif isinstance(section, dict) and len(path) > 1 and path[1] in section:
+                del section[path[1]]
+            else:
+                raise
+
+
+def _source(obj: Algorithm | RLModule, env: str | None, env_config: Mapping[str, Any] | None, algorithm: str | None):
+    """(config keys: ``model``, ``algorithm`` and an Algorithm's hyper-parameters; weights; env id; env_config;
+    counters) of an Algorithm or an RLModule."""
+    if isinstance(obj, Algorithm):
+        (state,) = obj.learner_group.get_weights([DEFAULT_MODULE_ID]).values()
+        (described,) = obj.learner_group.foreach_learner(_learner_module)
+        steps = obj.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        counters = Counters(iteration=obj.iteration or 0, env_steps=int(steps))
+        env = env or obj.config.env
+        env_config = dict(obj.config.env_config) if env_config is None else env_config
+        data = {"model": _model_section(*described.get()), "algorithm": algorithm or type(obj).__name__,
+                **_hyper_parameters(obj.config)}  # fmt: skip
+        return data, state, env, env_config, counters
+    if isinstance(obj, RLModule):
+        if env is None:
+            raise ConfigError("save_run: env: required with an RLModule (the env id it was trained on)")
+        data = {"model": _model_section(type(obj), obj.model_config or {}), "algorithm": algorithm or "PPO"}
+        return data, obj.state_dict(), env, env_config, Counters()
+    raise ConfigError(f"save_run: expected an RLlib Algorithm or RLModule, got {type(obj).__name__}")
+
+
+def save_run(
+    obj: Algorithm | RLModule,
+    runs_dir: str | Path = "runs",
+    name: str = "rllib",
+    *,
+    env: str | None = None,
+    env_config: Mapping[str, Any] | None = None,
+    algorithm: str | None = None,
+) -> Path:
+    """Write the weights of ``obj`` (an ``Algorithm``: its learner's module; or an ``RLModule``) as a new run
+    directory ``<runs_dir>/<name>-<timestamp>`` in our layout, for ``perceiver-rl evaluate`` / ``train
+    --init-from``; returns it. The module must come from ``perceiver_module_spec`` (its ``model_config`` holds
+    the ``model:`` keys). ``env`` / ``env_config`` / ``algorithm`` default to the Algorithm's (an RLModule needs
+    ``env``); an Algorithm's ``training`` / ``env_runners`` hyper-parameters and seed go into ``config.yaml`` where
+    our config can express them (the others keep their defaults). Everything is checked (the config, the weights
+    against the module it rebuilds) before anything is written; ``ConfigError`` naming the culprit otherwise."""
+    from ..train import check_runs_dir, new_run_dir
+
+    data, state, env, env_config, counters = _source(obj, env, env_config, algorithm)
+    if not isinstance(env, str):
+        raise ConfigError(f"save_run: env: expected a registered env id, got {env!r}")
+    cfg = _expressible({**data, "env": env, "env_config": dict(env_config or {}), "name": name, "runs_dir": str(runs_dir)})
+    state = {k: v.detach().clone() if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v)) for k, v in state.items()}
+    gym_env = make_env(cfg.env, cfg.env_config)
+    try:
+        module_with_state(cfg, gym_env, state, f"save_run({type(obj).__name__})")
+    finally:
+        gym_env.close()
+    check_runs_dir(cfg)
+    run_dir = new_run_dir(cfg)
+    save_checkpoint(run_dir, counters, state, {})
+    return run_dir
+

@@ -1,0 +1,222 @@
+"""``perceiver-rl tune``: a hyper-parameter sweep of an experiment with Ray Tune, one run directory per trial.
+
+    perceiver-rl tune CONFIG.yaml --grid training.lr=1e-4,3e-4 [--grid KEY=V1,V2 ...] [--set a.b=c ...]
+                      [--samples N] [--metric episode_return_mean] [--mode max|min] [--address ADDR]
+
+Each trial is a ``perceiver-rl train`` run (:class:`agents.train.Trainer`) inside a Tune function trainable, so
+it leaves the usual layout in ``<runs_dir>/<name>-tune-<timestamp>/<trial>-<timestamp>/`` (config.yaml,
+progress.jsonl, tb/, checkpoints/, cluster.json, plus train.log, the progress lines) and reports each
+iteration's progress row to Tune. A trial asks Tune for the CPUs its Algorithm uses (RLlib's own
+``default_resource_request``: 1 for the learner and local sampling, plus 1 per EnvRunner); Tune runs as many at
+once as the machine or cluster has. At the end a table of the trials, best first by ``--metric`` (the last
+iteration's value), is printed and written to ``results.json``.
+
+Everything is checked before Ray starts, for every trial (its config, env, RLlib's checks, the module built
+once): bad input is one line and exit status 2, nothing written (docs/cli.md, "Errors").
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from .config import ConfigError, load_config, load_saved_config
+from .sweep import METRICS, Trial, grid_error, parse_grid, plan_trials, rank, results_table
+
+
+def run_trial(params: dict) -> None:
+    """Tune function trainable: train the run directory ``params["run_dir"]`` (its ``config.yaml``, written by
+    the driver) to its stop criterion, reporting every progress row to Tune."""
+    from ray import tune
+
+    from .train import Trainer
+
+    for name in ("ray.rllib", "ray._common.deprecation"):  # as the CLI does: RLlib's notices are noise here
+        logging.getLogger(name).setLevel(logging.ERROR)
+    run_dir = Path(params["run_dir"])
+    cfg = load_saved_config(run_dir / "config.yaml")
+    with (run_dir / "train.log").open("a") as log:
+        trainer = Trainer(cfg, run_dir, out=log)
+        try:
+            trainer.train(on_iteration=tune.report)
+        finally:
+            trainer.close()
+
+
+def _check_trials(trials: list[Trial]) -> dict[int, Any]:
+    """What ``train`` checks, for every trial (``check_experiment``: env, RLlib's checks, the module built once);
+    returns each trial's Tune resource request (RLlib's ``default_resource_request`` of its config)."""
+    from .rllib.build import check_experiment
+    from .train import check_runs_dir
+
+    requests = {}
+    for trial in trials:
+        try:
+            config = check_experiment(trial.config)
+        except ConfigError as e:
+            raise grid_error(e, trial.overrides) from None
+        requests[trial.index] = config.algo_class.default_resource_request(config)
+    check_runs_dir(trials[0].config)
+    return requests
+
+
+def _check_cluster_fits(requests: dict[int, Any]) -> None:
+    """Every trial's CPUs fit the Ray cluster (else Tune would wait for them forever); ``ConfigError`` otherwise."""
+    import ray
+
+    have = ray.cluster_resources().get("CPU", 0)
+    need = max(r.required_resources.get("CPU", 0) for r in requests.values())
+    if need > have:
+        raise ConfigError(
+            f"env_runners.num_env_runners: a trial needs {need:g} CPUs (1 + 1 per EnvRunner), the Ray cluster has {have:g}"
+        )
+
+
+def _trial_dirs(trials: list[Trial], sweep_dir: Path) -> dict[str, Trial]:
+    """Each trial's run directory under ``sweep_dir`` (named after its label; its ``config.yaml`` written)."""
+    from .train import new_run_dir
+
+    runs_dir = str(sweep_dir.absolute())  # a Tune trial runs in a directory of Tune's: no relative paths
+    return {str(new_run_dir(dataclasses.replace(t.config, runs_dir=runs_dir, name=t.label))): t for t in trials}
+
+
+def _progress_callback(labels: dict[str, str]):
+    """A Tune callback printing one line per trial iteration (``000-lr=1e-4-... | iter    3 | env steps 6,000 |
+    return 21.30``) and one when a trial ends, on the stdout of the moment (Tune pickles its callbacks; Ray is
+    imported here, late)."""
+    from ray.tune import Callback
+
+    class Progress(Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            print(f"{labels[trial.config['run_dir']]} | iter {result['iteration']:4d} | env steps {result['env_steps']:>9,} | "
+                  f"return {result['episode_return_mean']:8.2f}", flush=True)  # fmt: skip
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            print(f"{labels[trial.config['run_dir']]} | done", flush=True)
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            print(f"{labels[trial.config['run_dir']]} | FAILED (see its train.log, and error.txt under {trial.local_path})",
+                  flush=True)  # fmt: skip
+
+    return Progress()
+
+
+_TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "RAY_AIR_NEW_OUTPUT": "0"}
+"""While Tune runs: no CSV / TensorBoard loggers of its own (each run directory holds progress and TensorBoard;
+Tune's result.json stays), and its legacy reporter, which ``verbose=0`` silences (the lines are ours)."""
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` updated with ``values`` inside the block, restored after."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_sweep(trials: list[Trial], requests: dict[int, Any], sweep_dir: Path, metric: str, mode: str) -> list[dict]:
+    """Run ``trials`` with Ray Tune (Ray already initialised); returns one row per trial, best first."""
+    from ray import tune
+    from ray.tune.logger import JsonLoggerCallback
+
+    dirs = _trial_dirs(trials, sweep_dir)
+    pgf = {d: requests[t.index] for d, t in dirs.items()}
+    labels = {d: Path(d).name for d in dirs}
+    tuner = tune.Tuner(
+        tune.with_resources(run_trial, lambda params: pgf[params["run_dir"]]),
+        param_space={"run_dir": tune.grid_search(list(dirs))},
+        tune_config=tune.TuneConfig(num_samples=1, reuse_actors=False, trial_dirname_creator=lambda t: labels[t.config["run_dir"]]),
+        run_config=tune.RunConfig(
+            name="tune", storage_path=str(sweep_dir.absolute()), verbose=0,
+            callbacks=[_progress_callback(labels), JsonLoggerCallback()], failure_config=tune.FailureConfig(max_failures=0),
+        ),  # fmt: skip
+    )
+    with _environ(_TUNE_ENV):
+        grid = tuner.fit()
+    rows = []
+    for result in grid:
+        run_dir = result.config["run_dir"]
+        trial, metrics = dirs[run_dir], result.metrics or {}
+        row = {"trial": labels[run_dir], **dict(trial.overrides), "status": "error" if result.error else "done"}
+        row.update({k: metrics.get(k) for k in ("iteration", "env_steps", *METRICS)})
+        row["run_dir"] = run_dir
+        rows.append(row)
+    rows = rank(rows, metric, mode)
+    (sweep_dir / "results.json").write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def cmd_tune(args) -> int:
+    """The ``tune`` command: check every trial, start (or join) Ray, run the sweep, print the ranked table."""
+    from .cli import _fail, _quiet_ray, _start_ray
+
+    try:
+        base = load_config(args.config, args.set)
+        trials = plan_trials(base, parse_grid(args.grid), args.samples)
+        _quiet_ray()
+        logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "Wrote the latest version of all result files ..."
+        requests = _check_trials(trials)
+    except ConfigError as e:
+        return _fail(str(e))
+
+    import ray
+
+    from .train import new_run_dir
+
+    owns_ray = not ray.is_initialized()
+    try:
+        if owns_ray:
+            _start_ray(args.address)
+        _check_cluster_fits(requests)
+        sweep_dir = new_run_dir(dataclasses.replace(base, name=f"{base.name or 'run'}-tune"))
+    except ConfigError as e:
+        if owns_ray and ray.is_initialized():
+            ray.shutdown()
+        return _fail(str(e))
+    try:
+        cpus = max(r.required_resources.get("CPU", 0) for r in requests.values())
+        print(f"sweep directory: {sweep_dir} ({len(trials)} trials of up to {cpus:g} CPUs each; "
+              f"Ray cluster CPUs: {ray.cluster_resources().get('CPU', 0):g})", flush=True)  # fmt: skip
+        (sweep_dir / "sweep.json").write_text(json.dumps(
+            {"config": str(args.config), "set": args.set, "grid": args.grid, "samples": args.samples,
+             "metric": args.metric, "mode": args.mode}, indent=1))  # fmt: skip
+        rows = run_sweep(trials, requests, sweep_dir, args.metric, args.mode)
+    finally:
+        if owns_ray:
+            ray.shutdown()
+    keys = [k for k, _ in trials[0].overrides]
+    print(f"\ntrials by {args.metric} ({args.mode}, last iteration):")
+    print(results_table(rows, ["trial", *keys, "status", "iteration", "env_steps", args.metric]))
+    print(f"results: {sweep_dir / 'results.json'}")
+    return 0 if all(r["status"] == "done" for r in rows) else 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``tune`` on the ``perceiver-rl`` sub-command parser ``sub``."""
+    from .cli import _at_least
+
+    t = sub.add_parser("tune", help="hyper-parameter sweep with Ray Tune (one run directory per trial)")
+    t.add_argument("config", help="experiment YAML (configs/*.yaml)")
+    t.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values of a config key to sweep, e.g. training.lr=1e-4,3e-4")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key in every trial")
+    t.add_argument("--samples", type=_at_least(1), default=1, help="seeds per grid point (seed, seed + 1, ...)")
+    t.add_argument("--metric", choices=METRICS, default="episode_return_mean", help="progress.jsonl column that ranks the trials")
+    t.add_argument("--mode", choices=("max", "min"), default="max", help="whether a larger --metric is better")
+    t.add_argument("--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379)")
+    t.set_defaults(fn=cmd_tune)
+
+
+__all__ = ["add_parser", "cmd_tune", "run_sweep", "run_trial"]
