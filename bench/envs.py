@@ -8,7 +8,9 @@ direct path spends writing the observation (``direct_obs_us``) and pysc2's ``fea
 protocol path's protos (``transform_obs_us``). Token envs: steps/s with and without the wrapper.
 Pinned to one CPU core. Times are CPU time of this process (``time.process_time``), i.e. steps/s of
 one dedicated core even when other work shares the machine; wall-clock steps/s are reported beside.
-Prints a table, then one JSON line.
+Prints a table, then one JSON line; its ``sim_defeatroaches_steps_per_s`` is DefeatRoaches on the full protocol path
+(``protocol_steps_per_s`` of its row: combat simulation, protos, pysc2's ``transform_obs``, the contract), the
+combat maps' speed target.
 
     .venv/bin/python bench/envs.py [--quick] [--steps N] [--core C]
 """
@@ -138,7 +140,9 @@ def main() -> None:
     print(f"{'env':46s} " + " ".join(f"{t:>17s}" for t in titles))
     for r in rows:
         print(f"{r['env']:46s} " + " ".join(f"{r[k]:17.0f}" if k in r else f"{'-':>17s}" for k in columns))
-    print(json.dumps({"bench": "envs", "steps": steps, "cpu": platform.processor() or platform.machine(), "one_core": True, "rows": rows}))
+    summary = {"sim_defeatroaches_steps_per_s": next(r["protocol_steps_per_s"] for r in rows if "Sim-DefeatRoaches" in r["env"])}
+    print(json.dumps({"bench": "envs", "steps": steps, "cpu": platform.processor() or platform.machine(), "one_core": True,
+                      **summary, "rows": rows}))  # fmt: skip
 
 
 if __name__ == "__main__":

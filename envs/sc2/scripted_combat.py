@@ -54,6 +54,7 @@ class CombatAgent(ScriptedAgent):
     def reset(self) -> None:
         super().reset()
         self._visited = np.zeros(len(_WAYPOINTS), bool)
+        self._turn = 0
 
     # ------------------------------------------------------------------------------------------ reading
     def units(self, obs) -> dict[str, np.ndarray]:
@@ -114,17 +115,18 @@ class CombatAgent(ScriptedAgent):
 
     def focus(self, obs, u: dict, candidates: np.ndarray) -> dict:
         """Every marine attacks the lowest-health enemy among ``candidates`` (ties: the closest to the marines'
-        centre); the marines not already on it first (by their order target), at most ``max_selected`` per step."""
+        centre), at most ``max_selected`` per step: first those whose order does not go to its cell (an attack-move
+        order can end near it too, so the order is given again to the others, in turns)."""
         centre = u["pos"][u["own"]].mean(axis=0)
         distance = np.linalg.norm(u["pos"][candidates] - centre, axis=1)
         target = int(candidates[np.lexsort((distance, u["health"][candidates]))[0]])
         ent = obs["entities"]
         aim = ent[:, [_F["order_target_x"], _F["order_target_y"]]] * np.array([self._w, self._h])
-        on_it = (ent[:, _F["order_target_known"]] > 0) & (np.linalg.norm(aim - u["pos"][target], axis=1) <= 1.5)
-        others = [int(s) for s in u["own"] if not on_it[s] or u["idle"][s]]
-        if not others:
-            return self.noop()
-        return self.command(self._attack_unit, others, target=target)
+        on_it = (ent[:, _F["order_target_known"]] > 0) & (np.linalg.norm(aim - u["pos"][target], axis=1) < 0.5)
+        self._turn += 1
+        own = np.roll(u["own"], -self._turn % len(u["own"]))
+        order = sorted(own.tolist(), key=lambda s: bool(on_it[s]) and not u["idle"][s])
+        return self.command(self._attack_unit, order, target=target)
 
 
 class AttackMoveAgent(CombatAgent):

@@ -84,6 +84,8 @@ class CombatWorld:
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     """Cache of the combat step, valid while the slots do not change: the sums of radii ``(N, N)``, which pairs are
     enemies ``(N, N)``, the slot numbers ``(N,)``. ``None`` after :meth:`spawn` / :meth:`compact`."""
+    index: dict[int, int] | None = None
+    """Cache: tag -> slot, valid while the slots do not change (``None`` after :meth:`spawn` / :meth:`compact`)."""
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -122,7 +124,7 @@ class CombatWorld:
         self.order_point = np.concatenate([self.order_point, np.zeros((k, 2))])
         self.order_slot = np.concatenate([self.order_slot, np.full(k, -1, np.int64)])
         self.orders.extend([] for _ in range(k))
-        self.pairs = None
+        self.pairs = self.index = None
         return slots
 
     def compact(self, keep: np.ndarray | None = None) -> None:
@@ -137,7 +139,7 @@ class CombatWorld:
         self.engaged, self.order_slot = new_slot[self.engaged[keep]], new_slot[self.order_slot[keep]]
         self.constants = {key: value[keep] for key, value in self.constants.items()}
         self.orders = [queue for queue, kept in zip(self.orders, keep.tolist()) if kept]
-        self.pairs = None
+        self.pairs = self.index = None
         for slot in np.flatnonzero((self.order_slot < 0) & np.isin(self.order_kind, (TARGET, FOLLOW))):
             self.finish_order(int(slot))
 
@@ -154,11 +156,14 @@ class CombatWorld:
 
     def slot_of(self, tag: int) -> int:
         """Slot of the living unit with ``tag``, or -1."""
-        hits = np.flatnonzero((self.tags == tag) & self.alive)
-        return int(hits[0]) if len(hits) else -1
+        if self.index is None:
+            self.index = {t: i for i, t in enumerate(self.tags.tolist())}
+        slot = self.index.get(int(tag), -1)
+        return slot if slot >= 0 and self.alive[slot] else -1
 
     def count(self, owner: int) -> int:
-        return int((self.alive & (self.owner == owner)).sum())
+        """Living units of ``owner``."""
+        return int(np.count_nonzero(self.alive & (self.owner == owner)))
 
     # ----------------------------------------------------------------------------------------------- orders
     def command(self, tags, ability_id: int, point: tuple[float, float] | None, target_tag: int, queued: bool) -> None:

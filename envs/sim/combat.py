@@ -1,9 +1,11 @@
-"""One game loop of combat, vectorised over the units of a :class:`~envs.sim.army.CombatWorld` (numpy, no per-pair
-Python loop).
+"""One combat tick, vectorised over the units of a :class:`~envs.sim.army.CombatWorld` (numpy, no per-pair Python
+loop). The map rules advance the world in ticks of 2 game loops (:attr:`envs.sim.combat_rules.CombatRules.TICK`).
 
-The model, in the order one loop applies it (the collisions of step 4 are resolved at the start of the next loop) (every unit at once; distances are between the edges of the units'
-circles unless said otherwise):
+The model, in the order a tick applies it to every unit at once (distances between the edges of the units' circles
+unless said otherwise):
 
+0. **Collisions.** Overlapping circles of living units are pushed apart (half the overlap each, along the line of
+   their centres) and kept inside the playable area.
 1. **Targets.** A unit with an attack-unit order (``TARGET``) targets that unit. A unit that is idle, attack-moving
    or holding position keeps the enemy it engages while that one lives and stays within its sight (holding: its
    weapon range); otherwise it acquires the closest living enemy within its acquisition range (``scan_range``;
@@ -19,14 +21,12 @@ circles unless said otherwise):
 3. **Movement.** Units not firing move at their speed (straight, no pathing: the maps are open): towards their target
    until it is in weapon range (not when holding), else towards their order's point or unit. A move or attack-move
    order ends on arrival; a follow order when touching its unit; an attack-unit order when its target dies.
-4. **Collisions.** Overlapping circles of living units are pushed apart (half the overlap each, along the line of their
-   centres) and kept inside the playable area, at the start of the next loop (from the same distances as its
-   targeting: one distance computation per loop).
-5. **Deaths and regeneration.** Units at or below 0 hit points die; living units regenerate (Zerg: 0.38 per second).
+4. **Deaths and regeneration.** Units at or below 0 hit points die; living units regenerate (Zerg: 0.38 per second).
 
-Not modelled (listed in docs/envs.md): the game's pathing and smooth separation, acceleration and turn rates, the
-damage point / backswing of attacks, missile travel, target priorities beyond "closest", allies answering a call for
-help, and the leash that makes idle units return to where they stood.
+Positions are handled as complex numbers ``x + iy`` (a view of ``CombatWorld.pos``): one outer difference gives every
+pair's offset. Not modelled (listed in docs/envs.md): the game's pathing and smooth separation, acceleration and turn
+rates, the damage point / backswing of attacks, missile travel, target priorities beyond "closest", and the leash that
+makes idle units return to where they stood.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ _WALK = np.zeros(6, bool)
 _WALK[[MOVE, ATTACK]] = True
 """Order kinds that walk to a point."""
 _NONE = np.zeros(0, np.int64)
+_TWO_PI = 2 * np.pi
 
 
 def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
@@ -56,49 +57,55 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     n = len(world)
     if n == 0:
         return _NONE
-    c, alive, pos, kind = world.constants, world.alive, world.pos, world.order_kind
+    c, alive, kind = world.constants, world.alive, world.order_kind
     if world.pairs is None:
         radius = c["radius"]
         world.pairs = (radius[:, None] + radius[None, :], world.owner[:, None] != world.owner[None, :], np.arange(n))
     radii, enemies, rows = world.pairs
     flat = rows * n  # row offsets into the flattened (N, N) matrices
-    x, y = pos[:, 0], pos[:, 1]
-    dx, dy = np.subtract.outer(x, x), np.subtract.outer(y, y)
-    dist = np.sqrt(dx * dx + dy * dy)
+    z = world.pos.view(np.complex128).ravel()  # x + iy, a view: writes move the units
+    offset = np.subtract.outer(z, z)  # z_i - z_j
+    dist = np.abs(offset)
     edge = dist - radii
     edge.ravel()[:: n + 1] = _FAR
     if np.count_nonzero(alive) < n:
         gone = ~alive
         edge[gone] = _FAR
         edge[:, gone] = _FAR
-    _separate(world, edge, dist, dx, dy, rows)
-    counts = np.bincount(kind, minlength=len(_AUTO)).tolist()  # plain ints: cheap tests of which orders exist
+
+    # 0. collisions
+    overlap = edge < 0
+    if np.count_nonzero(overlap):
+        _separate(world, z, edge, dist, offset, overlap, rows)
 
     # 1. targets
+    counts = np.bincount(kind, minlength=len(_AUTO)).tolist()  # plain ints: cheap tests of which orders exist
     any_hold, any_target = counts[HOLD] > 0, counts[TARGET] > 0
     holding = kind == HOLD if any_hold else None
-    explicit = kind == TARGET
+    explicit = kind == TARGET if any_target else None
     target = np.where(explicit, world.order_slot, world.engaged) if any_target else world.engaged.copy()
     auto = _AUTO[kind] & alive
-    target_edge = edge.take(flat + target)
     keep = np.where(holding, c["range"], c["sight"]) if any_hold else c["sight"]
-    need = auto & ((target < 0) | (target_edge > keep))
+    need = auto & ((target < 0) | (edge.take(flat + target) > keep))
     if np.count_nonzero(need):
         reach = np.where(holding, c["range"], c["scan"]) if any_hold else c["scan"]
         candidates = np.where(enemies & (edge <= reach[:, None]), edge, _FAR)
         best = candidates.argmin(axis=1)
         target = np.where(need, np.where(candidates.take(flat + best) < _FAR, best, -1), target)
-    lost = explicit & alive & ~alive[target] if any_target else None
-    target = np.where((auto | explicit) & ~lost, target, -1) if any_target else np.where(auto, target, -1)
-    has = target >= 0
-    target_edge = edge.take(flat + target)
+    lost = None
+    if any_target:
+        lost = explicit & alive & ~alive[target]
+        target = np.where((auto | explicit) & ~lost, target, -1)
+    else:
+        target = np.where(auto, target, -1)
 
     # 2. attacks
-    in_range = has & (target_edge <= c["range"])
+    has = target >= 0
+    in_range = has & (edge.take(flat + target) <= c["range"])
     fire = in_range & (world.cooldown <= 0)
     health = world.health
     if np.count_nonzero(fire):
-        _fire(world, np.flatnonzero(fire), target, dist, edge, kind)
+        _fire(world, z, fire.nonzero()[0], target, dist, edge, kind)
 
     # 3. movement
     chase = has & ~in_range
@@ -107,12 +114,13 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     any_walk, any_follow = counts[MOVE] + counts[ATTACK] > 0, counts[FOLLOW] > 0
     done = lost
     if any_walk or any_follow or np.count_nonzero(chase):
-        done = _move(world, loops, target, chase, ~has & _WALK[kind] if any_walk else None, any_follow, radii, flat)
-        if any_target:
+        walk = ~has & _WALK[kind] if any_walk else None
+        done = _move(world, z, loops, target, chase, walk, any_follow, radii, flat)
+        if lost is not None:
             done |= lost
 
-    # 5. deaths, regeneration, cooldowns
-    dead = np.flatnonzero(alive & (health <= 0))
+    # 4. deaths, regeneration, cooldowns
+    dead = (alive & (health <= 0)).nonzero()[0]
     if len(dead):
         alive[dead] = False
         target[dead] = -1
@@ -120,45 +128,42 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     np.maximum(world.cooldown - loops, -1.0, out=world.cooldown)
     world.engaged = np.where(auto, target, -1)
     if done is not None and np.count_nonzero(done):
-        for slot in np.flatnonzero(done & alive).tolist():
+        for slot in (done & alive).nonzero()[0].tolist():
             world.finish_order(slot)
     return dead
 
 
-def _move(world: CombatWorld, loops: int, target: np.ndarray, chase: np.ndarray, walk: np.ndarray | None,
-          any_follow: bool, radii: np.ndarray, flat: np.ndarray) -> np.ndarray:  # fmt: skip
+def _move(world: CombatWorld, z: np.ndarray, loops: int, target: np.ndarray, chase: np.ndarray,
+          walk: np.ndarray | None, any_follow: bool, radii: np.ndarray, flat: np.ndarray) -> np.ndarray:  # fmt: skip
     """Move the units (chasing their ``target`` into range, walking to their order's point, following their order's
     unit) by up to ``loops`` loops of their speed; returns which orders ended on arrival ``(N,)`` bool."""
-    c, pos, alive = world.constants, world.pos, world.alive
-    x, y = pos[:, 0], pos[:, 1]
-    follow = world.order_kind == FOLLOW if any_follow else np.zeros(len(x), bool)
+    c, alive = world.constants, world.alive
+    follow = world.order_kind == FOLLOW if any_follow else None
     towards = np.where(follow, world.order_slot, target) if any_follow else target
     hunt = chase | follow if any_follow else chase
-    gx, gy = np.where(hunt, x[towards], x), np.where(hunt, y[towards], y)
+    goal = np.where(hunt, z[towards], z)
     if walk is not None:
-        gx, gy = np.where(walk, world.order_point[:, 0], gx), np.where(walk, world.order_point[:, 1], gy)
+        goal = np.where(walk, world.order_point.view(np.complex128).ravel(), goal)
     reach = radii.take(flat + towards)
     stop = np.where(chase, reach + c["range"] - 1e-9, 0.0)
     if any_follow:
         stop = np.where(follow, reach + _TOUCH, stop)
-    ddx, ddy = gx - x, gy - y
-    gap = np.sqrt(ddx * ddx + ddy * ddy)
+    delta = goal - z
+    gap = np.abs(delta)
     speed = c["speed"] * loops
     stride = np.minimum(np.maximum(gap - stop, 0.0), speed) * alive
     moving = stride > 0
     if np.count_nonzero(moving):
-        scale = np.divide(stride, gap, out=np.zeros(len(x)), where=moving)
-        x += ddx * scale
-        y += ddy * scale
-        world.facing = np.where(moving, np.arctan2(ddy, ddx) % (2 * np.pi), world.facing)
-    arrived = follow & (gap - stop <= speed)
+        z += delta * np.divide(stride, gap, out=np.zeros(len(z)), where=moving)
+        world.facing = np.where(moving, np.angle(delta) % _TWO_PI, world.facing)
+    arrived = (follow & (gap - stop <= speed)) if any_follow else np.zeros(len(z), bool)
     if walk is not None:
         arrived |= walk & (gap <= speed)
     return arrived & alive
 
 
-def _fire(world: CombatWorld, shooters: np.ndarray, target: np.ndarray, dist: np.ndarray, edge: np.ndarray,
-          kind: np.ndarray) -> None:  # fmt: skip
+def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.ndarray, dist: np.ndarray,
+          edge: np.ndarray, kind: np.ndarray) -> None:  # fmt: skip
     """The ``shooters`` fire at their ``target`` (splash for suicide units); idle units without a target answer an
     attack on themselves or on an ally whose attacker they can see."""
     c, health, n = world.constants, world.health, len(world)
@@ -176,29 +181,24 @@ def _fire(world: CombatWorld, shooters: np.ndarray, target: np.ndarray, dist: np
     health -= damage
     cooldown = world.cooldown
     cooldown[shooters] = np.minimum(cooldown[shooters], 0.0) + c["period"][shooters]
-    if len(single):
-        free = (kind == IDLE) & (target < 0) & world.alive
-        free[victims] = True  # (a victim with a target keeps it: masked below)
-        helps = free[:, None] & (world.owner[:, None] == world.owner[victims][None, :]) & (edge[:, single] <= c["sight"][:, None])
-        helps[victims, np.arange(len(single))] = (kind[victims] == IDLE) & (target[victims] < 0)
-        helpers = np.flatnonzero(helps.any(axis=1))
+    free = (kind == IDLE) & (target < 0) & world.alive
+    if len(single) and np.count_nonzero(free):
+        owner = world.owner
+        helps = free[:, None] & (owner[:, None] == owner[victims][None, :]) & (edge[:, single] <= c["sight"][:, None])
+        helps[victims, np.arange(len(single))] = free[victims]  # the victim itself answers whatever its sight
+        helpers = helps.any(axis=1).nonzero()[0]
         target[helpers] = single[helps[helpers].argmax(axis=1)]
-    aim_x, aim_y = world.pos[victims, 0] - world.pos[single, 0], world.pos[victims, 1] - world.pos[single, 1]
-    world.facing[single] = np.arctan2(aim_y, aim_x) % (2 * np.pi)
+    if len(single):
+        world.facing[single] = np.angle(z[victims] - z[single]) % _TWO_PI
 
 
-def _separate(world: CombatWorld, edge: np.ndarray, dist: np.ndarray, dx: np.ndarray, dy: np.ndarray,
-              rows: np.ndarray) -> None:  # fmt: skip
+def _separate(world: CombatWorld, z: np.ndarray, edge: np.ndarray, dist: np.ndarray, offset: np.ndarray,
+              overlap: np.ndarray, rows: np.ndarray) -> None:  # fmt: skip
     """Push overlapping living units apart (half the overlap each, ``edge < 0``), then clip into the playable area."""
-    overlap = edge < 0
-    if not np.count_nonzero(overlap):
-        return
     if np.count_nonzero(dist[overlap] <= 1e-9):  # coincident centres: a fixed direction per pair
         same = overlap & (dist <= 1e-9)
-        angle = (rows[:, None] - rows[None, :]) * _COINCIDENT_ANGLE
-        dx, dy, dist = np.where(same, np.cos(angle), dx), np.where(same, np.sin(angle), dy), np.where(same, 1.0, dist)
-    factor = np.divide(-0.5 * edge, dist, out=np.zeros_like(edge), where=overlap)
-    world.pos[:, 0] += (factor * dx).sum(axis=1)
-    world.pos[:, 1] += (factor * dy).sum(axis=1)
+        offset = np.where(same, np.exp(1j * (rows[:, None] - rows[None, :]) * _COINCIDENT_ANGLE), offset)
+        dist = np.where(same, 1.0, dist)
+    z += (offset * np.divide(-0.5 * edge, dist, out=np.zeros_like(edge), where=overlap)).sum(axis=1)
     x0, y0, x1, y1 = world.playable
     np.minimum(np.maximum(world.pos, (x0, y0)), (x1, y1), out=world.pos)

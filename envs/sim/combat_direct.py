@@ -42,22 +42,23 @@ class CombatDirectBuilder(RawWriter):
     def __init__(self, rules: CombatRules, minimap: tuple[int, int], world_to_raw: transform.Chain):
         cfg = rules.map_config
         super().__init__(cfg.map_size, cfg.playable, minimap, world_to_raw)
-        self._templates = {
-            (stats.unit_type, owner): self._unit_row(
-                stats.unit_type, ALLIANCE[owner], owner, stats.radius, stats.health, is_powered=owner == SELF_PLAYER_ID
-            )
-            for stats in UNIT_STATS.values()
-            for owner in ALLIANCE
-        }  # fmt: skip
+        keys = [(stats, owner) for stats in UNIT_STATS.values() for owner in ALLIANCE]
+        self._templates = np.stack([
+            self._unit_row(s.unit_type, ALLIANCE[o], o, s.radius, s.health, is_powered=o == SELF_PLAYER_ID) for s, o in keys
+        ])  # fmt: skip
+        """pysc2's raw-unit row of each (unit type, owner), constant columns filled ``(K, 46)``."""
+        self._template_of = np.full((max(UNIT_STATS) + 1, max(ALLIANCE) + 1), -1, np.int64)
+        for i, (stats, owner) in enumerate(keys):
+            self._template_of[stats.unit_type, owner] = i
 
     def reset(self) -> None:
         """Nothing is cached across worlds."""
 
     def build(self, world: CombatWorld, game_loop: int, score: int, view: View) -> Observation:
-        slots = np.flatnonzero(view.seen)
+        slots = view.seen.nonzero()[0]
         owner = world.owner[slots]
-        raw = np.array([self._templates[key] for key in zip(world.unit_type[slots].tolist(), owner.tolist())], np.int64)
         if len(slots):
+            raw = self._templates[self._template_of[world.unit_type[slots], owner]]
             health = world.health[slots].astype(np.float32).astype(np.float64)
             health_max = world.constants["health_max"][slots].astype(np.float32).astype(np.float64)
             raw[:, _FU.tag] = world.tags[slots]
