@@ -1,4 +1,5 @@
-"""Simulator of the SC2LE movement minigames speaking pysc2's protocol (a drop-in ``SC2Env``).
+"""Simulator of SC2LE minigames speaking pysc2's protocol (a drop-in ``SC2Env``): the movement maps (``world``, ``rules``) and
+the combat maps (``army``, ``combat``, ``combat_rules``, ``fog``).
 
 ``RULES`` (:mod:`envs.sim.rules`) is the one list of simulated maps, by name (``envs.maps.SIM_MAPS`` reads it).
 Importing the package or its rules imports no pysc2: ``SimSC2Env`` (which does) loads on first access.
