@@ -5,8 +5,9 @@ All in one run, 1 thread by default:
 1. entity encoders (AlphaStar sizes: D=256, 3 layers, 2 heads x 128, MLP 1024; Perceiver: 32 latents),
    46 features per entity: forward FLOPs per sample at 512 entities (``perceiver_rl.flops.count_flops``),
    forward+backward wall clock at 512 and 4096 entities, the four timed interleaved;
-2. act latency: batch 1, 512 entities, 64x64 map, one full autoregressive action (sampled), per
-   encoder x heads combination (+ a lean Perceiver with D=128);
+2. act latency: batch 1, 512 entities, 64x64 map, one full autoregressive action (sampled, ``policy.act``:
+   the rollout path), per encoder x heads combination (+ a lean Perceiver with D=128); where it goes:
+   ``bench/act_latency.py``;
 3. learner forward+backward (teacher-forced PPO-style loss) samples/s at batch 512 (``--quick``: 128) on
    the SC2 minigame contract sizes (32 entities, 64x64 map, 4 selection steps).
 
@@ -125,12 +126,7 @@ def act_section(combos: dict[str, PolicyConfig], repeats: int) -> tuple[list[dic
     fns = {}
     for name, cfg in combos.items():
         policy = AlphaStarPolicy(obs_spec, act_spec, cfg).eval()
-
-        def act(policy=policy):
-            with torch.inference_mode():
-                policy(obs)
-
-        fns[name] = act
+        fns[name] = lambda policy=policy: policy.act(obs)  # the rollout path (what RLlib's EnvRunners call)
     secs = time_interleaved(fns, repeats=repeats, warmup=2)
     rows = [dict(policy=name, act_ms=1e3 * s) for name, s in secs.items()]
     return rows, {f"act_ms[{name}]": 1e3 * s for name, s in secs.items()}

@@ -84,7 +84,7 @@ class MultiHeadAttention(nn.Module):
         - ``absorb_queries`` (many queries, few keys): keys mapped into the queries' input space
           (``W_q^T W_k y``), values straight to the output space (``W_o W_v y``), heads summed.
         """
-        if self.self_attention or (self.training and self.dropout > 0):  # dropout: rows no longer sum to 1
+        if self.self_attention:
             return STANDARD
         o, m, h = num_queries, num_keys, self.num_heads
         cq, ckv, cqk, cv, cout = self.q_channels, self.kv_channels, self.qk_channels, self.v_channels, self.out_channels
@@ -129,10 +129,10 @@ class MultiHeadAttention(nn.Module):
         if form == ABSORB_KEYS:
             # <W_q x + b_q, W_k y + b_k> = <W_k^T q, y> + <q, b_k>: y gets a constant 1 channel for the bias
             # (a constant per query row that cancels in the softmax; it keeps b_k's gradient, which is 0).
+            # Values: P (W_v y + b_v) = [W_v, b_v] (P [y, 1]), the same [y, 1] as the keys.
             w_k = torch.cat([self._per_head(self.k_proj.weight), self._per_head(self.k_proj.bias[:, None])], -1)
             q = _head_matmul(self._heads(self.q_proj(q_in)), w_k)  # (B, h, O, Ckv + 1)
-            k = _ones_channel(kv_in)[:, None].expand(-1, h, -1, -1)  # (B, h, M, Ckv + 1)
-            v = kv_in[:, None].expand(-1, h, -1, -1)  # (B, h, M, Ckv)
+            k = v = _ones_channel(kv_in)[:, None].expand(-1, h, -1, -1)  # (B, h, M, Ckv + 1)
         elif form == ABSORB_QUERIES:
             # <W_q x + b_q, k> = <x, W_q^T k> + <b_q, k>: x gets a constant 1 channel for the bias.
             w_q = torch.cat([self._per_head(self.q_proj.weight), self._per_head(self.q_proj.bias[:, None])], -1)
@@ -142,15 +142,19 @@ class MultiHeadAttention(nn.Module):
             q = _ones_channel(q_in)[:, None].expand(-1, h, -1, -1)  # (B, h, O, Cq + 1)
         else:
             q, k, v = self._heads(self.q_proj(q_in)), self._heads(self.k_proj(kv_in)), self._heads(self.v_proj(kv_in))
+        if q.shape[-1] != v.shape[-1]:  # CPU's fused kernel wants one width for q, k and v (else the math path)
+            width = max(q.shape[-1], v.shape[-1])
+            q, k, v = (F.pad(t, (0, width - t.shape[-1])) for t in (q, k, v))  # zeros: same logits and values
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0, scale=scale
         )
-        if form == ABSORB_QUERIES:
-            out = out.sum(1) + self.o_proj.bias  # o_proj(concat of heads) = sum of the heads' W_o slices
+        if form == ABSORB_QUERIES:  # o_proj(concat of heads) = the sum of the heads' W_o slices
+            out = out[..., : self.out_channels].sum(1) + self.o_proj.bias
         else:
-            if form == ABSORB_KEYS:  # (B, h, O, Ckv) -> (B, h, O, dv); P (W_v y + b_v) = W_v (P y) + b_v
-                w_v, b_v = self._per_head(self.v_proj.weight), self._per_head(self.v_proj.bias[:, None])
-                out = _head_matmul(out, w_v.transpose(1, 2)) + b_v.transpose(1, 2)
+            if form == ABSORB_KEYS:  # (B, h, O, Ckv + 1) -> (B, h, O, dv)
+                w_v = torch.cat([self._per_head(self.v_proj.weight), self._per_head(self.v_proj.bias[:, None])], -1)
+                out = _head_matmul(out[..., : self.kv_channels + 1], w_v.transpose(1, 2))
+            out = out[..., : self.v_channels // h]
             b, _, o, d = out.shape
             out = self.o_proj(out.transpose(1, 2).reshape(b, o, h * d))
         if empty_rows is not None:

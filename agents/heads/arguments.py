@@ -47,6 +47,11 @@ def _mlp(c: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, c))
 
 
+def _dot(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """``keys (B, N, C)``, ``query (B, C)`` -> ``(B, N)`` dot products."""
+    return torch.bmm(keys, query[:, :, None]).squeeze(-1)
+
+
 def _pick(keys: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """``keys (B, N, C)``, ``idx (B,)`` -> ``(B, C)``."""
     return keys.gather(1, idx[:, None, None].expand(-1, 1, keys.shape[-1])).squeeze(1)
@@ -95,9 +100,6 @@ class ArgumentHeads(nn.Module):
         condition = self.action_type_embed(action_type)
         return self.state_embed(state) + condition, condition
 
-    def _pointer(self, keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        """``keys (B, N, C)``, ``query (B, C)`` -> ``(B, N)`` scaled dot products."""
-        return torch.bmm(keys, query[:, :, None]).squeeze(-1) / math.sqrt(self.channels)
 
     def _unused(self, head: str, used: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """``logits`` where ``used (B,)``, else the degenerate row of ``head`` (see agents.distribution)."""
@@ -128,9 +130,12 @@ class ArgumentHeads(nn.Module):
         if self.queued_embed is not None:
             ar = ar + used[:, QUEUED, None] * self.queued_embed(acts["queued"])
 
-        # selected_units
+        # selected_units: pointer logits <key, query> / sqrt(C) over the N entities and a learned EOS key
+        b, n, c = features.entity_keys.shape
+        keys = torch.cat([features.entity_keys, self.eos_key.expand(b, 1, c)], dim=1)  # (B, N+1, C)
+        pointer_keys = keys / math.sqrt(c)
         sel_logits, acts["selected_units"], ar_sel = self._select(
-            features.entity_keys, ar, masks["selectable"], g.get("selected_units"), deterministic
+            keys, pointer_keys, ar, masks["selectable"], g.get("selected_units"), deterministic
         )
         use = used[:, SELECTED]
         logits["selected_units"] = self._unused("selected_units", use, sel_logits)
@@ -138,7 +143,7 @@ class ArgumentHeads(nn.Module):
         ar = torch.where(use[:, None], ar_sel, ar)
 
         # target_unit
-        raw = self._pointer(features.entity_keys, self.target_query(ar))
+        raw = _dot(pointer_keys[:, :n], self.target_query(ar))
         masked = mask_logits(raw, masks["targetable"], defaults["target_unit"])
         logits["target_unit"] = self._unused("target_unit", used[:, TARGET], masked)
         acts["target_unit"] = choose(logits["target_unit"], g.get("target_unit"), deterministic)
@@ -147,9 +152,8 @@ class ArgumentHeads(nn.Module):
 
         # location
         # A unit's own cell is no target for its own point order: the selected units do not scatter.
-        n = features.entity_keys.shape[1]
-        picked = nn.functional.one_hot(acts["selected_units"], n + 1)[..., :n].any(1)  # (B, N); EOS dropped
-        scattering = masks["entity"].bool() & ~picked
+        picked = torch.zeros_like(keys[..., 0], dtype=torch.bool).scatter_(1, acts["selected_units"], True)
+        scattering = masks["entity"].bool() & ~picked[:, :n]  # (B, N); EOS dropped
         raw = self._location(features, ar, scattering, masks["entity_cells"])
         if masks["location"] is not None:
             raw = mask_logits(raw, masks["location"], defaults["location"])
@@ -159,23 +163,23 @@ class ArgumentHeads(nn.Module):
 
     def _select(
         self,
-        entity_keys: torch.Tensor,
+        keys: torch.Tensor,
+        pointer_keys: torch.Tensor,
         ar: torch.Tensor,
         selectable: torch.Tensor,
         given: torch.Tensor | None,
         deterministic: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """-> ``(logits (B, M, N+1), picks (B, M), ar)``. After EOS only EOS is legal."""
-        b, n, c = entity_keys.shape
-        eos = n
-        keys = torch.cat([entity_keys, self.eos_key.expand(b, 1, c)], dim=1)  # (B, N+1, C)
+        """``keys (B, N+1, C)`` (EOS last) and ``pointer_keys`` (the same / sqrt(C)) -> ``(logits (B, M, N+1),
+        picks (B, M), ar)``. After EOS only EOS is legal."""
+        b, eos = keys.shape[0], keys.shape[1] - 1
         # Illegal choices of the next step: unselectable or already chosen units; EOS before the first pick
         # (unless nothing is selectable); after EOS everything but EOS. Never a row without a legal entry.
         illegal = ~torch.cat([selectable, ~selectable.any(-1, keepdim=True)], dim=-1)  # (B, N+1)
         ended = torch.zeros(b, 1, dtype=torch.bool, device=keys.device)
         steps, picks = [], []
         for m in range(self.layout.max_selected):
-            step_logits = self._pointer(keys, self.select_query(ar)).masked_fill(illegal, MASK_VALUE)
+            step_logits = _dot(pointer_keys, self.select_query(ar)).masked_fill(illegal, MASK_VALUE)
             s = choose(step_logits, None if given is None else given[:, m], deterministic)  # (B,)
             is_eos = (s == eos)[:, None]
             if self.select_embed is not None:
@@ -196,10 +200,10 @@ class ArgumentHeads(nn.Module):
         q = self.location_query(ar)  # (B, C)
         # <q, Linear(pos(c))> for every cell, associated as (q W) pos(c): no (H*W, C) projection of the cells.
         logits = (q @ self.location_pos.weight) @ self.positions.cells().T + q @ self.location_pos.bias[:, None]
-        coarse = torch.einsum("bkc,bc->bk", features.location, q)  # (B, h*w)
+        coarse = _dot(features.location, q)  # (B, h*w)
         logits = logits + coarse.view(b, h, 1, w, 1).expand(b, h, s, w, s).reshape(b, -1)
         if entity_cells is not None:
-            scores = self._pointer(features.entity_keys, q) * math.sqrt(self.channels) * entity_mask  # (B, N)
+            scores = _dot(features.entity_keys, q) * entity_mask  # (B, N)
             logits = logits + self._scatter(scores, entity_cells)
         return logits / math.sqrt(self.channels)
 
