@@ -6,7 +6,7 @@
   other marine is not heading for; one marine is re-ordered per step (the one whose target vanished
   or changed first), as a human splitting the marines would.
 - the combat maps: :mod:`envs.sc2.scripted_combat` (attack-move, focus fire, a baneling split); the registry holds
-  each map's best one. The base class is :class:`envs.sc2.scripted_base.ScriptedAgent`.
+  each map's first (DefeatZerglingsAndBanelings: the split). The base class is :class:`envs.sc2.scripted_base.ScriptedAgent`.
 """
 
 from __future__ import annotations
