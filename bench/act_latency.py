@@ -4,8 +4,8 @@ against an earlier revision.
 One full autoregressive action, batch 1, 512 entities, 64x64 map, 8 selection steps (``bench/policy.py``'s
 act sizes), one thread, through ``AlphaStarPolicy.act`` (the rollout path):
 
-1. breakdown: FLOPs (``perceiver_rl.flops.count_flops``) and median time of each stage of one action, every
-   stage fed the outputs of the one before, the stages timed interleaved;
+1. breakdown: FLOPs (``perceiver_rl.flops.count_flops``) and median time (wall clock and the process's CPU
+   time) of each stage of one action, every stage fed the outputs of the one before, timed interleaved;
 2. ``--baseline REV``: the same action with the policy of git revision ``REV`` (its files from ``git archive``
    imported beside the working tree's), the two timed interleaved in this process: wall clock and the
    process's CPU time per call (CPU time is what the other load on a shared machine disturbs least).
@@ -18,6 +18,7 @@ Prints tables, then one JSON line (last).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import io
 import subprocess
@@ -63,9 +64,12 @@ def baseline_policy(rev: str, into: Path) -> tuple[torch.nn.Module, dict[str, to
     """The default policy of revision ``rev`` at the act sizes, and its observation."""
     policy_mod, spec_mod = import_revision(rev, into)
     obs_spec, act_spec = specs(ACT["entities"], ACT["size"], ACT["selected"])
-    types = tuple(spec_mod.ActionType(**vars(t)) for t in TYPES)
-    fields = {k: getattr(obs_spec, k) for k in vars(obs_spec)}
-    old_obs = spec_mod.ObservationSpec(**fields)
+
+    def same(cls: type, value: object) -> object:  # the revision's dataclass with the fields it knows
+        return cls(**{f.name: getattr(value, f.name) for f in dataclasses.fields(cls) if hasattr(value, f.name)})
+
+    types = tuple(same(spec_mod.ActionType, t) for t in TYPES)
+    old_obs = same(spec_mod.ObservationSpec, obs_spec)
     old_act = spec_mod.ActionSpec(types, max_entities=act_spec.max_entities, max_selected=act_spec.max_selected,
                                   spatial_size=act_spec.spatial_size)  # fmt: skip
     policy = policy_mod.AlphaStarPolicy(old_obs, old_act, policy_mod.PolicyConfig()).eval()
@@ -98,8 +102,12 @@ def breakdown(policy: AlphaStarPolicy, obs: dict[str, torch.Tensor], repeats: in
     # inference mode); the full action counted through forward(), the same operations as act().
     flops = {name: count_flops(fn) for name, fn in dict(stages, **{ACTION: lambda: p(obs)}).items()}
     with torch.inference_mode():
-        secs = time_interleaved(stages, repeats=repeats, warmup=2)
-    return [dict(stage=k, mflop=flops[k] / 1e6, ms=1e3 * secs[k], gflop_s=flops[k] / secs[k] / 1e9) for k in stages]
+        wall = time_interleaved(stages, repeats=repeats, warmup=2)
+        cpu = time_interleaved(stages, repeats=repeats, warmup=0, clock=time.process_time)
+    return [
+        dict(stage=k, mflop=flops[k] / 1e6, wall_ms=1e3 * wall[k], cpu_ms=1e3 * cpu[k], gflop_cpu_s=flops[k] / cpu[k] / 1e9)
+        for k in stages
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = breakdown(policy, obs, args.repeats)
     result = {"benchmark": "act_latency", "sgemm_peak_gflop_s": peak / 1e9}
     for r in rows:
-        result.update({f"mflop[{r['stage']}]": r["mflop"], f"ms[{r['stage']}]": r["ms"]})
+        result.update({f"{k}[{r['stage']}]": r[k] for k in ("mflop", "wall_ms", "cpu_ms")})
     print(f"sgemm peak {peak / 1e9:.1f} GFLOP/s; one sampled action, batch 1, {ACT['entities']} entities, "
           f"{ACT['size']}x{ACT['size']} map, {ACT['selected']} selection steps")  # fmt: skip
     print_table(rows)
