@@ -1,13 +1,15 @@
-"""AlphaStar-style policies with a swappable entity encoder, the RLlib layer and the ``perceiver-rl`` CLI.
+"""One AlphaStar-style policy family with a swappable entity encoder, the RLlib layer and the ``perceiver-rl`` CLI.
 
-Pure-torch parts are importable without Ray; the RLModules live in :mod:`agents.rllib`
-(``agents.rllib.token_module.PerceiverRLModule``, ``agents.rllib.alphastar_module.AlphaStarRLModule``).
+:class:`AlphaStarPolicy` (structured SC2 actions) and :class:`SpacePolicy` (a token env's entity list and its
+Gym action space) share the torso (``agents.torso``) and the config (:class:`PolicyConfig`). Pure-torch parts are
+importable without Ray; the one RLModule is ``agents.rllib.alphastar_module.AlphaStarRLModule``.
 """
 
 from envs.spec import ActionSpec, ActionType, ObservationSpec, TokenSpec
 
 from .distribution import StructuredActionDistribution
 from .policy import AlphaStarPolicy, PolicyConfig, PolicyOutput
+from .space_policy import SpacePolicy
 
 __all__ = [
     "ActionSpec",
@@ -16,6 +18,7 @@ __all__ = [
     "ObservationSpec",
     "PolicyConfig",
     "PolicyOutput",
+    "SpacePolicy",
     "StructuredActionDistribution",
     "TokenSpec",
 ]

@@ -234,15 +234,17 @@ def cmd_list(args) -> int:
     _quiet_ray()
     import envs
 
+    from .encoders import ENTITY_ENCODERS
+    from .heads import HEAD_TORSOS
     from .rllib.build import MODULES
-    from .token_encoders import TOKEN_ENCODERS
 
     envs.register_all()
     print("environments:")
     for env_id in sorted(envs.ENV_IDS):
         print(f"  {env_id}")
     print("modules:  " + ", ".join(MODULES))
-    print("token encoders:  " + ", ".join(TOKEN_ENCODERS))
+    print("entity encoders:  " + ", ".join(ENTITY_ENCODERS))
+    print("heads:  " + ", ".join(HEAD_TORSOS))
     print("configs:")
     for f in sorted(CONFIGS_DIR.glob("*.yaml")):
         print(f"  configs/{f.name}")

@@ -31,7 +31,6 @@ from .config_values import (  # noqa: F401 - ConfigError, first_line, Range, ran
     schedule_problems,
 )
 from .policy import PolicyConfig
-from .token_net import TokenNetConfig
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
@@ -50,15 +49,13 @@ class ModelConfig:
     """The RLModule: which one, and its architecture. Each module has its own typed config, one section here,
     handed to the module field for field: only the section of ``module`` is read."""
 
-    module: str = "perceiver"
-    """``perceiver`` (token envs; ``token_net``), ``alphastar`` (structured SC2 envs; ``policy``) or ``default``
-    (RLlib's MLP; ``default``)."""
+    module: str = "alphastar"
+    """``alphastar`` (the policy family: structured SC2 envs, and token envs with their own action space;
+    ``policy``) or ``default`` (RLlib's MLP; ``default``)."""
     max_seq_len: int = ranged(20, ge=1)
-    """Length of the sequence chunks RLlib trains an LSTM core on (``policy.lstm`` / ``token_net.lstm``)."""
+    """Length of the sequence chunks RLlib trains an LSTM core on (``policy.lstm``)."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    """``alphastar``: the AlphaStar-style policy (:class:`agents.policy.PolicyConfig`)."""
-    token_net: TokenNetConfig = field(default_factory=TokenNetConfig)
-    """``perceiver``: the token actor-critic (:class:`agents.token_net.TokenNetConfig`)."""
+    """``alphastar``: the policy (:class:`agents.policy.PolicyConfig`)."""
     default: DefaultModuleConfig = field(default_factory=DefaultModuleConfig)
     """``default``: RLlib's MLP module."""
 
@@ -336,20 +333,32 @@ def read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
         raise ConfigError(f"{path}: not valid safe YAML ({first})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    legacy = sorted(LEGACY_MODEL_KEYS & set(data["model"])) if isinstance(data.get("model"), dict) else []
-    if legacy:
-        more = f" (+{len(legacy) - 3} more)" if len(legacy) > 3 else ""
-        raise ConfigError(
-            f"{path}: model: the config format changed (Nov 2026): {', '.join(legacy[:3])}{more} of the flat model "
-            "section now live in model.policy (alphastar), model.token_net (perceiver) or model.default; rewrite "
-            "the section as docs/cli.md shows"
-        )
+    _check_model_format(path, data.get("model"))
     if "base" in data:
         base = (path.parent / str(data.pop("base"))).resolve()
         if base in _seen:
             raise ConfigError(f"{path}: base: circular reference to {base}")
         data = _merge(read_yaml(base, _seen + (path.resolve(),)), data)
     return data
+
+
+def _check_model_format(path: Path, model: Any) -> None:
+    """``ConfigError`` naming ``path`` when its ``model:`` section has a format from before Nov 2026: the flat keys,
+    or the token envs' ``perceiver`` module with its ``token_net`` section (one line; exit 2 in the CLI)."""
+    if not isinstance(model, dict):
+        return
+    legacy = sorted(LEGACY_MODEL_KEYS & set(model))
+    if legacy:
+        more = f" (+{len(legacy) - 3} more)" if len(legacy) > 3 else ""
+        raise ConfigError(
+            f"{path}: model: the config format changed (Nov 2026): {', '.join(legacy[:3])}{more} of the flat model "
+            "section now live in model.policy (alphastar) or model.default; rewrite the section as docs/cli.md shows"
+        )
+    if model.get("module") == "perceiver" or "token_net" in model:  # the token envs' own module before Nov 2026
+        raise ConfigError(
+            f"{path}: model: the config format changed (Nov 2026): module perceiver and its model.token_net section "
+            "are gone; token envs use module alphastar with a model.policy section (rewrite it as docs/cli.md shows)"
+        )
 
 
 def load_saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -96,12 +96,16 @@ class PolicyConfig:
 
 @dataclass
 class PolicyOutput:
-    actions: dict[str, torch.Tensor]
-    """Sampled / greedy actions, or the given ones when teacher-forcing."""
+    """What a policy of the family returns (:class:`AlphaStarPolicy`, :class:`~agents.space_policy.SpacePolicy`)."""
+
+    actions: dict[str, torch.Tensor] | torch.Tensor
+    """Sampled / greedy actions, or the given ones when teacher-forcing: a dict of heads (structured), or the
+    action tensor of a Gym action space (``SpacePolicy``)."""
     logp: torch.Tensor
     """(B,) log-probability of ``actions``."""
     dist_inputs: torch.Tensor
-    """(B, L) flat masked logits: ``StructuredActionDistribution.from_flat`` input."""
+    """(B, L) flat masked logits: ``StructuredActionDistribution.from_flat`` input (``SpacePolicy``: the layout
+    of :mod:`agents.action_space`)."""
     value: torch.Tensor
     """(B,)."""
     state: State | None = None
@@ -139,19 +143,7 @@ class AlphaStarPolicy(nn.Module):
         self.obs_spec, self.action_spec = obs_spec, action_spec
         self.layout = ActionLayout.from_spec(action_spec)
         positions = MapPositionEncoding(obs_spec.spatial_size, cfg.fourier_bands)
-        self.torso = Torso(
-            obs_spec=obs_spec,
-            encoder=cfg.encoder,
-            entity_encoder=cfg.entity_encoder,
-            positions=positions,
-            spatial_channels=cfg.spatial_channels,
-            spatial_res_blocks=cfg.spatial_res_blocks,
-            spatial_pool=cfg.spatial_pool,
-            scalar_channels=cfg.scalar_channels,
-            state_channels=cfg.state_channels,
-            lstm=cfg.lstm,
-            lstm_layers=cfg.lstm_layers,
-        )
+        self.torso = Torso(obs_spec=obs_spec, config=cfg, positions=positions)
         spatial = self.torso.spatial_encoder
         dims = HeadDims(
             num_action_types=action_spec.num_action_types,

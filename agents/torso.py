@@ -1,34 +1,43 @@
-"""The policy torso: entity / spatial / scalar encoders, fused, then an optional LSTM core."""
+"""The policy torso of the one policy family: entity encoder (+ spatial and scalar encoders where the
+observation has planes and scalars), fused, then an optional LSTM core.
+
+Structured SC2-style observations (:class:`~envs.spec.ObservationSpec`) have all three parts; a token env's
+observation (:class:`~envs.spec.TokenSpec`) is an entity list alone, so its torso has no spatial or scalar
+encoder (``spatial_encoder`` / ``scalar_encoder`` are None and ``map_skip`` is None).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from envs.spec import ObservationSpec
+from envs.spec import ObservationSpec, TokenSpec
 
 from .core import LSTMCore, State
-from .encoders import EntityEncoderConfig, ScalarEncoder, SpatialEncoder, build_entity_encoder
+from .encoders import ScalarEncoder, SpatialEncoder, build_entity_encoder
 from .map_position import MapPositionEncoding
+
+if TYPE_CHECKING:
+    from .policy import PolicyConfig
 
 
 @dataclass
 class TorsoOutput:
     """Everything the heads read. Shapes for a flat batch B (time already folded in)."""
 
-    per_entity: torch.Tensor
-    """(B, N, De) entity embeddings, zero in empty slots."""
+    per_entity: torch.Tensor | None
+    """(B, N, De) entity embeddings, zero in empty slots; None where the entity encoder skips them (token envs)."""
     entity_mask: torch.Tensor
     """(B, N) bool."""
     memory: torch.Tensor
     """(B, Lm, De): what output queries attend to (Perceiver latents, or the entities)."""
     memory_mask: torch.Tensor | None
     """(B, Lm) bool or None."""
-    map_skip: torch.Tensor
-    """(B, Cm, H/s, W/s) spatial encoder output."""
+    map_skip: torch.Tensor | None
+    """(B, Cm, H/s, W/s) spatial encoder output; None without planes."""
     state: torch.Tensor
     """(B, Dc) fused (and LSTM'd) state vector."""
 
@@ -39,40 +48,45 @@ class Torso(nn.Module):
     def __init__(
         self,
         *,
-        obs_spec: ObservationSpec,
-        encoder: str,
-        entity_encoder: EntityEncoderConfig,
-        spatial_channels: Sequence[int],
-        spatial_res_blocks: int,
-        spatial_pool: int,
-        scalar_channels: int,
-        state_channels: int,
-        lstm: bool,
-        lstm_layers: int,
-        positions: MapPositionEncoding,
+        obs_spec: ObservationSpec | TokenSpec,
+        config: PolicyConfig,
+        positions: MapPositionEncoding | None,
     ) -> None:
-        """The entity encoder ``encoder`` (built from ``entity_encoder``) sees the observation's ``F`` features
+        """Sizes from the policy's ``config`` (``encoder``, ``entity_encoder``, ``spatial_*``, ``scalar_channels``,
+        ``state_channels``, ``lstm``, ``lstm_layers``). The entity encoder sees the observation's ``F`` features
         plus ``positions.num_channels`` per map position an entity has (``obs_spec.entity_position``, and
-        ``entity_target_position``), appended in ``forward``."""
+        ``entity_target_position``), appended in ``forward``. A :class:`TokenSpec` observation (tokens are
+        entities without map positions) builds no spatial or scalar encoder (their sizes and ``positions`` are
+        not used), and its heads read no per-entity embeddings (``EntityEncoder.skip_per_entity``)."""
         super().__init__()
-        self.positions, self.entity_position = positions, obs_spec.entity_position
-        self.entity_target = obs_spec.entity_target_position
+        structured = isinstance(obs_spec, ObservationSpec)
+        self.positions = positions
+        self.entity_position = obs_spec.entity_position if structured else None
+        self.entity_target = obs_spec.entity_target_position if structured else None
         num_positions = (self.entity_position is not None) + (self.entity_target is not None)
-        entity_features = obs_spec.entity_features + num_positions * positions.num_channels
-        self.entity_encoder = build_entity_encoder(encoder, entity_features, entity_encoder)
-        self.spatial_encoder = SpatialEncoder(
-            in_channels=obs_spec.spatial_channels,
-            spatial_size=obs_spec.spatial_size,
-            channels=spatial_channels,
-            num_res_blocks=spatial_res_blocks,
-            pool=spatial_pool,
-            out_channels=state_channels,
-        )
-        self.scalar_encoder = ScalarEncoder(in_features=obs_spec.num_scalars, out_channels=scalar_channels)
-        fused = self.entity_encoder.output_channels + state_channels + scalar_channels
-        self.fuse = nn.Linear(fused, state_channels)
-        self.core = LSTMCore(channels=state_channels, num_layers=lstm_layers) if lstm else None
-        self.state_channels = state_channels
+        features = obs_spec.entity_features if structured else obs_spec.token_features
+        if num_positions:
+            features += num_positions * positions.num_channels
+        c = config
+        self.entity_encoder = build_entity_encoder(c.encoder, features, c.entity_encoder)
+        if not structured:  # action-space heads read the memory and the state, no per-entity embeddings
+            self.entity_encoder.skip_per_entity()
+        self.spatial_encoder = self.scalar_encoder = None
+        fused = self.entity_encoder.output_channels
+        if structured:
+            self.spatial_encoder = SpatialEncoder(
+                in_channels=obs_spec.spatial_channels,
+                spatial_size=obs_spec.spatial_size,
+                channels=c.spatial_channels,
+                num_res_blocks=c.spatial_res_blocks,
+                pool=c.spatial_pool,
+                out_channels=c.state_channels,
+            )
+            self.scalar_encoder = ScalarEncoder(in_features=obs_spec.num_scalars, out_channels=c.scalar_channels)
+            fused += c.state_channels + c.scalar_channels
+        self.fuse = nn.Linear(fused, c.state_channels)
+        self.core = LSTMCore(channels=c.state_channels, num_layers=c.lstm_layers) if c.lstm else None
+        self.state_channels = c.state_channels
 
     def entity_xy(self, entities: torch.Tensor) -> torch.Tensor:
         """``entities (B, N, F)`` -> ``(B, N, 2)`` their map positions (``obs_spec.entity_position`` columns)."""
@@ -92,9 +106,11 @@ class Torso(nn.Module):
         if extra:
             entities = torch.cat([entities, *extra], dim=-1)
         enc = self.entity_encoder.encode(entities, obs["entity_mask"])
-        map_skip, spatial = self.spatial_encoder(obs["spatial"])
-        scalars = self.scalar_encoder(obs["scalars"])
-        x = torch.relu(self.fuse(torch.cat([enc.pooled, spatial, scalars], dim=-1)))
+        parts, map_skip = [enc.pooled], None
+        if self.spatial_encoder is not None:
+            map_skip, spatial = self.spatial_encoder(obs["spatial"])
+            parts += [spatial, self.scalar_encoder(obs["scalars"])]
+        x = torch.relu(self.fuse(torch.cat(parts, dim=-1)))
         new_state = None
         if self.core is not None:
             seq = x.reshape(lead[0], -1, x.shape[-1])  # (B, T, C); T = 1 for a single step

@@ -1,4 +1,4 @@
-"""RLlib sampling throughput: the Perceiver token module vs RLlib's default MLP module (issue 8).
+"""RLlib sampling throughput: the Perceiver policy on token CartPole vs RLlib's default MLP module (issue 8).
 
 Both experiments are built from their YAML (``configs/cartpole_perceiver.yaml`` on
 ``perceiver_rl/Tokens-CartPole-v1``, ``configs/cartpole_mlp.yaml`` on raw ``CartPole-v1``) with the same

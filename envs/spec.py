@@ -20,7 +20,9 @@ terminated (and padded) by the end-of-selection index ``N_max``, ``target_unit (
 (flat index ``y * W + x`` into the ``H x W`` grid). Arguments the chosen action type does not take are
 ignored by the env and contribute nothing to the log-probability.
 
-Token observation (Gym wrappers): ``tokens (N, F)`` float32 and ``token_mask (N,)`` int8.
+Token observation (Gym wrappers): an entity list alone, the structured observation's first two fields with no
+spatial map, scalars or action masks: ``entities (N, F)`` float32 (one token per entity slot) and
+``entity_mask (N,)`` int8; the action is the wrapped env's own action space.
 Masks are int8 {0, 1} (gymnasium ``MultiBinary``) because RLlib's connectors batch them as numbers;
 models convert them with ``mask.bool()``.
 """
@@ -134,7 +136,7 @@ class ActionSpec:
 
 @dataclass(frozen=True)
 class TokenSpec:
-    """Token observation of the Gym wrappers."""
+    """Token observation of the Gym wrappers: ``num_tokens`` entities of ``token_features`` features each."""
 
     num_tokens: int
     token_features: int
@@ -142,7 +144,7 @@ class TokenSpec:
     def space(self) -> spaces.Dict:
         return spaces.Dict(
             {
-                "tokens": spaces.Box(-np.inf, np.inf, (self.num_tokens, self.token_features), np.float32),
-                "token_mask": spaces.MultiBinary(self.num_tokens),
+                "entities": spaces.Box(-np.inf, np.inf, (self.num_tokens, self.token_features), np.float32),
+                "entity_mask": spaces.MultiBinary(self.num_tokens),
             }
         )

@@ -32,7 +32,7 @@ def only_run_dir(runs_dir):
 KINDS = [
     ("cartpole_perceiver.yaml", []),
     ("cartpole_mlp.yaml", []),
-    ("cartpole_perceiver.yaml", ["model.token_net.encoder=transformer", "model.token_net.lstm=true"]),
+    ("cartpole_perceiver.yaml", ["model.policy.encoder=transformer", "model.policy.lstm=true"]),
     ("minigrid_doorkey_perceiver.yaml", []),
     ("sim_movetobeacon_perceiver.yaml", ["env_config.spatial_size=16"]),
     ("sim_collectmineralshards_transformer.yaml", ["env_config.spatial_size=16", "model.policy.lstm=true"]),
@@ -94,7 +94,7 @@ def test_checkpoint_evaluate_round_trip_same_greedy_actions(ray_session, tmp_pat
         (["--set", "training.lr=fast"], "training.lr: expected float, got 'fast'"),
         (["--set", "env=NoSuchEnv-v9"], "env: unknown environment 'NoSuchEnv-v9'"),
         (["--set", "algorithm=DQNX"], "algorithm: unknown algorithm 'DQNX'"),
-        (["--set", "model.module=alphastar"], "model.module: 'alphastar' needs observations with"),
+        (["--set", "env=CartPole-v1"], "model.module: 'alphastar' needs observations with entities, entity_mask; env CartPole-v1"),
     ],
 )
 def test_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, culprit):

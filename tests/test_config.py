@@ -19,9 +19,9 @@ def test_configs_dir_files_all_load():
 def test_overrides_apply_and_are_type_checked(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text("env: CartPole-v1\ntraining: {lr: 3e-4}\n")
-    overrides = ["training.lr=1e-3", "model.token_net.lstm=true", "stop.env_steps=null", "model.policy.encoder=transformer"]
+    overrides = ["training.lr=1e-3", "model.policy.lstm=true", "stop.env_steps=null", "model.policy.encoder=transformer"]
     cfg = load_config(f, overrides)
-    assert cfg.training.lr == 1e-3 and cfg.model.token_net.lstm is True and cfg.stop.env_steps is None
+    assert cfg.training.lr == 1e-3 and cfg.model.policy.lstm is True and cfg.stop.env_steps is None
     assert cfg.model.policy.encoder == "transformer"
     with pytest.raises(ConfigError, match=r"^model\.policy\.entity_encoder\.num_latents: expected int, got 'many'$"):
         load_config(f, ["model.policy.entity_encoder.num_latents=many"])
@@ -38,7 +38,8 @@ def test_overrides_apply_and_are_type_checked(tmp_path):
     [
         ({"nope": 1}, "nope: unknown key"),
         ({"model": {"policy": {"entity_encoder": {"num_latents": 1.5}}}}, "model.policy.entity_encoder.num_latents: expected int"),
-        ({"model": {"token_net": {"lstm": "yes"}}}, "model.token_net.lstm: expected bool"),
+        ({"model": {"policy": {"lstm": "yes"}}}, "model.policy.lstm: expected bool"),
+        ({"model": {"token_net": {"lstm": True}}}, "model.token_net: unknown key"),
         ({"model": {"policy": {"entity_encoder": {"entity_features": 5}}}}, "model.policy.entity_encoder.entity_features: unknown key"),
         ({"stop": {"mean_return": "high"}}, "stop.mean_return: expected float or null"),
         ({"training": []}, "training: expected a mapping"),
@@ -85,7 +86,7 @@ def _leaves(cls, prefix=""):
             yield prefix + f.name, default
 
 
-OTHER_NAMES = {"module": "alphastar", "encoder": "transformer", "heads": "mlp"}
+OTHER_NAMES = {"module": "default", "encoder": "transformer", "heads": "mlp"}
 
 
 def _other(name, default):
@@ -107,7 +108,7 @@ def test_every_model_field_is_settable_with_set(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text("env: CartPole-v1\n")
     leaves = list(_leaves(ModelConfig))
-    some = {"policy.entity_encoder.num_latents", "policy.state_channels", "token_net.hidden", "default.fcnet_hiddens"}
+    some = {"policy.entity_encoder.num_latents", "policy.state_channels", "policy.heads", "default.fcnet_hiddens"}
     assert some <= {path for path, _ in leaves}
     for path, default in leaves:
         value = _other(path.rsplit(".", 1)[-1], default)
@@ -117,18 +118,29 @@ def test_every_model_field_is_settable_with_set(tmp_path):
         assert node == value and node != default, path
 
 
-def test_old_flat_model_section_is_refused_naming_the_format_change(tmp_path):
+@pytest.mark.parametrize(
+    "env,model,says",
+    [  # the flat section before the sections (Nov 2026)
+        ("Sim-MoveToBeacon-v0", "  module: alphastar\n  encoder: perceiver\n  num_latents: 16\n  latent_channels: 64\n  hidden: 64\n",
+         "encoder, hidden, latent_channels (+1 more) of the flat model section now live in model.policy"),
+        # the token envs' own module before the one policy family (Nov 2026)
+        ("Tokens-CartPole-v1", "  module: perceiver\n  token_net:\n    encoder: perceiver\n    num_latents: 8\n    hidden: 64\n",
+         "module perceiver and its model.token_net section are gone; token envs use module alphastar"),
+        ("Tokens-CartPole-v1", "  module: perceiver\n", "module perceiver and its model.token_net section are gone"),
+        ("Tokens-CartPole-v1", "  module: alphastar\n  token_net: {lstm: true}\n", "module perceiver and its model.token_net section are gone"),
+    ],
+)  # fmt: skip
+def test_old_model_formats_are_refused_naming_the_format_change(tmp_path, env, model, says):
     from agents.config import load_saved_config
 
     saved = tmp_path / "config.yaml"
-    saved.write_text("env: perceiver_rl/Sim-MoveToBeacon-v0\nmodel:\n  module: alphastar\n  encoder: perceiver\n"
-                     "  num_latents: 16\n  latent_channels: 64\n  hidden: 64\n  max_seq_len: 20\n")  # fmt: skip
+    saved.write_text(f"env: perceiver_rl/{env}\nmodel:\n{model}  max_seq_len: 20\n")
     for load in (load_saved_config, load_config):
         with pytest.raises(ConfigError) as err:
             load(saved)
         message = str(err.value)
-        assert message.startswith(f"{saved}: model: the config format changed") and "\n" not in message, message
-        assert "encoder, hidden, latent_channels (+1 more)" in message and "model.policy" in message
+        assert message.startswith(f"{saved}: model: the config format changed (Nov 2026): ") and "\n" not in message, message
+        assert says in message, message
 
 
 def test_every_config_builds_its_module_with_its_section_unchanged():
@@ -150,8 +162,6 @@ def test_every_config_builds_its_module_with_its_section_unchanged():
             env.close()
         if cfg.model.module == "alphastar":
             assert module.policy.config == cfg.model.policy, f.name
-        elif cfg.model.module == "perceiver":
-            assert module.net.config == cfg.model.token_net, f.name
         else:
             assert module.model_config["fcnet_hiddens"] == cfg.model.default.fcnet_hiddens, f.name
         built += 1
@@ -180,7 +190,7 @@ def test_a_run_directory_saves_the_model_sections_and_reads_them_back(tmp_path):
     cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
     run_dir = new_run_dir(cfg)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
-    assert set(saved) == {"module", "max_seq_len", "policy", "token_net", "default"}
+    assert set(saved) == {"module", "max_seq_len", "policy", "default"}
     assert saved["policy"]["entity_encoder"] == {"channels": 64, "num_layers": 1, "num_heads": 2, "head_channels": 32,
                                                  "widening_factor": 4, "num_latents": 16, "decoder_widening_factor": 1}  # fmt: skip
     assert load_saved_config(run_dir / "config.yaml") == cfg

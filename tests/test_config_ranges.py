@@ -82,7 +82,6 @@ def test_values_outside_the_range_name_the_key(key, rng, tp):
 
 COMPANIONS = {
     "training.train_batch_size_per_learner": {"training.minibatch_size": 1},
-    "model.token_net.latent_channels": {"model.token_net.num_heads": 1},
 }
 """Fields set beside a boundary value so that the relations between fields hold."""
 
@@ -114,7 +113,6 @@ def test_no_float_field_takes_nan_or_inf(key, value):
     [
         ({"training": {"minibatch_size": 4001, "train_batch_size_per_learner": 4000}},
          "training.minibatch_size: expected <= training.train_batch_size_per_learner (4000), got 4001"),
-        ({"model": {"token_net": {"latent_channels": 64, "num_heads": 5}}}, "model.token_net.num_heads: expected a divisor of latent_channels (64)"),
         ({"model": {"policy": {"spatial_channels": []}}}, "model.policy.spatial_channels: expected a non-empty list"),
         ({"training": {"entropy_coeff": []}}, "training.entropy_coeff: expected a number or a schedule"),
         ({"training": {"entropy_coeff": [[100, 0.1]]}}, "training.entropy_coeff[0]: expected the schedule to start at env step 0"),

@@ -75,7 +75,8 @@ CONFIG_CASES = [
     (["--set", "training.minibatch_size=100000"], "training.minibatch_size: expected <= training.train_batch_size_per_learner"),
     (["--set", "training.entropy_coeff=[[5, 0.1]]"], "training.entropy_coeff[0]: expected the schedule to start at env step 0"),
     (["--set", "name=../escape"], "name: expected a plain file name"),
-    (["--set", "model.token_net.encoder=nope"], "model.token_net.encoder: unknown encoder 'nope'"),
+    (["--set", "model.policy.encoder=nope"], "model.policy.encoder: unknown encoder 'nope'"),
+    (["--set", "model.module=perceiver"], "model.module: unknown module 'perceiver' (valid: alphastar, default)"),
     (["--set", "model.policy.heads=nope"], "model.policy.heads: unknown heads 'nope'"),
     (["--set", "model.bogus=1"], "model.bogus: unknown key"),
     (["--set", "env=perceiver_rl/Nope-v0"], "env: unknown environment 'perceiver_rl/Nope-v0'"),
@@ -211,7 +212,7 @@ def test_corrupt_checkpoint(cwd, run_dir, case):
 def test_evaluate_bad_options(cwd, run_dir):
     run = str(run_dir.relative_to(cwd))
     refused(cwd, ["evaluate", run, "--env", "perceiver_rl/Nope-v0"], "--env: unknown environment 'perceiver_rl/Nope-v0'")
-    refused(cwd, ["evaluate", run, "--env", "CartPole-v1"], "--env CartPole-v1: the run's module 'perceiver' needs observations")
+    refused(cwd, ["evaluate", run, "--env", "CartPole-v1"], "--env CartPole-v1: the run's module 'alphastar' needs observations")
     refused(cwd, ["evaluate", run, "--env", "perceiver_rl/Tokens-Acrobot-v1"], "weights do not fit")
     refused(cwd, ["evaluate", run, "--episodes", "0"], "argument --episodes: expected an int >= 1, got 0")
     refused(cwd, ["evaluate", run, "--seed", "-1"], "argument --seed: expected an int >= 0, got -1")
@@ -220,7 +221,7 @@ def test_evaluate_bad_options(cwd, run_dir):
 
 def test_resume_with_overrides_that_do_not_fit(cwd, run_dir):
     run = str(run_dir.relative_to(cwd))
-    refused(cwd, ["train", "--resume", run, "--set", "model.token_net.latent_channels=32"], "--resume runs/")
+    refused(cwd, ["train", "--resume", run, "--set", "model.policy.entity_encoder.channels=32"], "--resume runs/")
     refused(cwd, ["train", "--resume", run, "--set", "training.gamma=2"], "training.gamma: expected in (0, 1], got 2")
 
 

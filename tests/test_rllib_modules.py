@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTION_DIST_INPUTS
 
 import envs
 from agents.encoders import EntityEncoderConfig
 from agents.policy import PolicyConfig
 from agents.rllib.alphastar_module import AlphaStarRLModule, contract_to_model_config
-from agents.rllib.token_module import PerceiverRLModule
+from agents.space_policy import SpacePolicy
 
 
 def _batch(env, n, seed=0):
@@ -70,27 +71,87 @@ def test_alphastar_module_lstm_state_and_time_axis(sim_env):
     assert out[Columns.STATE_OUT]["h"].shape == state["h"].shape
 
 
-@pytest.mark.parametrize("base_id", ["perceiver_rl/Tokens-CartPole-v1", "perceiver_rl/Tokens-MiniGrid-DoorKey-5x5-v0"])
-@pytest.mark.parametrize("encoder", ["perceiver", "transformer", "mlp"])
-def test_token_module_outputs_match_action_space(base_id, encoder):
+TOKEN_ENVS = ["perceiver_rl/Tokens-CartPole-v1", "perceiver_rl/Tokens-MiniGrid-DoorKey-5x5-v0"]
+
+
+def _token_module(observation_space, action_space, **policy) -> AlphaStarRLModule:
+    """The one module on a token env: no contract in model_config, the policy from the spaces."""
+    return AlphaStarRLModule(observation_space=observation_space, action_space=action_space, model_config={"policy": _policy(**policy)})
+
+
+def _rescores_exactly(module, obs) -> dict:
+    """Exploration actions rescored by RLlib's distribution class from the train pass equal their logp; returns
+    the exploration output."""
+    with torch.no_grad():
+        explore = module.forward_exploration({Columns.OBS: obs})
+        train = module.forward_train({Columns.OBS: obs, Columns.ACTIONS: explore[Columns.ACTIONS]})
+    dist = module.get_train_action_dist_cls().from_logits(train[Columns.ACTION_DIST_INPUTS])
+    torch.testing.assert_close(dist.logp(explore[Columns.ACTIONS]), explore[Columns.ACTION_LOGP], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(module.policy.actions.entropy(train[Columns.ACTION_DIST_INPUTS]), dist.entropy())
+    values = module.compute_values({Columns.OBS: obs}, embeddings=train[Columns.EMBEDDINGS])
+    torch.testing.assert_close(values, module.compute_values({Columns.OBS: obs}))
+    return explore
+
+
+@pytest.mark.parametrize("base_id", TOKEN_ENVS)
+@pytest.mark.parametrize("encoder,heads", [("perceiver", "queries"), ("transformer", "queries"), ("perceiver", "mlp")])
+def test_token_env_module_samples_its_action_space_and_trains_every_weight(base_id, encoder, heads):
     env = gym.make(base_id)
-    module = PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space,
-                               model_config={"token_net": {"encoder": encoder, "latent_channels": 32}})
+    module = _token_module(env.observation_space, env.action_space, encoder=encoder, heads=heads)
+    assert isinstance(module.policy, SpacePolicy) and module.policy.torso.spatial_encoder is None
     obs = _batch(env, 5)
-    out = module.forward_train({Columns.OBS: obs})
+    explore = _rescores_exactly(module, obs)
+    assert explore[Columns.ACTIONS].dtype == torch.int64
+    assert all(env.action_space.contains(int(a)) for a in explore[Columns.ACTIONS])
+    greedy = module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]
+    torch.testing.assert_close(greedy, explore[Columns.ACTION_DIST_INPUTS].argmax(-1))
+    actions = explore[Columns.ACTIONS].clone()  # a normal tensor (the rollout path's are inference tensors)
+    out = module.forward_train({Columns.OBS: obs, Columns.ACTIONS: actions})
     dist = module.get_train_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
-    actions = dist.sample()
-    assert all(env.action_space.contains(int(a)) for a in actions)
-    assert module.compute_values({Columns.OBS: obs}, out[Columns.EMBEDDINGS]).shape == (5,)
     (dist.logp(actions).sum() + module.compute_values({Columns.OBS: obs}).sum()).backward()
     missing = [n for n, p in module.named_parameters() if p.grad is None]
-    assert not missing, missing
+    assert not missing, missing  # the Perceiver's per-entity decoder is not built: the heads do not read it
 
 
-def test_token_module_rejects_unknown_encoder():
-    env = gym.make("perceiver_rl/Tokens-CartPole-v1")
-    with pytest.raises(ValueError, match="^encoder: unknown token encoder 'cnn'"):
-        PerceiverRLModule(observation_space=env.observation_space, action_space=env.action_space, model_config={"token_net": {"encoder": "cnn"}})
+@pytest.mark.parametrize(
+    "action_space,shape,dtype",
+    [
+        (gym.spaces.MultiDiscrete([3, 2, 4]), (6, 3), torch.int64),
+        (gym.spaces.Box(-1.0, 1.0, (2,), np.float32), (6, 2), torch.float32),
+    ],
+)
+def test_token_env_module_with_multidiscrete_and_box_actions(action_space, shape, dtype):
+    from envs.spec import TokenSpec
+
+    space = TokenSpec(num_tokens=5, token_features=7).space()
+    module = _token_module(space, action_space)
+    obs = {"entities": torch.randn(6, 5, 7), "entity_mask": torch.ones(6, 5, dtype=torch.int8)}
+    explore = _rescores_exactly(module, obs)
+    assert explore[Columns.ACTIONS].shape == shape and explore[Columns.ACTIONS].dtype == dtype
+    width = sum(action_space.nvec) if isinstance(action_space, gym.spaces.MultiDiscrete) else 2 * shape[1]
+    assert explore[Columns.ACTION_DIST_INPUTS].shape == (6, width)
+
+
+def test_token_env_module_lstm_target_network_and_errors():
+    env = gym.make(TOKEN_ENVS[0])
+    module = _token_module(env.observation_space, env.action_space, lstm=True)
+    init = module.get_initial_state()
+    assert module.is_stateful() and {k: v.shape for k, v in init.items()} == {"h": (1, 32), "c": (1, 32)}
+    obs = {k: v.reshape(2, 3, *v.shape[1:]) for k, v in _batch(env, 6).items()}  # (B=2, T=3, ...)
+    state = {k: torch.as_tensor(v)[None].expand(2, *v.shape) for k, v in init.items()}
+    out = module.forward_exploration({Columns.OBS: obs, Columns.STATE_IN: state})
+    assert out[Columns.ACTIONS].shape == (2, 3) and out[Columns.STATE_OUT]["h"].shape == (2, 1, 32)
+    batch = {Columns.OBS: obs, Columns.STATE_IN: state, Columns.ACTIONS: out[Columns.ACTIONS].clone()}
+    module.make_target_networks()  # APPO
+    with torch.no_grad():
+        target = module.forward_target(batch)[TARGET_NETWORK_ACTION_DIST_INPUTS]
+        torch.testing.assert_close(target, module.forward_train(batch)[Columns.ACTION_DIST_INPUTS])
+    for policy, space, message in [
+        ({"heads": "nope"}, env.action_space, "^heads: unknown action-space heads 'nope'"),
+        ({}, gym.spaces.Box(-1, 1, (2, 2)), "^action space Box.* is not supported"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            _token_module(env.observation_space, space, **policy)
 
 
 def test_info_counters_callback_reports_dropped_entities_per_episode():

@@ -25,12 +25,13 @@ from agents.rllib import (
     run_algorithm_config,
     save_run,
 )
-from agents.rllib.token_module import PerceiverRLModule
+from agents.rllib.alphastar_module import AlphaStarRLModule
 
 from cli_helpers import TINY, sets
 
 TOKENS = "perceiver_rl/Tokens-CartPole-v1"
-SMALL = {"module": "perceiver", "token_net": {"num_latents": 4, "latent_channels": 32, "hidden": 32}}
+SMALL = {"module": "alphastar", "policy": {"entity_encoder": {"channels": 32, "num_layers": 1, "head_channels": 16, "num_latents": 4},
+                                          "state_channels": 32, "head_channels": 32}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_a_train_run_directory_loads_into_an_rllib_algorithm_and_module(ray_sess
     saved = load_file(ckpt / "module.safetensors")
 
     module = rl_module_from_run(run_dir)
-    assert isinstance(module, PerceiverRLModule) and not module.training and _equal(saved, module.state_dict())
+    assert isinstance(module, AlphaStarRLModule) and not module.training and _equal(saved, module.state_dict())
 
     algo = algorithm_from_run(run_dir)
     try:
@@ -104,7 +105,7 @@ def test_a_module_of_a_plain_rllib_script_is_evaluated_by_perceiver_rl(ray_sessi
     assert run_dir.parent == tmp_path and run_dir.name.startswith("mine-")
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert (saved["env"], saved["algorithm"], saved["seed"]) == (TOKENS, "PPO", 3)
-    assert saved["model"]["module"] == "perceiver" and saved["model"]["token_net"]["num_latents"] == 4
+    assert saved["model"]["module"] == "alphastar" and saved["model"]["policy"]["entity_encoder"]["num_latents"] == 4
     assert saved["training"]["lr"] == 1e-3 and saved["training"]["train_batch_size_per_learner"] == 128
     assert json.loads((resolve_checkpoint(run_dir) / "state.json").read_text())["iteration"] == 1
     assert _equal(learner, load_file(resolve_checkpoint(run_dir) / "module.safetensors"))
@@ -131,7 +132,7 @@ def test_save_run_names_what_it_cannot_write_and_writes_nothing(tmp_path):
         (lambda: save_run(ours, tmp_path), "save_run: env: required with an RLModule"),
         (lambda: save_run(rllib_default, tmp_path, env=TOKENS), "save_run: DefaultPPOTorchRLModule is not a perceiver_rl module"),
         (lambda: save_run(ours, tmp_path, env="perceiver_rl/Tokens-Acrobot-v1"),
-         "save_run(PerceiverRLModule): its weights do not fit this config's model"),  # fmt: skip
+         "save_run(AlphaStarRLModule): its weights do not fit this config's model"),  # fmt: skip
         (lambda: save_run(ours, tmp_path, env=TOKENS, algorithm="DQN"), "algorithm: unknown algorithm 'DQN'"),
     ]
     for call, message in cases:
@@ -145,9 +146,10 @@ def test_save_run_names_what_it_cannot_write_and_writes_nothing(tmp_path):
     "env,model,message",
     [
         (TOKENS, {"bogus": 1}, "model.bogus: unknown key"),
-        (TOKENS, {"token_net": {"num_heads": 3}}, "model.token_net.num_heads: expected a divisor"),
-        (TOKENS, {"module": "alphastar"}, "model.module: 'alphastar' needs observations with entities"),
-        (TOKENS, {"token_net": {"encoder": "nope"}}, "unknown encoder 'nope'"),
+        (TOKENS, {"policy": {"entity_encoder": {"channels": 0}}}, "model.policy.entity_encoder.channels: expected >= 1"),
+        ("CartPole-v1", {"module": "alphastar"}, "model.module: 'alphastar' needs observations with entities"),
+        (TOKENS, {"policy": {"encoder": "nope"}}, "unknown encoder 'nope'"),
+        (TOKENS, {"module": "perceiver"}, "model.module: unknown module 'perceiver'"),
         ("perceiver_rl/Nope-v0", None, "env: unknown environment 'perceiver_rl/Nope-v0'"),
     ],
 )
@@ -167,4 +169,4 @@ def test_perceiver_module_spec_builds_the_model_it_was_given():
 
     (cls, small), (_, default) = built(SMALL), built(None)
     env.close()
-    assert cls is PerceiverRLModule and small < default
+    assert cls is AlphaStarRLModule and small < default

@@ -29,15 +29,16 @@ def test_cartpole_one_token_per_dimension():
     obs, _ = env.reset(seed=3)
     raw, _ = gym.make("CartPole-v1").reset(seed=3)
     spec = env.token_spec
-    assert obs["tokens"].shape == (4, spec.token_features) and obs["tokens"].dtype == np.float32
-    assert obs["token_mask"].dtype == np.int8 and obs["token_mask"].tolist() == [1, 1, 1, 1]
+    assert set(obs) == {"entities", "entity_mask"}  # an entity list, no spatial map: the policy family's torso reads it
+    assert obs["entities"].shape == (4, spec.token_features) and obs["entities"].dtype == np.float32
+    assert obs["entity_mask"].dtype == np.int8 and obs["entity_mask"].tolist() == [1, 1, 1, 1]
     # x and angle have finite bounds (scaled to [-1, 1] around their midpoint 0); velocities are raw.
     high = env.env.observation_space.high
     expected = [raw[0] / high[0], raw[1], raw[2] / high[2], raw[3]]
-    np.testing.assert_allclose(obs["tokens"][:, 0], expected, rtol=1e-5)
+    np.testing.assert_allclose(obs["entities"][:, 0], expected, rtol=1e-5)
     # position features differ between dimensions; the (single) modality bit is set
-    assert len({tuple(r) for r in obs["tokens"][:, 1:-1].round(5)}) == 4
-    assert (obs["tokens"][:, -1] == 1).all()
+    assert len({tuple(r) for r in obs["entities"][:, 1:-1].round(5)}) == 4
+    assert (obs["entities"][:, -1] == 1).all()
     assert env.observation_space.contains(obs)
 
 
@@ -48,9 +49,9 @@ def test_image_one_token_per_pixel_with_2d_positions():
     obs, _ = env.reset()
     # F = 2 channels + (2 + 2*2*2) positions + 1 modality
     assert env.token_spec.num_tokens == 6 and env.token_spec.token_features == 2 + 10 + 1
-    np.testing.assert_allclose(obs["tokens"][:, :2], img.reshape(6, 2) / 2 - 1)
+    np.testing.assert_allclose(obs["entities"][:, :2], img.reshape(6, 2) / 2 - 1)
     # the raw (row, col) positions come first among the position features: linspace(-1, 1)
-    np.testing.assert_allclose(obs["tokens"][:, 2:4], [[-1, -1], [-1, 0], [-1, 1], [1, -1], [1, 0], [1, 1]])
+    np.testing.assert_allclose(obs["entities"][:, 2:4], [[-1, -1], [-1, 0], [-1, 1], [1, -1], [1, 0], [1, 1]])
 
 
 def test_dict_concatenates_parts_with_modality_ids():
@@ -60,7 +61,7 @@ def test_dict_concatenates_parts_with_modality_ids():
     raw_obs, _ = raw.reset(seed=0)
     assert env.modalities == ("direction", "image")
     assert env.token_spec.num_tokens == 1 + 49
-    tokens, f = obs["tokens"], env.token_spec.token_features
+    tokens, f = obs["entities"], env.token_spec.token_features
     assert tokens[0, :4].tolist() == np.eye(4)[raw_obs["direction"]].tolist()
     assert tokens[0, f - 2 :].tolist() == [1.0, 0.0] and (tokens[1:, f - 2 :] == [0.0, 1.0]).all()
     # image channels scaled by MiniGrid's real maxima (object 10, colour 5, state 2) to [-1, 1]
@@ -71,7 +72,7 @@ def test_dict_concatenates_parts_with_modality_ids():
 def test_minigrid_image_env_runs_an_episode():
     env = make_token_env("MiniGrid-DoorKey-5x5-v0", "minigrid_image")
     obs, _ = env.reset(seed=1)
-    assert obs["tokens"].shape == (49, env.token_spec.token_features)
+    assert obs["entities"].shape == (49, env.token_spec.token_features)
     for _ in range(5):
         obs, *_ = env.step(env.action_space.sample())
         assert env.observation_space.contains(obs)

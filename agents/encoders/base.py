@@ -46,8 +46,8 @@ class EntityEncoderConfig:
 class EntityEncoding(NamedTuple):
     """What the policy torso takes from an entity encoder."""
 
-    per_entity: torch.Tensor
-    """(B, N, D), zero in empty slots."""
+    per_entity: torch.Tensor | None
+    """(B, N, D), zero in empty slots; None after ``EntityEncoder.skip_per_entity`` where the encoder skips them."""
     pooled: torch.Tensor
     """(B, D)."""
     memory: torch.Tensor
@@ -76,6 +76,12 @@ class EntityEncoder(nn.Module):
     def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
         per_entity, pooled = self(entities, mask)
         return EntityEncoding(per_entity, pooled, per_entity, mask)
+
+    def skip_per_entity(self) -> None:
+        """Called once after construction by a torso whose heads read no per-entity embeddings (the action-space
+        heads of a token env): an encoder whose per-entity outputs are a part of their own beside the memory (the
+        Perceiver's decoder) drops that part, and ``encode`` returns ``per_entity`` None. By default nothing
+        changes (the entity embeddings are the memory)."""
 
 
 ENTITY_ENCODERS: Registry = Registry(key="encoder", kind="entity encoder", base=EntityEncoder, decorator="register_entity_encoder")

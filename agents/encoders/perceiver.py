@@ -19,7 +19,7 @@ class PerceiverEntityEncoder(EntityEncoder):
     its MLP, widening ``decoder_widening_factor``), zero in empty slots: the heads project it further, so
     AlphaStar's extra per-entity ``ReLU(Conv1D(ReLU(.)))`` is left out (at 512 entities it cost as much as
     the decoder's attention). ``pooled = ReLU(Linear(mean(latents)))``; the memory for query heads is the
-    latent array ``(B, L, D)`` (no mask).
+    latent array ``(B, L, D)`` (no mask). :meth:`skip_per_entity` drops the decoder (``per_entity`` None).
     """
 
     def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
@@ -52,10 +52,13 @@ class PerceiverEntityEncoder(EntityEncoder):
         )
         self.pool_out = nn.Linear(c.channels, c.channels)
 
+    def skip_per_entity(self) -> None:
+        self.decoder = None
+
     def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
         x = self.embed(entities)
         latents = self.encoder(x, mask)
-        per_entity = self.decoder(x, latents) * mask[..., None]
+        per_entity = None if self.decoder is None else self.decoder(x, latents) * mask[..., None]
         pooled = torch.relu(self.pool_out(latents.mean(1)))
         return EntityEncoding(per_entity, pooled, latents, None)
 

@@ -7,6 +7,11 @@ inference-mode rollout path) and return ``ACTIONS`` with ``ACTION_LOGP`` and the
 The observation/action contract comes from the env (``envs.contract_of``) through ``model_config``, beside
 the experiment's ``model.policy`` section (``model_config["policy"]``: the :class:`PolicyConfig` as a
 mapping; absent: the defaults).
+
+One module for the one policy family: an env without a structured contract in ``model_config`` (a token env:
+``entities`` + ``entity_mask``, no planes) gets a :class:`~agents.space_policy.SpacePolicy` (the same torso and
+config, heads for its Gym action space) and RLlib's distribution class for that space; the policy samples the
+same way inside the module.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from ray.rllib.core.rl_module.apis import TargetNetworkAPI, ValueFunctionAPI
 from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTION_DIST_INPUTS
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
-from envs.spec import ActionSpec, ActionType, ObservationSpec
+from envs.spec import ActionSpec, ActionType, ObservationSpec, TokenSpec
 
 from ..config import config_from_dict
 from ..policy import AlphaStarPolicy, PolicyConfig
+from ..space_policy import SpacePolicy
 from .eval_once import EvalOnceMixin
+from .space_distribution import space_distribution_class
 from .structured_distribution import distribution_class_for
 
 
@@ -47,13 +54,20 @@ def contract_from_model_config(mc: dict) -> tuple[ObservationSpec, ActionSpec]:
 
 
 class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNetworkAPI):
-    """RLModule over the structured observation contract (envs/spec.py) with structured actions."""
+    """RLModule over the structured observation contract (envs/spec.py) with structured actions, or over an
+    entity list (``TokenSpec``) with the env's action space. Stateful with ``policy.lstm``; APPO's target network
+    is a copy of the policy."""
 
     def setup(self) -> None:
-        obs_spec, act_spec = contract_from_model_config(self.model_config)
         config = config_from_dict(self.model_config.get("policy", {}), PolicyConfig)
-        self.policy = AlphaStarPolicy(obs_spec, act_spec, config)
-        self.action_dist_cls = distribution_class_for(act_spec)
+        if "act_spec" in self.model_config:  # a structured env: build.module_spec shipped its contract
+            obs_spec, act_spec = contract_from_model_config(self.model_config)
+            self.policy = AlphaStarPolicy(obs_spec, act_spec, config)
+            self.action_dist_cls = distribution_class_for(act_spec)
+        else:
+            n, f = self.observation_space["entities"].shape
+            self.policy = SpacePolicy(TokenSpec(num_tokens=n, token_features=f), self.action_space, config)
+            self.action_dist_cls = space_distribution_class(self.action_space)
         self._eval_if_inference_only()
 
     def get_initial_state(self) -> Any:

@@ -17,7 +17,6 @@ from ..config import ConfigError, ExperimentConfig, first_line
 from ..registry import Registry
 from .callbacks import InfoCounters
 from .faults import register_faulty_env
-from .token_module import PerceiverRLModule
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "APPO": APPOConfig}
 TARGET_NETWORK_ALGORITHMS = frozenset({"APPO"})
@@ -31,10 +30,10 @@ def _alphastar_module():
 
 
 # name -> (module class factory or None for RLlib's default MLP module, the observation keys it needs,
-#          its config: the ``ModelConfig`` section that ``model_config[section]`` holds; RLlib's module: at the top)
+#          its config: the ``ModelConfig`` section that ``model_config[section]`` holds; RLlib's module: at the top).
+# ``alphastar`` is the one policy family: structured SC2 envs and token envs (an entity list, the env's action space).
 MODULES: dict[str, tuple] = {
-    "perceiver": (lambda: PerceiverRLModule, ("tokens", "token_mask"), "token_net"),
-    "alphastar": (_alphastar_module, ("entities", "entity_mask", "action_type_mask"), "policy"),
+    "alphastar": (_alphastar_module, ("entities", "entity_mask"), "policy"),
     "default": (None, (), "default"),
 }
 
@@ -79,17 +78,21 @@ def observations_problem(module: str, env: gym.Env) -> str | None:
 def module_spec(cfg: ExperimentConfig, env: gym.Env) -> RLModuleSpec:
     """The RLModuleSpec of ``cfg.model`` for ``env`` (made by ``check_env(cfg)``: its observations fit the module):
     the module class and a ``model_config`` holding ``model.max_seq_len`` and the module's section of ``model:``
-    as a mapping, plus the env's observation / action contract for the alphastar module. No spaces: RLlib
-    fills them in from the env it samples."""
+    as a mapping, plus the env's structured observation / action contract where it has one (SC2-style envs; a
+    token env's policy is built from its spaces). No spaces: RLlib fills them in from the env it samples."""
     factory, _, section = MODULES[cfg.model.module]
     options = dataclasses.asdict(getattr(cfg.model, section))
     if factory is None:  # RLlib's default MLP module reads its DefaultModelConfig keys at the top level
         return RLModuleSpec(model_config=options)
     model = {"max_seq_len": cfg.model.max_seq_len, section: options}
-    if cfg.model.module == "alphastar":  # the structured contract travels in model_config
+    try:
+        contract = envs.contract_of(env)
+    except ValueError:  # not one of our envs: an entity list of its own, built from its spaces
+        contract = {}
+    if "act_spec" in contract:  # the structured contract travels in model_config
         from .alphastar_module import contract_to_model_config
 
-        model.update(contract_to_model_config(**envs.contract_of(env)))
+        model.update(contract_to_model_config(**contract))
     return RLModuleSpec(module_class=factory(), model_config=model)
 
 
@@ -171,13 +174,8 @@ def _registries() -> dict[str, Registry]:
     checked by ``pretrain`` (``agents.pretrain.demo_source``)."""
     from ..encoders import ENTITY_ENCODERS
     from ..heads.base import HEAD_TORSOS
-    from ..token_encoders import TOKEN_ENCODERS
 
-    return {
-        "model.policy.encoder": ENTITY_ENCODERS,
-        "model.policy.heads": HEAD_TORSOS,
-        "model.token_net.encoder": TOKEN_ENCODERS,
-    }
+    return {"model.policy.encoder": ENTITY_ENCODERS, "model.policy.heads": HEAD_TORSOS}
 
 
 def check_choices(cfg: ExperimentConfig) -> None:

@@ -1,4 +1,4 @@
-"""Gym token wrappers: vector / image / Dict observations -> ``tokens (N, F)`` + ``token_mask (N,)``."""
+"""Gym token wrappers: vector / image / Dict observations -> ``entities (N, F)`` + ``entity_mask (N,)`` (tokens)."""
 
 from envs.tokens.factory import PREPROCESSING, MiniGridImageBounds, make_token_env
 from envs.tokens.tokenizers import TOKENIZERS, make_tokenizer

@@ -1,4 +1,5 @@
-"""``TokenObservation``: any vector / image / Dict observation -> ``tokens (N, F)`` + ``token_mask (N,)``.
+"""``TokenObservation``: any vector / image / Dict observation -> ``entities (N, F)`` + ``entity_mask (N,)``: a
+list of N tokens (the policy's entities) with no spatial map.
 
 Token layout (``F = V + P + M``)::
 
@@ -6,7 +7,7 @@ Token layout (``F = V + P + M``)::
 
 ``V`` / ``P`` are the largest value / position widths over the parts, ``M`` the number of parts (the
 Dict's keys in sorted order, or 1 for a plain space). Tokens of the parts are concatenated in that
-order. Every observation has the same N, so ``token_mask`` is all ones; it is part of the contract
+order. Every observation has the same N, so ``entity_mask`` is all ones; it is part of the contract
 (:class:`envs.spec.TokenSpec`) so that token envs with variable N can share the models.
 
 Episodes follow :mod:`envs.episode`, as the SC2 envs do: ``step()`` after ``terminated`` or ``truncated``
@@ -88,7 +89,7 @@ class TokenObservation(gym.ObservationWrapper):
             if not np.isfinite(values).all():
                 raise ValueError(f"observation field {name!r} contains NaN or inf")
             tokens[self.modality_slices[name], : tok.value_dim] = values
-        return {"tokens": tokens, "token_mask": self._mask.copy()}
+        return {"entities": tokens, "entity_mask": self._mask.copy()}
 
     def _checked(self, name: str, value) -> np.ndarray:
         """``value`` of part ``name`` as an array of its space's shape, numeric and finite; ``ValueError`` naming

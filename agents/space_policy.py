@@ -1,0 +1,115 @@
+"""The policy over a Gym action space: an entity list -> the torso -> action-space heads (pure torch; the RLlib
+module wraps it, as it wraps :class:`~agents.policy.AlphaStarPolicy`).
+
+A token env's observation (:class:`envs.spec.TokenSpec`) is an entity list with no spatial map and no scalars:
+``entities (N, F)`` + ``entity_mask (N,)``. The torso is the structured policy's (one entity-encoder registry,
+``agents.encoders.ENTITY_ENCODERS``; one LSTM core), configured by the same :class:`~agents.policy.PolicyConfig`;
+the action comes from the env's action space (``agents.action_space``: Discrete, MultiDiscrete, Box), its heads
+from ``agents.heads.space.ACTION_SPACE_HEADS`` (``queries`` | ``mlp``)::
+
+    policy = SpacePolicy(TokenSpec(num_tokens=4, token_features=11), spaces.Discrete(2), PolicyConfig(...))
+    out = policy(obs)                             # sample;  deterministic=True: greedy;  actions=...: given
+    out = policy.act(obs[, state, deterministic]) # the rollout path: policy(obs) under inference mode
+    out.actions      (B,) int64 (Discrete), (B, k) int64 (MultiDiscrete), (B, d) float32 (Box)
+    out.logp         (B,)
+    out.dist_inputs  (B, L) flat (layout: agents.action_space; RLlib's Torch* distributions read it)
+    out.value        (B,)
+    out.state        LSTM state {"h", "c": (B, layers, C)} or None
+    policy.value(obs[, state]) == out.value
+
+``obs``: ``entities`` / ``entity_mask`` with leading dims ``(B,)``, or ``(B, T)`` through the LSTM core (outputs
+then have leading dims ``(B, T)``). ``out.distribution`` is None (``policy.actions.entropy(out.dist_inputs)``).
+"""
+
+from __future__ import annotations
+
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from envs.spec import TokenSpec
+
+from .action_space import space_actions
+from .core import State
+from .heads.space import SpaceHeadDims, build_space_heads
+from .policy import PolicyConfig, PolicyOutput
+from .torso import Torso
+
+
+class SpacePolicy(nn.Module):
+    """Entity list -> :class:`~agents.torso.Torso` (entity encoder, [LSTM]) -> action-space heads + value."""
+
+    def __init__(self, token_spec: TokenSpec, action_space: spaces.Space, config: PolicyConfig | None = None) -> None:
+        super().__init__()
+        cfg = self.config = config or PolicyConfig()
+        self.token_spec = token_spec
+        self.actions = space_actions(action_space)
+        self.torso = Torso(obs_spec=token_spec, config=cfg, positions=None)
+        dims = SpaceHeadDims(
+            head_sizes=self.actions.head_sizes,
+            entity_channels=self.torso.entity_encoder.output_channels,
+            state_channels=cfg.state_channels,
+            channels=cfg.head_channels,
+            num_heads=cfg.head_attention_heads,
+        )
+        self.heads = build_space_heads(cfg.heads, dims)
+        self.register_buffer("_device", torch.zeros(0), persistent=False)
+
+    def initial_state(self, batch_size: int) -> State | None:
+        """Zero LSTM state ``{"h", "c": (B, layers, C)}``, or None without a core."""
+        core = self.torso.core
+        return None if core is None else core.initial_state(batch_size, self._device.device)
+
+    def _prepare(self, obs: dict[str, object]) -> tuple[dict[str, torch.Tensor], tuple[int, ...]]:
+        """-> (``entities (B*T, N, F)`` float, ``entity_mask (B*T, N)`` bool, leading dims ``(B,)`` or ``(B, T)``)."""
+        f = self.token_spec.token_features
+        entities = torch.as_tensor(obs["entities"], dtype=torch.float32, device=self._device.device)
+        mask = torch.as_tensor(obs["entity_mask"], device=self._device.device).bool()
+        lead = tuple(entities.shape[:-2])
+        if entities.dim() not in (3, 4) or entities.shape[-1] != f:
+            raise ValueError(f"observation field 'entities': expected shape (B, [T,] N, {f}), got {tuple(entities.shape)}")
+        if tuple(mask.shape) != tuple(entities.shape[:-1]):
+            raise ValueError(f"observation field 'entity_mask': expected shape {tuple(entities.shape[:-1])}, got {tuple(mask.shape)}")
+        n = entities.shape[-2]
+        return {"entities": entities.reshape(-1, n, f), "entity_mask": mask.reshape(-1, n)}, lead
+
+    def _decide(
+        self, obs: dict[str, object], state: State | None, actions: torch.Tensor | None, deterministic: bool
+    ) -> PolicyOutput:
+        """Torso, heads, then the chosen (or the given ``actions``, checked) actions and their log-probability."""
+        flat, lead = self._prepare(obs)
+        torso, new_state = self.torso(flat, lead, state)
+        outputs, value = self.heads(torso)
+        dist_inputs = self.actions.dist_inputs(outputs)
+        rows = dist_inputs.shape[0]
+        if actions is None:
+            chosen = self.actions.choose(dist_inputs, deterministic)
+        else:
+            given = torch.as_tensor(actions, device=dist_inputs.device)
+            chosen = self.actions.check(given.reshape(rows, *given.shape[len(lead) :]), rows)
+        logp = self.actions.log_prob(dist_inputs, chosen)
+
+        def unflat(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(*lead, *x.shape[1:])
+
+        return PolicyOutput(unflat(chosen), unflat(logp), unflat(dist_inputs), unflat(value), new_state)
+
+    def forward(
+        self,
+        obs: dict[str, object],
+        actions: torch.Tensor | None = None,
+        state: State | None = None,
+        deterministic: bool = False,
+    ) -> PolicyOutput:
+        return self._decide(obs, state, actions, deterministic)
+
+    @torch.inference_mode()
+    def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
+        """The rollout path: ``forward(obs, state=state, deterministic=deterministic)`` under inference mode."""
+        return self._decide(obs, state, None, deterministic)
+
+    def value(self, obs: dict[str, object], state: State | None = None) -> torch.Tensor:
+        """``(*lead)`` value estimates alone (equal to ``forward(obs, ...).value``)."""
+        flat, lead = self._prepare(obs)
+        torso, _ = self.torso(flat, lead, state)
+        return self.heads(torso)[1].reshape(lead)
