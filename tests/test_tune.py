@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,15 @@ def test_a_trial_larger_than_the_cluster_exits_2_before_writing(ray_session, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == ["perceiver-rl: error: env_runners.num_env_runners: a trial needs 3 CPUs (1 + 1 per EnvRunner), the Ray cluster has 2"]
     assert snapshot(tmp_path) == before
+
+
+def test_a_failed_trial_is_ranked_last_and_the_exit_status_is_1(ray_session, tmp_path, capsys):
+    crash = ["env_runners.restart_failed_sub_environments=false", "env_runners.restart_failed_env_runners=false"]
+    code = main(["tune", CARTPOLE, "--grid", "faults.crash_prob=1.0,0.0", *sets([*ONE_ITERATION, *crash, f"runs_dir={tmp_path}"])])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    (sweep,) = tmp_path.iterdir()
+    results = json.loads((sweep / "results.json").read_text())
+    assert [(r["faults.crash_prob"], r["status"]) for r in results] == [("0.0", "done"), ("1.0", "error")]
+    assert results[1]["episode_return_mean"] is None and "000-crash_prob=1.0" in out and "FAILED" in out
+    assert (Path(results[1]["run_dir"]) / "train.log").is_file()
