@@ -8,8 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from safetensors.torch import load_file
 
+from agents.checkpoint import TARGET_PREFIXES, resolve_checkpoint
 from agents.cli import main
+from agents.rllib import save_run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rllib.md"
 SIZES = re.compile(r"^iterations, batch = .*$", flags=re.M)
@@ -49,6 +53,11 @@ def test_the_page_runs(ray_session, tmp_path, monkeypatch, capsys):
         assert sorted(p.name.split("-")[0] for p in Path("runs").iterdir()) == ["movetobeacon", "restored"]
         assert main(["evaluate", str(run_dir), "--episodes", "1"]) == 0  # the page's shell block
         assert "perceiver_rl/Sim-MoveToBeacon-v0: mean return" in capsys.readouterr().out
+        appo_dir = save_run(namespace["appo"], runs_dir="runs", name="appo")  # APPO: its fragment length, targets
+        saved = yaml.safe_load((appo_dir / "config.yaml").read_text())
+        assert (saved["algorithm"], saved["env_runners"]["rollout_fragment_length"]) == ("APPO", 50)
+        assert any(k.startswith(TARGET_PREFIXES) for k in load_file(resolve_checkpoint(appo_dir) / "module.safetensors"))
+        assert main(["evaluate", str(appo_dir), "--episodes", "1"]) == 0
     finally:
         for value in namespace.values():
             if isinstance(value, Algorithm):
