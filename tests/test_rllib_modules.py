@@ -170,3 +170,29 @@ def test_info_counters_callback_reports_dropped_entities_per_episode():
         cb.on_episode_end(episode=ep, metrics_logger=logger)
     assert logger.peek("entities_dropped") == pytest.approx((12 + 0) / 2)
     assert logger.peek("illegal_actions") == pytest.approx(3)
+
+
+def test_a_heads_name_of_one_kind_passes_the_config_check_and_the_build_checks_the_env_kind():
+    """``model.policy.heads`` may name action-space heads only (token envs) or structured heads only (SC2-style
+    envs): the config check accepts either, building the module names the key for the other kind of env."""
+    from agents.config import ConfigError, config_from_dict
+    from agents.heads import ACTION_SPACE_HEADS, register_space_heads
+    from agents.heads.space import SpaceQueryHeads
+    from agents.rllib.build import build_module, check_choices, make_env
+
+    register_space_heads("tokens_only")(type("TokensOnly", (SpaceQueryHeads,), {}))
+    try:
+        for env_id, env_config, fits in [(TOKEN_ENVS[0], {}, True), ("perceiver_rl/Sim-MoveToBeacon-v0", {"spatial_size": 16}, False)]:
+            cfg = config_from_dict({"env": env_id, "env_config": env_config, "model": {"policy": _policy(heads="tokens_only")}})
+            check_choices(cfg)
+            env = make_env(cfg.env, cfg.env_config)
+            try:
+                if fits:
+                    assert type(build_module(cfg, env).policy.heads).__name__ == "TokensOnly"
+                else:
+                    with pytest.raises(ConfigError, match="^model.policy.heads: unknown head torso 'tokens_only'"):
+                        build_module(cfg, env)
+            finally:
+                env.close()
+    finally:
+        ACTION_SPACE_HEADS.pop("tokens_only")

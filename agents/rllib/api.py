@@ -6,7 +6,7 @@ the ``model:`` keys of an experiment YAML (docs/rllib.md)::
     from agents.rllib import perceiver_module_spec
 
     env, env_config = "perceiver_rl/Sim-MoveToBeacon-v0", {"spatial_size": 32}
-    spec = perceiver_module_spec(env, {"module": "alphastar", "encoder": "perceiver"}, env_config)
+    spec = perceiver_module_spec(env, {"module": "alphastar", "policy": {"encoder": "perceiver"}}, env_config)
     algo = PPOConfig().environment(env, env_config=env_config).rl_module(rl_module_spec=spec).build_algo()
     algo.train()
 
@@ -54,10 +54,11 @@ def perceiver_module_spec(
     ``AlgorithmConfig.rl_module(rl_module_spec=...)`` of PPO or APPO.
 
     ``env``: an id of ``perceiver-rl list`` (registered with gymnasium and RLlib's registry by this call) or any
-    gymnasium id; ``env_config``: its keyword arguments, the same as given to ``.environment()`` (the alphastar
-    module's observation / action contract is read from the env they make). ``model``: the keys of an experiment
-    YAML's ``model:`` section (``module``: ``perceiver`` for token envs, ``alphastar`` for SC2-style envs,
-    ``default`` for RLlib's MLP; ``encoder``, ``heads``, widths, ``lstm`` ...); missing keys take their defaults.
+    gymnasium id; ``env_config``: its keyword arguments, the same as given to ``.environment()`` (an SC2-style
+    env's observation / action contract is read from the env they make). ``model``: the keys of an experiment
+    YAML's ``model:`` section (``module``: ``alphastar``, the policy family of SC2-style and token envs, or
+    ``default`` for RLlib's MLP; ``policy``: ``encoder``, ``heads``, widths, ``lstm`` ...); missing keys take their
+    defaults.
 
     The env is made once and the module built once, so that every mistake a config can make (unknown key or
     name, out-of-range value, an env whose observations do not fit the module, a model that cannot be built)

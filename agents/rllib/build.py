@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Mapping
 
 import gymnasium as gym
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -14,7 +15,6 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 import envs
 
 from ..config import ConfigError, ExperimentConfig, first_line
-from ..registry import Registry
 from .callbacks import InfoCounters
 from .faults import register_faulty_env
 
@@ -169,13 +169,14 @@ def build_module(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | 
         raise ConfigError(text) from None
 
 
-def _registries() -> dict[str, Registry]:
-    """Config keys that name a registered entry -> the registry that resolves them. ``pretrain.demos`` is
-    checked by ``pretrain`` (``agents.pretrain.demo_source``)."""
+def _registries() -> dict[str, Mapping[str, type]]:
+    """Config keys that name a registered entry -> the names that resolve them. ``pretrain.demos`` is checked by
+    ``pretrain`` (``agents.pretrain.demo_source``). ``heads`` names structured heads or action-space heads (the
+    built-ins are both); building the module checks it against the kind the env's action needs."""
     from ..encoders import ENTITY_ENCODERS
-    from ..heads.base import HEAD_TORSOS
+    from ..heads import ACTION_SPACE_HEADS, HEAD_TORSOS
 
-    return {"model.policy.encoder": ENTITY_ENCODERS, "model.policy.heads": HEAD_TORSOS}
+    return {"model.policy.encoder": ENTITY_ENCODERS, "model.policy.heads": {**HEAD_TORSOS, **ACTION_SPACE_HEADS}}
 
 
 def check_choices(cfg: ExperimentConfig) -> None:
