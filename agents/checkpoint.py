@@ -159,6 +159,7 @@ LEGACY_KEYS = {
         "heads.entity_query.weight",
         "torso.entity_encoder.entity_out.weight",  # unexpected only where the encoder is the Perceiver
     ),
+    "the one policy family (Nov 2026: token envs use module alphastar)": ("net.value_head.0.weight",),
 }
 """Parameters that only checkpoints written before an architecture change have, by change."""
 

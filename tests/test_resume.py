@@ -109,15 +109,20 @@ def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
     assert not marker.exists()
 
 
-def test_a_checkpoint_from_before_the_location_head_change_is_named_as_such():
+@pytest.mark.parametrize(
+    "expected,old,change",
+    [
+        ("policy.arguments.location_query.0.weight", "policy.arguments.location_out.weight", "the full-resolution location head"),
+        ("policy.heads.value_out.weight", "net.value_head.0.weight", "the one policy family"),  # the token module's
+    ],
+)
+def test_a_checkpoint_from_before_an_architecture_change_is_named_as_such(expected, old, change):
     import torch
 
     from agents.checkpoint import weights_mismatch
 
-    expected = {"policy.arguments.location_query.0.weight": torch.zeros(2, 2)}
-    old = {"policy.arguments.location_out.weight": torch.zeros(4, 2)}
-    message = weights_mismatch(expected, old)
-    assert "unexpected: policy.arguments.location_out.weight" in message and "predates the full-resolution location head" in message
+    message = weights_mismatch({expected: torch.zeros(2, 2)}, {old: torch.zeros(4, 2)})
+    assert f"unexpected: {old}" in message and f"predates {change}" in message
 
 
 def test_a_perceiver_checkpoint_from_before_the_projected_pointer_keys_is_named_as_such():
