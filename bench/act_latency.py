@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from _common import print_json, print_table, sgemm_peak_flops, time_interleaved  # noqa: E402
 from policy import ACT, TYPES, observation, specs  # noqa: E402
 
-from agents.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
+from agents.nets.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
 from perceiver_rl.flops import count_flops  # noqa: E402
 
 PACKAGES = ("agents", "envs", "perceiver_rl")
@@ -45,14 +45,17 @@ ACTION = "full action (policy.act)"
 
 
 def import_revision(rev: str, into: Path) -> tuple[ModuleType, ModuleType]:
-    """``agents.policy`` and ``envs.spec`` of git revision ``rev``, imported beside the working tree's modules
-    (which stay what ``import agents`` gives)."""
+    """The policy module and ``envs.spec`` of git revision ``rev``, imported beside the working tree's modules
+    (which stay what ``import agents`` gives). The policy is ``agents/nets/policy.py``, or ``agents/policy.py`` in
+    revisions before the layered layout."""
     tar = subprocess.run(["git", "archive", rev, *PACKAGES], cwd=ROOT, check=True, capture_output=True).stdout
     tarfile.open(fileobj=io.BytesIO(tar)).extractall(into, filter="data")
     ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] in PACKAGES}
     sys.path.insert(0, str(into))
     try:
-        return importlib.import_module("agents.policy"), importlib.import_module("envs.spec")
+        layered = (into / "agents" / "nets" / "policy.py").exists()
+        policy = importlib.import_module("agents.nets.policy" if layered else "agents.policy")
+        return policy, importlib.import_module("envs.spec")
     finally:
         sys.path.remove(str(into))
         for k in [k for k in sys.modules if k.split(".")[0] in PACKAGES]:

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import print_json, print_table, sgemm_peak_flops, time_interleaved  # noqa: E402
 
-from agents.encoders import EntityEncoderConfig, build_entity_encoder  # noqa: E402
-from agents.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
+from agents.nets.encoders import EntityEncoderConfig, build_entity_encoder  # noqa: E402
+from agents.nets.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
 from envs.spec import ActionSpec, ActionType, ObservationSpec  # noqa: E402
 from perceiver_rl.flops import count_flops  # noqa: E402
 

@@ -5,7 +5,7 @@ these names to register the ``SC2-<map>-v0`` and ``Sim-<map>-v0`` ids. Every oth
 
 - :data:`MINIGAME_INFO` (below) is where a minigame's facts live: its time limit and the raw action set we
   expose. :data:`MINIGAMES` (sorted names, the ``SC2-`` ids) is derived from it. ``envs.sc2.minigames``
-  checks it against pysc2's own list when pysc2 is imported; ``agents/sc2le.py`` reads its reference scores
+  checks it against pysc2's own list when pysc2 is imported; ``agents/app/sc2le.py`` reads its reference scores
   in :data:`MINIGAME_INFO`'s order (the SC2LE paper's).
 - :data:`envs.sim.rules.RULES` is where a simulated minigame's rules live; :data:`SIM_MAPS` (the ``Sim-``
   ids) is derived from it.

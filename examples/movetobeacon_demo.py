@@ -26,7 +26,7 @@ ENV_ID = "perceiver_rl/Sim-MoveToBeacon-v0"
 def scripted_scores(episodes: int, seed: int) -> list[float]:
     """The scripted agent on the env the policy trained on (the config's ``env_config``)."""
     import envs
-    from agents.config import load_config
+    from agents.app.config import load_config
     from envs.sc2 import SCRIPTED_AGENTS, run_episode
 
     env = gym.make(ENV_ID, **load_config(CONFIG).env_config)
@@ -44,10 +44,10 @@ def main() -> int:
     p.add_argument("--runs-dir", default="runs")
     args = p.parse_args()
 
-    from agents.cli import main as cli
-    from agents.evaluate import evaluate
-    from agents.plot import plot_learning_curves
-    from agents.sc2le import reference_rows
+    from agents.app.cli import main as cli
+    from agents.app.evaluate import evaluate
+    from agents.app.plot import plot_learning_curves
+    from agents.app.sc2le import reference_rows
 
     before = set(Path(args.runs_dir).glob(f"{CONFIG.stem}-*"))
     code = cli(["train", str(CONFIG), "--set", f"stop.time_s={args.minutes * 60}", "--set", f"runs_dir={args.runs_dir}"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from agents.encoders import EntityEncoderConfig
-from agents.policy import AlphaStarPolicy, PolicyConfig
+from agents.nets.encoders import EntityEncoderConfig
+from agents.nets.policy import AlphaStarPolicy, PolicyConfig
 from envs.spec import ActionSpec, ActionType, ObservationSpec
 
 TYPES = (

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from agents.cli import CONFIGS_DIR, main
+from agents.app.cli import CONFIGS_DIR, main
 
 from cli_helpers import TINY, sets
 
@@ -50,7 +50,7 @@ def test_tiny_train_writes_progress_tensorboard_and_checkpoints(ray_session, tmp
     assert [p["iteration"] for p in progress] == [1, 2] and progress[1]["env_steps"] >= 256
     assert (run_dir / "checkpoints" / "latest").read_text() == "iter_000002"
     assert (run_dir / "checkpoints" / "iter_000001" / "module.safetensors").is_file()
-    from agents.tensorboard import scalar_series
+    from agents.app.tensorboard import scalar_series
 
     steps = [s for s, _ in scalar_series(run_dir / "tb", "train/env_steps_per_s")]
     assert steps == [p["env_steps"] for p in progress]
@@ -60,9 +60,9 @@ def test_checkpoint_evaluate_round_trip_same_greedy_actions(ray_session, tmp_pat
     import gymnasium as gym
 
     import envs
-    from agents.evaluate import ModulePolicy, load_module
-    from agents.train import Trainer, new_run_dir
-    from agents.config import load_config
+    from agents.app.evaluate import ModulePolicy, load_module
+    from agents.app.train import Trainer, new_run_dir
+    from agents.app.config import load_config
 
     envs.register_all()
     cfg = load_config(CONFIGS_DIR / "cartpole_perceiver.yaml", TINY + [f"runs_dir={tmp_path}"])
@@ -130,7 +130,7 @@ model:
 
 
 def test_a_run_directory_with_the_old_model_format_is_refused_by_resume_and_evaluate(tmp_path, capsys):
-    from agents.checkpoint import Counters, save_checkpoint
+    from agents.app.checkpoint import Counters, save_checkpoint
 
     run_dir = tmp_path / "cartpole_perceiver-20261101-000000"
     run_dir.mkdir()

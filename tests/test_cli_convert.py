@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agents.cli import main
+from agents.app.cli import main
 from perceiver_rl.convert import FAMILIES, config_from_hf
 
 transformers = pytest.importorskip("transformers")

@@ -3,11 +3,11 @@ import json
 import pytest
 import yaml
 
-from agents.config import ConfigError, ExperimentConfig, apply_overrides, config_from_dict, load_config
+from agents.app.config import ConfigError, ExperimentConfig, apply_overrides, config_from_dict, load_config
 
 
 def test_configs_dir_files_all_load():
-    from agents.cli import CONFIGS_DIR
+    from agents.app.cli import CONFIGS_DIR
 
     files = sorted(CONFIGS_DIR.glob("*.yaml"))
     assert files
@@ -103,7 +103,7 @@ def _other(name, default):
 
 
 def test_every_model_field_is_settable_with_set(tmp_path):
-    from agents.config import ModelConfig
+    from agents.app.config import ModelConfig
 
     f = tmp_path / "x.yaml"
     f.write_text("env: CartPole-v1\n")
@@ -131,7 +131,7 @@ def test_every_model_field_is_settable_with_set(tmp_path):
     ],
 )  # fmt: skip
 def test_old_model_formats_are_refused_naming_the_format_change(tmp_path, env, model, says):
-    from agents.config import load_saved_config
+    from agents.app.config import load_saved_config
 
     saved = tmp_path / "config.yaml"
     saved.write_text(f"env: perceiver_rl/{env}\nmodel:\n{model}  max_seq_len: 20\n")
@@ -146,7 +146,7 @@ def test_old_model_formats_are_refused_naming_the_format_change(tmp_path, env, m
 def test_every_config_builds_its_module_with_its_section_unchanged():
     """Every configs/*.yaml builds its RLModule on the CPU without a Ray cluster (the real-game SC2 configs:
     the config only, their env needs StarCraft II), and the module holds the config's own section."""
-    from agents.cli import CONFIGS_DIR
+    from agents.app.cli import CONFIGS_DIR
     from agents.rllib.build import build_module, check_choices, make_env
 
     built = 0
@@ -169,7 +169,7 @@ def test_every_config_builds_its_module_with_its_section_unchanged():
 
 
 def test_a_nested_override_reaches_the_entity_encoder():
-    from agents.cli import CONFIGS_DIR
+    from agents.app.cli import CONFIGS_DIR
     from agents.rllib.build import build_module, make_env
 
     cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", ["model.policy.entity_encoder.num_latents=3"])
@@ -183,9 +183,9 @@ def test_a_nested_override_reaches_the_entity_encoder():
 
 
 def test_a_run_directory_saves_the_model_sections_and_reads_them_back(tmp_path):
-    from agents.cli import CONFIGS_DIR
-    from agents.config import load_saved_config
-    from agents.train import new_run_dir
+    from agents.app.cli import CONFIGS_DIR
+    from agents.app.config import load_saved_config
+    from agents.app.train import new_run_dir
 
     cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
     run_dir = new_run_dir(cfg)

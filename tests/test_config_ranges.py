@@ -9,7 +9,7 @@ import typing
 
 import pytest
 
-from agents.config import ConfigError, ExperimentConfig, Range, config_from_dict
+from agents.app.config import ConfigError, ExperimentConfig, Range, config_from_dict
 
 ANY_FINITE = {"stop.mean_return"}
 """Numeric fields where every finite number makes sense."""

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from agents.config import config_from_dict
-from agents.encoders import ENTITY_ENCODERS
-from agents.heads import HEAD_TORSOS
+from agents.app.config import config_from_dict
+from agents.nets.encoders import ENTITY_ENCODERS
+from agents.nets.heads import HEAD_TORSOS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "custom_policy.md"
 

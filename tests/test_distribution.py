@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import torch
 
-from agents.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, choose, mask_logits
+from agents.nets.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, choose, mask_logits
 from envs.spec import ActionType
 from policy_helpers import illegal_rows, random_obs, specs, tiny_policy
 

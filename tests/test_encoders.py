@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from agents.encoders import (
+from agents.nets.encoders import (
     ENTITY_ENCODERS,
     EntityEncoder,
     EntityEncoderConfig,

@@ -33,8 +33,37 @@ def test_envs_source_never_imports_agents():
     assert not offenders, offenders
 
 
-def test_agents_spec_re_exports_the_contract():
-    import agents.spec
-    import envs.spec
+NETS = ROOT / "agents" / "nets"
+NETS_MODULES = sorted(
+    ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for path in NETS.rglob("*.py")
+)
 
-    assert agents.spec.__all__ and all(getattr(agents.spec, n) is getattr(envs.spec, n) for n in agents.spec.__all__)
+
+def test_importing_the_nets_loads_no_ray():
+    """agents/nets/ is the pure-PyTorch layer: importing all of it (a policy built and run) loads no Ray module."""
+    code = (
+        f"import importlib, sys\n"
+        f"for m in {NETS_MODULES!r}: importlib.import_module(m)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('ray', 'agents')}),"
+        " sorted(m for m in sys.modules if m.startswith(('agents.rllib', 'agents.app'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['agents'] []"
+
+
+def test_nets_source_never_imports_ray_or_the_other_layers():
+    offenders = []
+    for path in sorted(NETS.rglob("*.py")):
+        package = ".".join(path.relative_to(ROOT).parent.parts)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                names = [".".join(filter(None, [base, node.module or ""]))]
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno} {n}"
+                for n in names
+                if n.split(".")[0] == "ray" or n.startswith(("agents.rllib", "agents.app"))
+            ]
+    assert not offenders, offenders

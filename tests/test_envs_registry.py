@@ -76,7 +76,7 @@ def test_every_simulated_map_has_a_scripted_agent():
 
 
 def test_sc2le_reference_scores_follow_the_papers_columns():
-    from agents.sc2le import REFERENCE, minigame_of, reference_rows
+    from agents.app.sc2le import REFERENCE, minigame_of, reference_rows
 
     assert REFERENCE["GrandMaster"]["MoveToBeacon"] == 28 and REFERENCE["DeepMind human"]["BuildMarines"] == 138
     assert REFERENCE["Random"]["CollectMineralsAndGas"] == 12 and REFERENCE["Atari-net"]["DefeatRoaches"] == 101

@@ -19,7 +19,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from agents.cli import CONFIGS_DIR
+from agents.app.cli import CONFIGS_DIR
 
 CLI = str(Path(sys.executable).with_name("perceiver-rl"))
 CARTPOLE = str(CONFIGS_DIR / "cartpole_perceiver.yaml")
@@ -137,10 +137,10 @@ def test_missing_config_and_no_command(cwd):
 @pytest.fixture(scope="module")
 def run_dir(cwd) -> Path:
     """A CartPole run directory with one checkpoint of a freshly built module (written in-process)."""
-    from agents.checkpoint import Counters, save_checkpoint
-    from agents.config import load_config
+    from agents.app.checkpoint import Counters, save_checkpoint
+    from agents.app.config import load_config
     from agents.rllib.build import build_module, make_env
-    from agents.train import new_run_dir
+    from agents.app.train import new_run_dir
 
     cfg = load_config(CARTPOLE, [f"runs_dir={cwd / 'runs'}"])
     env = make_env(cfg.env, cfg.env_config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.cli import CONFIGS_DIR, main
+from agents.app.cli import CONFIGS_DIR, main
 
 from cli_helpers import sets
 
@@ -22,7 +22,7 @@ def test_movetobeacon_learns_within_a_few_minutes(tmp_path, config, steps):
     seeds (random legal actions score ~1, the scripted agent 26.7)."""
     import ray
 
-    from agents.evaluate import evaluate
+    from agents.app.evaluate import evaluate
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

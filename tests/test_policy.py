@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents.observation import stack_observations
-from agents.distribution import StructuredActionDistribution
-from agents.policy import AlphaStarPolicy
+from agents.nets.observation import stack_observations
+from agents.nets.distribution import StructuredActionDistribution
+from agents.nets.policy import AlphaStarPolicy
 from policy_helpers import TYPES, random_obs, specs, tiny_config, tiny_policy
 
 COMBOS = [(e, h) for e in ("perceiver", "transformer") for h in ("queries", "mlp")]
@@ -136,7 +136,7 @@ def test_distribution_from_flat_with_a_time_dimension():
 
 def test_location_head_can_point_at_the_cell_an_entity_stands_in():
     """The scatter connection: a cell inherits the pointer score of the entities standing in it, so raising
-    one entity's key raises exactly its cell's location logit (the module docstring of agents.heads.arguments)."""
+    one entity's key raises exactly its cell's location logit (the module docstring of agents.nets.heads.arguments)."""
     obs_spec, act_spec = specs(n=6, size=8)
     policy = tiny_policy(obs_spec, act_spec, location_sigma=0.0)
     obs = random_obs(obs_spec, 1, seed=3)
@@ -147,7 +147,7 @@ def test_location_head_can_point_at_the_cell_an_entity_stands_in():
     assert cells.tolist() == [[2 * 8 + 1, 6 * 8 + 5, 0 * 8 + 7, 3 * 8 + 3, 1 * 8 + 4, 7 * 8 + 0]]
     # identical features for an entity and the location query of its cell
     torch.testing.assert_close(policy.torso.positions.entities(flat["entities"][..., :2])[0], policy.torso.positions.cells()[cells[0]])
-    from agents.heads.base import ArgumentFeatures
+    from agents.nets.heads.base import ArgumentFeatures
 
     c = policy.config.head_channels
     feats = ArgumentFeatures(torch.zeros(1, c), torch.zeros(1, 6, c), torch.zeros(1, policy.arguments.map_size[0] * policy.arguments.map_size[1], c))

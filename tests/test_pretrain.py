@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.cli import CONFIGS_DIR, main
+from agents.app.cli import CONFIGS_DIR, main
 
 from cli_helpers import TINY, sets
 
@@ -60,8 +60,8 @@ def test_demonstrations_are_what_the_env_saw_and_took():
     import gymnasium as gym
 
     import envs
-    from agents.config import load_config
-    from agents.pretrain import ScriptedDemos
+    from agents.app.config import load_config
+    from agents.app.pretrain import ScriptedDemos
     from envs.sc2.scripted import SCRIPTED_AGENTS
 
     cfg = load_config(CONFIG, SMALL)
@@ -89,7 +89,7 @@ def test_demonstrations_are_what_the_env_saw_and_took():
 
 
 def test_minibatches_are_steps_or_whole_padded_episodes():
-    from agents.pretrain import Demonstrations, minibatches
+    from agents.app.pretrain import Demonstrations, minibatches
 
     starts = np.array([0, 3, 8])  # episodes of 3 and 5 steps
     demos = Demonstrations({}, {}, np.zeros(8, np.float32), starts, [0.0, 0.0])
@@ -108,9 +108,9 @@ def test_lstm_policy_pretrains_on_whole_episodes(tmp_path):
 
 @pytest.mark.parametrize("algorithm", [[], ["algorithm=APPO", "env_runners.rollout_fragment_length=64"]], ids=["PPO", "APPO"])
 def test_init_from_loads_the_weights_into_learner_and_env_runners(ray_session, pretrained, tmp_path, algorithm):
-    from agents.checkpoint import load_checkpoint, resolve_checkpoint
-    from agents.config import load_config
-    from agents.train import Trainer, init_checkpoint, new_run_dir, target_network_keys
+    from agents.app.checkpoint import load_checkpoint, resolve_checkpoint
+    from agents.app.config import load_config
+    from agents.app.train import Trainer, init_checkpoint, new_run_dir, target_network_keys
 
     cfg = load_config(CONFIG, SMALL + TINY + [f"runs_dir={tmp_path}", *algorithm])
     ckpt = init_checkpoint(cfg, pretrained)
@@ -190,9 +190,9 @@ def test_pretrained_policy_imitates_the_scripted_movetobeacon_agent(tmp_path):
     near the scripted agent (26 on average) with sampled actions."""
     import gymnasium as gym
 
-    from agents.config import load_config
-    from agents.evaluate import evaluate, load_module
-    from agents.pretrain import ScriptedDemos
+    from agents.app.config import load_config
+    from agents.app.evaluate import evaluate, load_module
+    from agents.app.pretrain import ScriptedDemos
     from envs.spec import ARGUMENTS
 
     code, run_dir = pretrain(tmp_path, episodes=20, epochs=20)

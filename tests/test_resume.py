@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agents.cli import CONFIGS_DIR
+from agents.app.cli import CONFIGS_DIR
 
 from cli_helpers import TINY, sets
 
@@ -21,7 +21,7 @@ RUN_LONG = TINY[3:-1] + ["stop.iterations=200", "stop.env_steps=null", "stop.mea
 
 
 def _kill_after_checkpoint(runs_dir: Path, iteration: int, timeout: float = 300) -> Path:
-    cmd = [sys.executable, "-m", "agents.cli", "train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), *sets(RUN_LONG + [f"runs_dir={runs_dir}"])]
+    cmd = [sys.executable, "-m", "agents.app.cli", "train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), *sets(RUN_LONG + [f"runs_dir={runs_dir}"])]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + timeout
     try:
@@ -50,9 +50,9 @@ def _kill_after_checkpoint(runs_dir: Path, iteration: int, timeout: float = 300)
 def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path):
     import ray
 
-    from agents.tensorboard import scalar_series
-    from agents.train import Trainer
-    from agents.config import config_from_dict
+    from agents.app.tensorboard import scalar_series
+    from agents.app.train import Trainer
+    from agents.app.config import config_from_dict
     import yaml
 
     run_dir = _kill_after_checkpoint(tmp_path, iteration=2)
@@ -94,7 +94,7 @@ def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path
 
 
 def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
-    from agents.checkpoint import Counters, load_checkpoint, save_checkpoint
+    from agents.app.checkpoint import Counters, load_checkpoint, save_checkpoint
 
     ckpt = save_checkpoint(tmp_path, Counters(iteration=1), {"w": torch.ones(2)}, {})
     marker = tmp_path / "pwned"
@@ -119,7 +119,7 @@ def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
 def test_a_checkpoint_from_before_an_architecture_change_is_named_as_such(expected, old, change):
     import torch
 
-    from agents.checkpoint import weights_mismatch
+    from agents.app.checkpoint import weights_mismatch
 
     message = weights_mismatch({expected: torch.zeros(2, 2)}, {old: torch.zeros(4, 2)})
     assert f"unexpected: {old}" in message and f"predates {change}" in message
@@ -128,7 +128,7 @@ def test_a_checkpoint_from_before_an_architecture_change_is_named_as_such(expect
 def test_a_perceiver_checkpoint_from_before_the_projected_pointer_keys_is_named_as_such():
     import torch
 
-    from agents.checkpoint import weights_mismatch
+    from agents.app.checkpoint import weights_mismatch
 
     expected = {"policy.heads.entity_keys.weight": torch.zeros(2, 2)}
     old = {"policy.heads.entity_query.weight": torch.zeros(2, 2), "policy.torso.entity_encoder.entity_out.weight": torch.zeros(2, 2)}
@@ -141,7 +141,7 @@ def test_target_network_weights_of_an_appo_checkpoint_are_left_out_when_initiali
     import torch
     from torch import nn
 
-    from agents.checkpoint import fitting_state
+    from agents.app.checkpoint import fitting_state
 
     module = nn.Module()
     module.policy = nn.Linear(2, 2)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
-from agents.checkpoint import TARGET_PREFIXES, resolve_checkpoint
-from agents.cli import main
+from agents.app.checkpoint import TARGET_PREFIXES, resolve_checkpoint
+from agents.app.cli import main
 from agents.rllib import save_run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rllib.md"

@@ -10,10 +10,10 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTION_DIST_INPUTS
 
 import envs
-from agents.encoders import EntityEncoderConfig
-from agents.policy import PolicyConfig
+from agents.nets.encoders import EntityEncoderConfig
+from agents.nets.policy import PolicyConfig
 from agents.rllib.alphastar_module import AlphaStarRLModule, contract_to_model_config
-from agents.space_policy import SpacePolicy
+from agents.nets.space_policy import SpacePolicy
 
 
 def _batch(env, n, seed=0):
@@ -175,9 +175,9 @@ def test_info_counters_callback_reports_dropped_entities_per_episode():
 def test_a_heads_name_of_one_kind_passes_the_config_check_and_the_build_checks_the_env_kind():
     """``model.policy.heads`` may name action-space heads only (token envs) or structured heads only (SC2-style
     envs): the config check accepts either, building the module names the key for the other kind of env."""
-    from agents.config import ConfigError, config_from_dict
-    from agents.heads import ACTION_SPACE_HEADS, register_space_heads
-    from agents.heads.space import SpaceQueryHeads
+    from agents.app.config import ConfigError, config_from_dict
+    from agents.nets.heads import ACTION_SPACE_HEADS, register_space_heads
+    from agents.nets.heads.space import SpaceQueryHeads
     from agents.rllib.build import build_module, check_choices, make_env
 
     register_space_heads("tokens_only")(type("TokensOnly", (SpaceQueryHeads,), {}))

@@ -15,9 +15,9 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from safetensors.torch import load_file
 
-from agents.checkpoint import TARGET_PREFIXES, CheckpointError, resolve_checkpoint
-from agents.cli import CONFIGS_DIR, main
-from agents.config import ConfigError
+from agents.app.checkpoint import TARGET_PREFIXES, CheckpointError, resolve_checkpoint
+from agents.app.cli import CONFIGS_DIR, main
+from agents.app.config import ConfigError
 from agents.rllib import (
     algorithm_from_run,
     perceiver_module_spec,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.cli import CONFIGS_DIR, main
-from agents.config import ConfigError, ExperimentConfig
-from agents.sweep import METRICS, parse_grid, plan_trials, rank
-from agents.tensorboard import scalar_series
+from agents.app.cli import CONFIGS_DIR, main
+from agents.app.config import ConfigError, ExperimentConfig
+from agents.app.sweep import METRICS, parse_grid, plan_trials, rank
+from agents.app.tensorboard import scalar_series
 
 from cli_helpers import TINY, sets
 from test_hostile_cli import snapshot
@@ -89,7 +89,7 @@ def ray_session():
 
 
 def test_two_trial_sweep_writes_run_directories_and_a_ranked_table(ray_session, tmp_path, capsys, monkeypatch):
-    from agents.evaluate import evaluate
+    from agents.app.evaluate import evaluate
 
     monkeypatch.chdir(tmp_path)  # a relative runs_dir: the trials run in Tune's own directories
     code = main(["tune", CARTPOLE, "--grid", "training.lr=1e-4,3e-3", *sets([*ONE_ITERATION, "runs_dir=runs"])])

@@ -9,7 +9,7 @@ the experiment's ``model.policy`` section (``model_config["policy"]``: the :clas
 mapping; absent: the defaults).
 
 One module for the one policy family: an env without a structured contract in ``model_config`` (a token env:
-``entities`` + ``entity_mask``, no planes) gets a :class:`~agents.space_policy.SpacePolicy` (the same torso and
+``entities`` + ``entity_mask``, no planes) gets a :class:`~agents.nets.space_policy.SpacePolicy` (the same torso and
 config, heads for its Gym action space) and RLlib's distribution class for that space; the policy samples the
 same way inside the module.
 """
@@ -29,9 +29,9 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from envs.spec import ActionSpec, ActionType, ObservationSpec, TokenSpec
 
-from ..config import config_from_dict
-from ..policy import AlphaStarPolicy, PolicyConfig
-from ..space_policy import SpacePolicy
+from ..app.config import config_from_dict
+from ..nets.policy import AlphaStarPolicy, PolicyConfig
+from ..nets.space_policy import SpacePolicy
 from .eval_once import EvalOnceMixin
 from .space_distribution import space_distribution_class
 from .structured_distribution import distribution_class_for

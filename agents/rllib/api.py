@@ -24,7 +24,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import envs
 
-from ..config import ExperimentConfig, ModelConfig, config_from_dict
+from ..app.config import ExperimentConfig, ModelConfig, config_from_dict
 from .build import ALGORITHMS, build_module, check_choices, check_env, module_spec
 from .callbacks import InfoCounters
 

@@ -14,7 +14,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import envs
 
-from ..config import ConfigError, ExperimentConfig, first_line
+from ..app.config import ConfigError, ExperimentConfig, first_line
 from .callbacks import InfoCounters
 from .faults import register_faulty_env
 
@@ -171,10 +171,10 @@ def build_module(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | 
 
 def _registries() -> dict[str, Mapping[str, type]]:
     """Config keys that name a registered entry -> the names that resolve them. ``pretrain.demos`` is checked by
-    ``pretrain`` (``agents.pretrain.demo_source``). ``heads`` names structured heads or action-space heads (the
+    ``pretrain`` (``agents.app.pretrain.demo_source``). ``heads`` names structured heads or action-space heads (the
     built-ins are both); building the module checks it against the kind the env's action needs."""
-    from ..encoders import ENTITY_ENCODERS
-    from ..heads import ACTION_SPACE_HEADS, HEAD_TORSOS
+    from ..nets.encoders import ENTITY_ENCODERS
+    from ..nets.heads import ACTION_SPACE_HEADS, HEAD_TORSOS
 
     return {"model.policy.encoder": ENTITY_ENCODERS, "model.policy.heads": {**HEAD_TORSOS, **ACTION_SPACE_HEADS}}
 
@@ -198,7 +198,7 @@ def module_with_state(cfg: ExperimentConfig, env: gym.Env, state: dict, source: 
     (to recognise their keys); ``targets``: ``state`` must hold their weights too (resuming APPO)."""
     from ray.rllib.core.rl_module.apis import TargetNetworkAPI
 
-    from ..checkpoint import fitting_state
+    from ..app.checkpoint import fitting_state
 
     module = build_module(cfg, env)
     if isinstance(module, TargetNetworkAPI):

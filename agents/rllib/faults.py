@@ -14,7 +14,7 @@ import os
 import gymnasium as gym
 import numpy as np
 
-from ..config import FaultConfig
+from ..app.config import FaultConfig
 
 
 class EnvCrashed(RuntimeError):

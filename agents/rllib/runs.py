@@ -26,9 +26,9 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-from ..checkpoint import Counters, fitting_state, load_checkpoint, resolve_checkpoint, save_checkpoint
-from ..config import ConfigError, EnvRunnerConfig, ExperimentConfig, ModelConfig, TrainingConfig, config_from_dict
-from ..evaluate import load_module, load_run_config
+from ..app.checkpoint import Counters, fitting_state, load_checkpoint, resolve_checkpoint, save_checkpoint
+from ..app.config import ConfigError, EnvRunnerConfig, ExperimentConfig, ModelConfig, TrainingConfig, config_from_dict
+from ..app.evaluate import load_module, load_run_config
 from .build import MODULES, algorithm_config, make_env, module_with_state
 
 __all__ = ["algorithm_from_run", "load_module_weights", "rl_module_from_run", "run_algorithm_config", "save_run"]
@@ -173,7 +173,7 @@ def save_run(
     ``env``); an Algorithm's ``training`` / ``env_runners`` hyper-parameters and seed go into ``config.yaml`` where
     our config can express them (the others keep their defaults). Everything is checked (the config, the weights
     against the module it rebuilds) before anything is written; ``ConfigError`` naming the culprit otherwise."""
-    from ..train import check_runs_dir, new_run_dir
+    from ..app.train import check_runs_dir, new_run_dir
 
     data, state, env, env_config, counters = _source(obj, env, env_config, algorithm)
     if not isinstance(env, str):

@@ -1,4 +1,4 @@
-"""RLlib ``Distribution`` adapter for :class:`agents.distribution.StructuredActionDistribution`.
+"""RLlib ``Distribution`` adapter for :class:`agents.nets.distribution.StructuredActionDistribution`.
 
 PPO re-creates the action distribution from ``ACTION_DIST_INPUTS`` (the flat, teacher-forced logits) and
 calls ``logp(batch[ACTIONS])``, ``entropy()`` and ``kl()`` on it; this class forwards those to ours. The
@@ -12,7 +12,7 @@ from ray.rllib.core.distribution.distribution import Distribution
 
 from envs.spec import ActionSpec
 
-from ..distribution import ActionLayout, StructuredActionDistribution
+from ..nets.distribution import ActionLayout, StructuredActionDistribution
 
 
 class RLlibStructuredDistribution(Distribution):

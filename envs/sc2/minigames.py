@@ -2,7 +2,7 @@
 
 They live in :mod:`envs.maps` (importable without pysc2, for the registry); this module re-exports them
 for the pysc2 side and checks, when pysc2 is imported, that its minigame list is still ours.
-(The SC2LE reference scores live in ``agents/sc2le.py``, beside the evaluation that prints them.)
+(The SC2LE reference scores live in ``agents/app/sc2le.py``, beside the evaluation that prints them.)
 """
 
 from __future__ import annotations

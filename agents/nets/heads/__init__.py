@@ -1,5 +1,5 @@
 """Policy heads: head torsos (``queries`` | ``mlp``) and the shared autoregressive argument heads of structured
-actions; action-space heads (the same names) for a Gym action space (:mod:`agents.heads.space`)."""
+actions; action-space heads (the same names) for a Gym action space (:mod:`agents.nets.heads.space`)."""
 
 from .arguments import ArgumentHeads
 from .base import HEAD_TORSOS, ArgumentFeatures, HeadDims, HeadTorso, Stage1, build_heads, register_heads

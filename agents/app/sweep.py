@@ -1,6 +1,6 @@
 """The plan of a hyper-parameter sweep (``perceiver-rl tune``): ``--grid`` parsing, the trials (the grid's
 cartesian product, times ``--samples`` seeds), their checks, and the results table. No Ray here: the runner
-is :mod:`agents.tune`.
+is :mod:`agents.app.tune`.
 
 ``--grid training.lr=1e-4,3e-4`` gives a key and its values; each value is read exactly as ``--set key=value``
 reads it (a YAML scalar, or a flow list such as ``[8,16]``: commas inside brackets or quotes do not split). Every

@@ -37,7 +37,7 @@ from envs.spec import ARGUMENTS
 
 from .checkpoint import Counters, save_checkpoint
 from .config import ConfigError, ExperimentConfig, PretrainConfig
-from .observation import stack_observations
+from ..nets.observation import stack_observations
 
 _LOCATION = ARGUMENTS.index("location")
 
@@ -269,7 +269,7 @@ def behaviour_cloning(policy: torch.nn.Module, demos: Demonstrations, cfg: Pretr
 
 def pretrain(cfg: ExperimentConfig, source: DemoSource, run_dir: Path, out: TextIO | None = None) -> list[EpochStats]:
     """Collect demonstrations, clone them into the experiment's RLModule, write ``run_dir`` (module docstring)."""
-    from .rllib.build import build_module
+    from ..rllib.build import build_module
     from .tensorboard import ScalarLogger
 
     out, p, start = out or sys.stdout, cfg.pretrain, time.time()

@@ -23,7 +23,7 @@ def load_module(checkpoint: str | Path, env: gym.Env):
     ckpt = resolve_checkpoint(checkpoint)
     cfg = load_run_config(ckpt)
     _, state, _ = load_checkpoint(ckpt)
-    from .rllib.build import module_with_state
+    from ..rllib.build import module_with_state
 
     return module_with_state(cfg, env, state, f"{ckpt} (for {env.spec.id if env.spec else 'this env'})").eval()
 
@@ -92,7 +92,7 @@ def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: in
     import torch
 
     torch.set_num_threads(cfg.torch_threads)
-    from .rllib.build import make_env, observations_problem
+    from ..rllib.build import make_env, observations_problem
 
     own = env_id in (None, cfg.env)
     env_id = env_id or cfg.env

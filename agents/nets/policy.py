@@ -11,7 +11,7 @@ API (pure torch; the RLlib RLModule wraps it)::
     out.actions      dict of int64: action_type (B,), queued (B,), selected_units (B, M) (EOS = N_max
                      pads after the end), target_unit (B,), location (B,) = y * W + x
     out.logp         (B,)   log-probability of out.actions
-    out.dist_inputs  (B, L) flat, legality-masked, teacher-forced logits (layout: agents.distribution)
+    out.dist_inputs  (B, L) flat, legality-masked, teacher-forced logits (layout: agents.nets.distribution)
     out.entropy      (B,)   computed on demand from out.distribution
     out.value        (B,)
     out.state        LSTM state {"h", "c": (B, layers, C)} or None
@@ -60,11 +60,11 @@ class PolicyConfig:
     ``model.policy`` section is this config field for field (``--set model.policy.entity_encoder.num_latents=32``)."""
 
     encoder: str = "perceiver"
-    """Entity encoder name in ``agents.encoders.ENTITY_ENCODERS``: 'perceiver' | 'transformer' | yours."""
+    """Entity encoder name in ``agents.nets.encoders.ENTITY_ENCODERS``: 'perceiver' | 'transformer' | yours."""
     entity_encoder: EntityEncoderConfig = field(default_factory=EntityEncoderConfig)
     """The entity encoder's hyper-parameters (width D, layers, heads, latents; :class:`EntityEncoderConfig`)."""
     heads: str = "queries"
-    """Head torso in ``agents.heads.HEAD_TORSOS``: 'queries' (decoded from the latents) | 'mlp'."""
+    """Head torso in ``agents.nets.heads.HEAD_TORSOS``: 'queries' (decoded from the latents) | 'mlp'."""
     spatial_channels: list[int] = ranged([16, 32, 64], ge=1)
     """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1)).
     AlphaStar (128x128 maps): [32, 64, 128, 128] with 4 res blocks."""
@@ -84,7 +84,7 @@ class PolicyConfig:
     """Attention heads of the query-head decoders."""
     location_sigma: float = ranged(1.0, ge=0)
     """Location head: how far (Gaussian sigma, in cells) an entity's pointer score spreads over the cells
-    around it (0: only its own cell). See :mod:`agents.heads.arguments`."""
+    around it (0: only its own cell). See :mod:`agents.nets.heads.arguments`."""
     fourier_bands: int = ranged(8, ge=1)
     """Fourier bands of the map position encoding (entity positions and location queries share it) and of
     the coarse location queries."""
@@ -96,7 +96,7 @@ class PolicyConfig:
 
 @dataclass
 class PolicyOutput:
-    """What a policy of the family returns (:class:`AlphaStarPolicy`, :class:`~agents.space_policy.SpacePolicy`)."""
+    """What a policy of the family returns (:class:`AlphaStarPolicy`, :class:`~agents.nets.space_policy.SpacePolicy`)."""
 
     actions: dict[str, torch.Tensor] | torch.Tensor
     """Sampled / greedy actions, or the given ones when teacher-forcing: a dict of heads (structured), or the
@@ -105,7 +105,7 @@ class PolicyOutput:
     """(B,) log-probability of ``actions``."""
     dist_inputs: torch.Tensor
     """(B, L) flat masked logits: ``StructuredActionDistribution.from_flat`` input (``SpacePolicy``: the layout
-    of :mod:`agents.action_space`)."""
+    of :mod:`agents.nets.action_space`)."""
     value: torch.Tensor
     """(B,)."""
     state: State | None = None
@@ -277,7 +277,7 @@ class AlphaStarPolicy(nn.Module):
         return logits, chosen, stage1.value, new_state
 
     def _argument_masks(self, flat: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
-        """The masks :class:`~agents.heads.ArgumentHeads` takes, from the flat observation."""
+        """The masks :class:`~agents.nets.heads.ArgumentHeads` takes, from the flat observation."""
         cells = None
         if self.obs_spec.entity_position is not None:
             cells = self.torso.positions.cell_index(self.torso.entity_xy(flat["entities"]))

@@ -3,7 +3,7 @@
     perceiver-rl tune CONFIG.yaml --grid training.lr=1e-4,3e-4 [--grid KEY=V1,V2 ...] [--set a.b=c ...]
                       [--samples N] [--metric episode_return_mean] [--mode max|min] [--address ADDR]
 
-Each trial is a ``perceiver-rl train`` run (:class:`agents.train.Trainer`) inside a Tune function trainable, so
+Each trial is a ``perceiver-rl train`` run (:class:`agents.app.train.Trainer`) inside a Tune function trainable, so
 it leaves the usual layout in ``<runs_dir>/<name>-tune-<timestamp>/<trial>-<timestamp>/`` (config.yaml,
 progress.jsonl, tb/, checkpoints/, cluster.json, plus train.log, the progress lines) and reports each
 iteration's progress row to Tune. A trial asks Tune for the CPUs its Algorithm uses (RLlib's own
@@ -52,7 +52,7 @@ def run_trial(params: dict) -> None:
 def _check_trials(trials: list[Trial]) -> dict[int, Any]:
     """What ``train`` checks, for every trial (``check_experiment``: env, RLlib's checks, the module built once);
     returns each trial's Tune resource request (RLlib's ``default_resource_request`` of its config)."""
-    from .rllib.build import check_experiment
+    from ..rllib.build import check_experiment
     from .train import check_runs_dir
 
     requests = {}

@@ -13,7 +13,7 @@ The location head scores every cell ``c`` of the ``H x W`` grid against one quer
 
     logit(c) = <q, Linear(pos(c))> + <q, coarse(c // stride)> + sum_n g(c - cell(n)) <q, key(n)>
 
-``pos`` is the map position encoding the entities were embedded with (:mod:`agents.map_position`), the
+``pos`` is the map position encoding the entities were embedded with (:mod:`agents.nets.map_position`), the
 coarse features come from the head torso (map skip / decoded grid queries), and the last term is
 AlphaStar's scatter connection, softened: a cell inherits the pointer score of the units standing in or
 near it, weighted by a Gaussian ``g`` of the cell distance (``location_sigma`` cells; 0 = only the unit's own
@@ -23,7 +23,7 @@ do not scatter (their own cells are no target for their own point order; with th
 marine to its own cell and idled there). Nothing of size ``(B, H*W, C)`` is built.
 
 Every head is legality-masked; a head the action type does not use is degenerate at its default
-(see :mod:`agents.distribution`), so its sample is the default and its log-probability and entropy are 0.
+(see :mod:`agents.nets.distribution`), so its sample is the default and its log-probability and entropy are 0.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class ArgumentHeads(nn.Module):
 
 
     def _unused(self, head: str, used: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """``logits`` where ``used (B,)``, else the degenerate row of ``head`` (see agents.distribution)."""
+        """``logits`` where ``used (B,)``, else the degenerate row of ``head`` (see agents.nets.distribution)."""
         used = used.view(-1, *(1,) * (logits.dim() - 1))
         return torch.where(used, logits, getattr(self, f"_unused_{head}"))
 

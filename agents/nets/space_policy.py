@@ -1,18 +1,18 @@
 """The policy over a Gym action space: an entity list -> the torso -> action-space heads (pure torch; the RLlib
-module wraps it, as it wraps :class:`~agents.policy.AlphaStarPolicy`).
+module wraps it, as it wraps :class:`~agents.nets.policy.AlphaStarPolicy`).
 
 A token env's observation (:class:`envs.spec.TokenSpec`) is an entity list with no spatial map and no scalars:
 ``entities (N, F)`` + ``entity_mask (N,)``. The torso is the structured policy's (one entity-encoder registry,
-``agents.encoders.ENTITY_ENCODERS``; one LSTM core), configured by the same :class:`~agents.policy.PolicyConfig`;
-the action comes from the env's action space (``agents.action_space``: Discrete, MultiDiscrete, Box), its heads
-from ``agents.heads.space.ACTION_SPACE_HEADS`` (``queries`` | ``mlp``)::
+``agents.nets.encoders.ENTITY_ENCODERS``; one LSTM core), configured by the same :class:`~agents.nets.policy.PolicyConfig`;
+the action comes from the env's action space (``agents.nets.action_space``: Discrete, MultiDiscrete, Box), its heads
+from ``agents.nets.heads.space.ACTION_SPACE_HEADS`` (``queries`` | ``mlp``)::
 
     policy = SpacePolicy(TokenSpec(num_tokens=4, token_features=11), spaces.Discrete(2), PolicyConfig(...))
     out = policy(obs)                             # sample;  deterministic=True: greedy;  actions=...: given
     out = policy.act(obs[, state, deterministic]) # the rollout path: policy(obs) under inference mode
     out.actions      (B,) int64 (Discrete), (B, k) int64 (MultiDiscrete), (B, d) float32 (Box)
     out.logp         (B,)
-    out.dist_inputs  (B, L) flat (layout: agents.action_space; RLlib's Torch* distributions read it)
+    out.dist_inputs  (B, L) flat (layout: agents.nets.action_space; RLlib's Torch* distributions read it)
     out.value        (B,)
     out.state        LSTM state {"h", "c": (B, layers, C)} or None
     policy.value(obs[, state]) == out.value
@@ -37,7 +37,7 @@ from .torso import Torso
 
 
 class SpacePolicy(nn.Module):
-    """Entity list -> :class:`~agents.torso.Torso` (entity encoder, [LSTM]) -> action-space heads + value."""
+    """Entity list -> :class:`~agents.nets.torso.Torso` (entity encoder, [LSTM]) -> action-space heads + value."""
 
     def __init__(self, token_spec: TokenSpec, action_space: spaces.Space, config: PolicyConfig | None = None) -> None:
         super().__init__()

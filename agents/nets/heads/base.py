@@ -1,6 +1,6 @@
 """The head-torso interface (``queries`` | ``mlp``) and its registry.
 
-A head torso turns the :class:`~agents.torso.TorsoOutput` into the features the shared autoregressive
+A head torso turns the :class:`~agents.nets.torso.TorsoOutput` into the features the shared autoregressive
 argument heads consume, in two stages:
 
 - ``stage1(torso) -> Stage1``: action-type logits ``(B, K)`` (unmasked) and the value ``(B,)``;

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .config import ConfigError, ExperimentConfig, first_line, load_config, load_saved_config
 
-CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _fail(msg: str) -> int:
@@ -95,7 +95,7 @@ def cmd_train(args) -> int:
         else:
             checked_checkpoint(cfg, run_dir, "--resume", resume=True)
         init_from = checked_checkpoint(cfg, args.init_from, "--init-from") if args.init_from else None
-        from .rllib.build import check_experiment
+        from ..rllib.build import check_experiment
 
         check_experiment(cfg)  # algorithm, env, RLlib's checks, the module built once
     except ConfigError as e:
@@ -147,14 +147,14 @@ def _start_ray(address: str | None) -> None:
 
 
 def cmd_pretrain(args) -> int:
-    """Behaviour cloning of demonstrations into a fresh run directory (``agents/pretrain.py``)."""
+    """Behaviour cloning of demonstrations into a fresh run directory (``agents/app/pretrain.py``)."""
     flags = {"demos": args.demos, "episodes": args.episodes, "epochs": args.epochs}
     overrides = args.set + [f"pretrain.{k}={v}" for k, v in flags.items() if v is not None]
     try:
         cfg = load_config(args.config, overrides)
         _quiet_ray()
         from .pretrain import demo_source, pretrain
-        from .rllib.build import check_experiment
+        from ..rllib.build import check_experiment
 
         source = demo_source(cfg)  # pretrain's own needs first: demo source, alphastar module
         check_experiment(cfg)  # the config must also train: env, module, algorithm
@@ -234,9 +234,9 @@ def cmd_list(args) -> int:
     _quiet_ray()
     import envs
 
-    from .encoders import ENTITY_ENCODERS
-    from .heads import HEAD_TORSOS
-    from .rllib.build import MODULES
+    from ..nets.encoders import ENTITY_ENCODERS
+    from ..nets.heads import HEAD_TORSOS
+    from ..rllib.build import MODULES
 
     envs.register_all()
     print("environments:")

@@ -3,7 +3,7 @@
 Unknown keys and wrong types are rejected with a :class:`ConfigError` naming the key, e.g.
 ``model.policy.entity_encoder.num_latents: expected int, got 'abc'``. ``--set a.b=c`` overrides are parsed
 with YAML scalar rules and type-checked the same way. Every numeric field declares its valid range next to
-it (``ranged``, :mod:`agents.config_values`; floats must be finite), and a section's ``_cross_checks`` names
+it (``ranged``, :mod:`agents.nets.config_values`; floats must be finite), and a section's ``_cross_checks`` names
 the key of a relation that does not hold (``training.minibatch_size: expected <= training.train_batch_size_per_learner
 (2000), got 4000``), all when the config is built, before anything is written.
 """
@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from .config_values import (  # noqa: F401 - ConfigError, first_line, Range, ranged: also imported from here
+from ..nets.config_values import (  # noqa: F401 - ConfigError, first_line, Range, ranged: also imported from here
     ConfigError,
     NotFinite,
     Range,
@@ -30,7 +30,7 @@ from .config_values import (  # noqa: F401 - ConfigError, first_line, Range, ran
     ranged,
     schedule_problems,
 )
-from .policy import PolicyConfig
+from ..nets.policy import PolicyConfig
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
@@ -55,7 +55,7 @@ class ModelConfig:
     max_seq_len: int = ranged(20, ge=1)
     """Length of the sequence chunks RLlib trains an LSTM core on (``policy.lstm``)."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    """``alphastar``: the policy (:class:`agents.policy.PolicyConfig`)."""
+    """``alphastar``: the policy (:class:`agents.nets.policy.PolicyConfig`)."""
     default: DefaultModuleConfig = field(default_factory=DefaultModuleConfig)
     """``default``: RLlib's MLP module."""
 
@@ -145,7 +145,7 @@ class PretrainConfig:
     does before RL. Used only by ``pretrain``; ``train --init-from`` fine-tunes the result."""
 
     demos: str = "scripted"
-    """Demonstration source (``agents.pretrain.DEMO_SOURCES``): ``scripted`` = the minigame's scripted agent."""
+    """Demonstration source (``agents.app.pretrain.DEMO_SOURCES``): ``scripted`` = the minigame's scripted agent."""
     episodes: int = ranged(20, ge=1)
     """Demonstration episodes, played on seeds ``seed``, ``seed + 1``, ..."""
     epochs: int = ranged(10, ge=1)

@@ -1,4 +1,4 @@
-"""Action-space heads: the heads of a policy whose action is a Gym action space (``agents.action_space``), for
+"""Action-space heads: the heads of a policy whose action is a Gym action space (``agents.nets.action_space``), for
 observations that are an entity list (token envs). The same two styles as the structured heads, under the same
 names (``PolicyConfig.heads``):
 
@@ -8,7 +8,7 @@ names (``PolicyConfig.heads``):
 - ``mlp``: an MLP from the state vector per action head and for the value.
 
 ``forward(torso) -> (outputs (B, sum(head_sizes)), value (B,))``: the action heads' outputs concatenated
-(logits, or Gaussian means), for :meth:`agents.action_space.SpaceActions.dist_inputs`.
+(logits, or Gaussian means), for :meth:`agents.nets.action_space.SpaceActions.dist_inputs`.
 """
 
 from __future__ import annotations

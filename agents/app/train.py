@@ -91,7 +91,7 @@ def checked_checkpoint(cfg: ExperimentConfig, path: str | Path, option: str, *, 
     except CheckpointError as e:
         raise CheckpointError(f"{option}: {e}") from None
     state = load_checkpoint(ckpt)[1]  # unreadable files fail here, before RLlib is imported
-    from .rllib.build import TARGET_NETWORK_ALGORITHMS, make_env, module_with_state
+    from ..rllib.build import TARGET_NETWORK_ALGORITHMS, make_env, module_with_state
 
     env = make_env(cfg.env, cfg.env_config)
     try:
@@ -126,7 +126,7 @@ class Trainer:
     ) -> None:
         import torch
 
-        from .rllib.build import algorithm_config
+        from ..rllib.build import algorithm_config
 
         self.cfg, self.run_dir, self.out = cfg, run_dir, out or sys.stdout
         torch.set_num_threads(cfg.torch_threads)
@@ -184,7 +184,7 @@ class Trainer:
     def init_weights(self, module_state: dict) -> None:
         """Module weights only (``--init-from``): the learner's target networks (APPO) start as copies of the
         networks they track; the EnvRunners get the new weights."""
-        from .rllib.runs import load_module_weights
+        from ..rllib.runs import load_module_weights
 
         load_module_weights(self.algo, module_state, "init weights")
 
