@@ -71,12 +71,11 @@ def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path
         live = trainer.module().state_dict()
         assert saved.keys() == live.keys()
         assert all(torch.equal(saved[k], live[k]) for k in saved)
-        sampler = trainer.algo.env_runner.module.state_dict()
+        sampler = trainer.algo.get_module().state_dict()
         assert all(torch.equal(saved[k], sampler[k]) for k in sampler)
         optim = torch.load(ckpt / "optimizer.pt", weights_only=True)
-        assert optim and all(
-            trainer._learner._named_optimizers[n].state_dict()["state"].keys() == o["state"].keys() for n, o in optim.items()
-        )
+        live_optim = trainer.get_weights()[1]
+        assert optim and all(live_optim[n]["state"].keys() == o["state"].keys() for n, o in optim.items())
         assert trainer.counters.iteration == state["iteration"] and trainer.counters.env_steps == state["env_steps"]
         summary = trainer.train()
         trainer.close()

@@ -107,6 +107,19 @@ def init_checkpoint(cfg: ExperimentConfig, path: str | Path) -> Path:
     return checked_checkpoint(cfg, path, "--init-from")
 
 
+def _optimizer_states(learner) -> dict[str, dict]:
+    """``{name: optimizer.state_dict()}`` of every optimizer of ``learner`` (``Learner.get_optimizers_for_module``,
+    public). ``name`` is RLlib's full registration name ``<module_id>_<optimizer name>`` (e.g.
+    ``default_policy_default_optimizer``): the key optimizer.pt has always used, so older checkpoints resume.
+    RLlib has no public accessor for that name; it is built here the way ``Learner.register_optimizer`` builds
+    it, and ``Learner.get_optimizer`` accepts it back."""
+    return {
+        f"{module_id}_{name}": optimizer.state_dict()
+        for module_id in learner.module.keys()
+        for name, optimizer in learner.get_optimizers_for_module(module_id)
+    }
+
+
 class Trainer:
     """Owns one Algorithm and its run directory.
 
@@ -156,29 +169,49 @@ class Trainer:
         os.replace(tmp, path)
 
     # -- weights -------------------------------------------------------------------------------------
-    @property
-    def _learner(self):
-        return self.algo.learner_group._learner
+    def _on_learner(self, fn: Callable):
+        """``fn(learner)`` on the Algorithm's learner, through RLlib's public ``LearnerGroup.foreach_learner``;
+        its return value. ``perceiver-rl`` trains with one local learner (``num_learners=0``): ``fn`` runs in this
+        process on the live learner, and what it raises propagates. With remote learners it would run on each
+        (they hold the same weights) and the first one's result is returned."""
+        results = list(self.algo.learner_group.foreach_learner(fn))
+        for result in results:
+            if not result.ok:
+                raise result.get()
+        return results[0].get()
 
     def module(self):
+        """The learner's RLModule (the weights being trained; the live object with the local learner)."""
         from ray.rllib.core import DEFAULT_MODULE_ID
 
-        return self._learner.module[DEFAULT_MODULE_ID]
+        return self._on_learner(lambda learner: learner.module[DEFAULT_MODULE_ID])
 
     def get_weights(self) -> tuple[dict, dict]:
-        optim = {name: opt.state_dict() for name, opt in self._learner._named_optimizers.items()}
-        return dict(self.module().state_dict()), optim
+        """(module state, optimizer states) of the learner, as ``save_checkpoint`` writes them."""
+        from ray.rllib.core import DEFAULT_MODULE_ID
+
+        def weights(learner) -> tuple[dict, dict]:
+            return dict(learner.module[DEFAULT_MODULE_ID].state_dict()), _optimizer_states(learner)
+
+        return self._on_learner(weights)
 
     def set_weights(self, module_state: dict, optim_state: dict) -> None:
         """Module and optimizer state of a checkpoint (resume); ``CheckpointError`` for an optimizer state that
         does not fit the learner's optimizers (the module weights were checked by ``checked_checkpoint``)."""
-        self.module().load_state_dict(module_state)
-        optimizers = self._learner._named_optimizers
-        for name, state in optim_state.items():
-            try:
-                optimizers[name].load_state_dict(state)
-            except (KeyError, ValueError, RuntimeError, TypeError) as e:
-                raise CheckpointError(f"optimizer.pt: state {name!r} does not fit the learner's optimizers ({first_line(e)})") from None
+        from ray.rllib.core import DEFAULT_MODULE_ID
+
+        def load(learner) -> None:
+            learner.module[DEFAULT_MODULE_ID].load_state_dict(module_state)
+            for name, state in optim_state.items():
+                try:
+                    # get_optimizer takes the full registration name that _optimizer_states writes
+                    learner.get_optimizer(DEFAULT_MODULE_ID, name).load_state_dict(state)
+                except (KeyError, ValueError, RuntimeError, TypeError) as e:
+                    raise CheckpointError(
+                        f"optimizer.pt: state {name!r} does not fit the learner's optimizers ({first_line(e)})"
+                    ) from None
+
+        self._on_learner(load)
         self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
 
     def init_weights(self, module_state: dict) -> None:
