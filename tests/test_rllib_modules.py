@@ -55,6 +55,9 @@ def test_alphastar_module_train_pass_rescores_exploration_actions_exactly(sim_en
     assert torch.isfinite(entropy).all() and (entropy >= -1e-5).all()
     values = module.compute_values({Columns.OBS: obs}, embeddings=train[Columns.EMBEDDINGS])
     torch.testing.assert_close(values, module.compute_values({Columns.OBS: obs}))
+    with torch.no_grad():  # the value head on the train pass's torso output: exactly the pass's own value
+        out = module.policy(obs, actions=explore[Columns.ACTIONS])
+        assert torch.equal(module.compute_values({Columns.OBS: obs}, embeddings=out.torso), out.value)
     greedy = module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]
     assert torch.equal(greedy["action_type"], module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]["action_type"])
 
@@ -90,6 +93,9 @@ def _rescores_exactly(module, obs) -> dict:
     torch.testing.assert_close(module.policy.actions.entropy(train[Columns.ACTION_DIST_INPUTS]), dist.entropy())
     values = module.compute_values({Columns.OBS: obs}, embeddings=train[Columns.EMBEDDINGS])
     torch.testing.assert_close(values, module.compute_values({Columns.OBS: obs}))
+    with torch.no_grad():  # the value head on the train pass's torso output: exactly the pass's own value
+        out = module.policy(obs, actions=explore[Columns.ACTIONS])
+        assert torch.equal(module.compute_values({Columns.OBS: obs}, embeddings=out.torso), out.value)
     return explore
 
 

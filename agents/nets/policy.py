@@ -15,6 +15,8 @@ API (pure torch; the RLlib RLModule wraps it)::
     out.entropy      (B,)   computed on demand from out.distribution
     out.value        (B,)
     out.state        LSTM state {"h", "c": (B, layers, C)} or None
+    out.torso        the torso's output the heads read (forward only, None from act)
+    policy.value(obs[, state]) == policy.value_from_torso(out.torso) == out.value
     dist = StructuredActionDistribution.from_flat(out.dist_inputs, action_spec)   # == policy.distribution(...)
     dist.logp(out.actions) == out.logp;  dist.entropy();  dist.kl(other);  dist.sample();  dist.deterministic()
 
@@ -51,7 +53,7 @@ from .encoders import EntityEncoderConfig
 from .heads import ArgumentHeads, HeadDims, build_heads
 from .map_position import MapPositionEncoding
 from .observation import prepare_observation
-from .torso import Torso
+from .torso import Torso, TorsoOutput
 
 
 @dataclass
@@ -112,6 +114,9 @@ class PolicyOutput:
     """LSTM state after the step / sequence, or None."""
     distribution: StructuredActionDistribution | None = field(default=None, repr=False)
     """The distribution behind ``dist_inputs`` (rows flattened over the leading dims)."""
+    torso: TorsoOutput | None = field(default=None, repr=False)
+    """The torso's output that the heads read (a ``forward`` pass; None from ``act``): ``value_from_torso(torso)``
+    gives ``value`` again without a second pass through the torso (the RLlib module's ``Columns.EMBEDDINGS``)."""
 
     @property
     def entropy(self) -> torch.Tensor:
@@ -208,8 +213,12 @@ class AlphaStarPolicy(nn.Module):
         """``(*lead)`` value estimates alone: the torso and the first head stage, no action heads (what
         advantage estimation needs; equal to ``forward(obs, ...).value``)."""
         flat, lead = self._prepare(obs)
-        torso, _ = self.torso(flat, lead, state)
-        return self.heads.stage1(torso).value.reshape(lead)
+        return self.value_from_torso(self.torso(flat, lead, state)[0])
+
+    def value_from_torso(self, torso: TorsoOutput) -> torch.Tensor:
+        """``(*lead)`` value estimates of a torso output (``out.torso`` of a forward pass): the value head alone
+        (the first head stage), the same numbers as that pass's ``out.value``."""
+        return self.heads.stage1(torso).value.reshape(torso.lead)
 
     def forward(
         self,
@@ -220,7 +229,7 @@ class AlphaStarPolicy(nn.Module):
     ) -> PolicyOutput:
         flat, lead = self._prepare(obs)
         given = None if actions is None else self._flatten_actions(actions, lead)
-        logits, chosen, value, new_state = self._decide(flat, lead, state, given, deterministic)
+        logits, chosen, value, new_state, torso = self._decide(flat, lead, state, given, deterministic)
         dist = StructuredActionDistribution(logits, self.uses, self.layout, lead)
         rows = given if given is not None else chosen
         out_actions = {k: rows[k].reshape(*lead, *rows[k].shape[1:]) for k in HEADS}
@@ -231,6 +240,7 @@ class AlphaStarPolicy(nn.Module):
             value=value.reshape(lead),
             state=new_state,
             distribution=dist,
+            torso=torso,
         )
 
     def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
@@ -240,7 +250,7 @@ class AlphaStarPolicy(nn.Module):
         and ``value``; ordinary tensors without autograd history (a learner may teacher-force on them)."""
         with torch.inference_mode():
             flat, lead = self._prepare(obs)
-            logits, chosen, value, new_state = self._decide(flat, lead, state, None, deterministic)
+            logits, chosen, value, new_state, _ = self._decide(flat, lead, state, None, deterministic)
             logp = joint_log_prob(head_log_probs(logits, chosen, self.uses, self.layout.eos))
             dist_inputs = flat_logits(logits)
 
@@ -262,9 +272,9 @@ class AlphaStarPolicy(nn.Module):
         state: State | None,
         given: dict[str, torch.Tensor] | None,
         deterministic: bool,
-    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, State | None]:
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor, State | None, TorsoOutput]:
         """One autoregressive pass over flat rows ``(B*T, ...)``: -> (per-head masked logits, chosen (or given)
-        indices per head, value ``(B*T,)``, LSTM state)."""
+        indices per head, value ``(B*T,)``, LSTM state, the torso's output)."""
         torso, new_state = self.torso(flat, lead, state)
         stage1 = self.heads.stage1(torso)
         at_logits = mask_logits(stage1.action_type_logits, self.legal_action_types(flat), 0)
@@ -274,7 +284,7 @@ class AlphaStarPolicy(nn.Module):
         masks = self._argument_masks(flat)
         logits, chosen = self.arguments(features, ar, self.uses[action_type], masks, given, deterministic)
         logits["action_type"], chosen["action_type"] = at_logits, action_type
-        return logits, chosen, stage1.value, new_state
+        return logits, chosen, stage1.value, new_state, torso
 
     def _argument_masks(self, flat: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
         """The masks :class:`~agents.nets.heads.ArgumentHeads` takes, from the flat observation."""

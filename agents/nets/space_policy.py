@@ -15,13 +15,16 @@ from ``agents.nets.heads.space.ACTION_SPACE_HEADS`` (``queries`` | ``mlp``)::
     out.dist_inputs  (B, L) flat (layout: agents.nets.action_space; RLlib's Torch* distributions read it)
     out.value        (B,)
     out.state        LSTM state {"h", "c": (B, layers, C)} or None
-    policy.value(obs[, state]) == out.value
+    out.torso        the torso's output the heads read (forward only, None from act)
+    policy.value(obs[, state]) == policy.value_from_torso(out.torso) == out.value
 
 ``obs``: ``entities`` / ``entity_mask`` with leading dims ``(B,)``, or ``(B, T)`` through the LSTM core (outputs
 then have leading dims ``(B, T)``). ``out.distribution`` is None (``policy.actions.entropy(out.dist_inputs)``).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from gymnasium import spaces
@@ -33,7 +36,7 @@ from .action_space import space_actions
 from .core import State
 from .heads.space import SpaceHeadDims, build_space_heads
 from .policy import PolicyConfig, PolicyOutput
-from .torso import Torso
+from .torso import Torso, TorsoOutput
 
 
 class SpacePolicy(nn.Module):
@@ -92,7 +95,7 @@ class SpacePolicy(nn.Module):
         def unflat(x: torch.Tensor) -> torch.Tensor:
             return x.reshape(*lead, *x.shape[1:])
 
-        return PolicyOutput(unflat(chosen), unflat(logp), unflat(dist_inputs), unflat(value), new_state)
+        return PolicyOutput(unflat(chosen), unflat(logp), unflat(dist_inputs), unflat(value), new_state, torso=torso)
 
     def forward(
         self,
@@ -106,10 +109,14 @@ class SpacePolicy(nn.Module):
     @torch.inference_mode()
     def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
         """The rollout path: ``forward(obs, state=state, deterministic=deterministic)`` under inference mode."""
-        return self._decide(obs, state, None, deterministic)
+        return dataclasses.replace(self._decide(obs, state, None, deterministic), torso=None)
 
     def value(self, obs: dict[str, object], state: State | None = None) -> torch.Tensor:
         """``(*lead)`` value estimates alone (equal to ``forward(obs, ...).value``)."""
         flat, lead = self._prepare(obs)
-        torso, _ = self.torso(flat, lead, state)
-        return self.heads(torso)[1].reshape(lead)
+        return self.value_from_torso(self.torso(flat, lead, state)[0])
+
+    def value_from_torso(self, torso: TorsoOutput) -> torch.Tensor:
+        """``(*lead)`` value estimates of a torso output (``out.torso`` of a forward pass): the heads on it, the
+        same numbers as that pass's ``out.value``."""
+        return self.heads(torso)[1].reshape(torso.lead)

@@ -40,6 +40,8 @@ class TorsoOutput:
     """(B, Cm, H/s, W/s) spatial encoder output; None without planes."""
     state: torch.Tensor
     """(B, Dc) fused (and LSTM'd) state vector."""
+    lead: tuple[int, ...] | None = None
+    """The leading dims ``(B,)`` or ``(B, T)`` that the flat rows fold (what a head's output is reshaped to)."""
 
 
 class Torso(nn.Module):
@@ -118,5 +120,5 @@ class Torso(nn.Module):
             x = y.reshape(-1, y.shape[-1])
         elif state is not None:
             raise ValueError("state: this policy has no LSTM core (PolicyConfig.lstm=False), got a state")
-        out = TorsoOutput(enc.per_entity, obs["entity_mask"], enc.memory, enc.memory_mask, map_skip, x)
+        out = TorsoOutput(enc.per_entity, obs["entity_mask"], enc.memory, enc.memory_mask, map_skip, x, lead)
         return out, new_state

@@ -93,15 +93,20 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
 
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         out = self.policy(batch[Columns.OBS], actions=batch[Columns.ACTIONS], state=batch.get(Columns.STATE_IN))
-        result = {Columns.ACTION_DIST_INPUTS: out.dist_inputs, Columns.EMBEDDINGS: out.value}
+        # EMBEDDINGS as RLlib's ValueFunctionAPI means them: the shared encoder's output (here the torso's), which
+        # the PPO / APPO learners hand back to compute_values so that it need not run the torso again.
+        result = {Columns.ACTION_DIST_INPUTS: out.dist_inputs, Columns.EMBEDDINGS: out.torso}
         if out.state is not None:
             result[Columns.STATE_OUT] = out.state
         return result
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None):
-        if embeddings is not None:  # _forward_train computed the values alongside the teacher-forced logits
-            return embeddings
-        return self.policy.value(batch[Columns.OBS], state=batch.get(Columns.STATE_IN))
+        """``(B,)`` or ``(B, T)`` value estimates of ``batch`` (``ValueFunctionAPI``). ``embeddings``: the torso
+        output of a ``_forward_train`` pass over this batch (its ``Columns.EMBEDDINGS``), on which only the value
+        head runs; without them (advantage estimation on the EnvRunners' samples) the torso runs first."""
+        if embeddings is None:
+            return self.policy.value(batch[Columns.OBS], state=batch.get(Columns.STATE_IN))
+        return self.policy.value_from_torso(embeddings)
 
     # APPO's target network.
     def make_target_networks(self) -> None:
