@@ -23,6 +23,7 @@ each unit has a queue of :class:`Order` (head = the order it executes). The head
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -81,9 +82,9 @@ class CombatWorld:
     constants: dict[str, np.ndarray] = field(default_factory=lambda: {k: _empty(np.float64) for k in _CONSTANTS})
     next_tag: int = 1
     """As :class:`envs.sim.world.World`: tags continue across the env's worlds."""
-    pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    """Cache of the combat step, valid while the slots do not change: the sums of radii ``(N, N)``, which pairs are
-    enemies ``(N, N)``, the slot numbers ``(N,)``. ``None`` after :meth:`spawn` / :meth:`compact`."""
+    pairs: Any = None
+    """Cache of the combat step (:class:`envs.sim.combat.Pairs`: per pair the sum of radii, whether they are enemies,
+    ...), valid while the slots do not change: ``None`` after :meth:`spawn` / :meth:`compact`."""
     index: dict[int, int] | None = None
     """Cache: tag -> slot, valid while the slots do not change (``None`` after :meth:`spawn` / :meth:`compact`)."""
 

@@ -51,6 +51,47 @@ _NONE = np.zeros(0, np.int64)
 _TWO_PI = 2 * np.pi
 
 
+class Pairs:
+    """What the combat step computes once per set of slots (``CombatWorld.pairs``; :meth:`CombatWorld.spawn` /
+    :meth:`~CombatWorld.compact` drop it): per pair the sum of radii, whether the two are enemies, and the centre
+    distance at which a chasing unit has its target in weapon range; the slots' row offsets into flattened ``(N, N)``
+    matrices; the flat indices of the pairs that never interact (a unit with itself, a dead unit), for the units alive
+    at :attr:`alive`; each unit's distance per tick; the playable area's corners."""
+
+    def __init__(self, world: CombatWorld):
+        n, c = len(world), world.constants
+        radius = c["radius"]
+        self.radii = radius[:, None] + radius[None, :]
+        self.enemies = world.owner[:, None] != world.owner[None, :]
+        self.chase_stop = self.radii + c["range"][:, None] - 1e-9
+        """``(radii + range) - 1e-9``, as ``_move`` computed it per unit."""
+        self.rows = np.arange(n)
+        self.flat = self.rows * n
+        self.alive = b""
+        self.blocked = self.flat + self.rows
+        self._speed: dict[int, np.ndarray] = {}
+        self.suicide = bool(np.count_nonzero(c["suicide"]))
+        """Whether any unit attacks by bursting (Baneling)."""
+        x0, y0, x1, y1 = world.playable
+        self.low, self.high = np.array([x0, y0], np.float64), np.array([x1, y1], np.float64)
+
+    def update(self, world: CombatWorld) -> None:
+        """Follow the deaths: the pairs of dead units do not interact."""
+        alive = world.alive.tobytes()
+        if alive != self.alive:
+            n = len(self.rows)
+            blocked = ~world.alive[:, None] | ~world.alive[None, :]
+            blocked.ravel()[:: n + 1] = True
+            self.blocked, self.alive = np.flatnonzero(blocked), alive
+
+    def speed(self, world: CombatWorld, loops: int) -> np.ndarray:
+        """Each unit's distance per tick of ``loops`` game loops."""
+        speed = self._speed.get(loops)
+        if speed is None:
+            speed = self._speed[loops] = world.constants["speed"] * loops
+        return speed
+
+
 def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     """Advance ``world`` by ``loops`` game loops as one tick (movement, cooldowns and regeneration scaled by ``loops``;
     targets, attacks and deaths resolved once); returns the slots of the units that died ``(D,)``."""
@@ -59,24 +100,20 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
         return _NONE
     c, alive, kind = world.constants, world.alive, world.order_kind
     if world.pairs is None:
-        radius = c["radius"]
-        world.pairs = (radius[:, None] + radius[None, :], world.owner[:, None] != world.owner[None, :], np.arange(n))
-    radii, enemies, rows = world.pairs
-    flat = rows * n  # row offsets into the flattened (N, N) matrices
+        world.pairs = Pairs(world)
+    pairs = world.pairs
+    pairs.update(world)
+    radii, enemies, flat = pairs.radii, pairs.enemies, pairs.flat  # flat: row offsets into flattened (N, N) matrices
     z = world.pos.view(np.complex128).ravel()  # x + iy, a view: writes move the units
-    offset = np.subtract.outer(z, z)  # z_i - z_j
+    offset = z[:, None] - z[None, :]  # z_i - z_j
     dist = np.abs(offset)
     edge = dist - radii
-    edge.ravel()[:: n + 1] = _FAR
-    if np.count_nonzero(alive) < n:
-        gone = ~alive
-        edge[gone] = _FAR
-        edge[:, gone] = _FAR
+    edge.ravel()[pairs.blocked] = _FAR  # a unit with itself, dead units
 
     # 0. collisions
     overlap = edge < 0
     if np.count_nonzero(overlap):
-        _separate(world, z, edge, dist, offset, overlap, rows)
+        _separate(world, z, edge, dist, offset, overlap, pairs)
 
     # 1. targets
     counts = np.bincount(kind, minlength=len(_AUTO)).tolist()  # plain ints: cheap tests of which orders exist
@@ -115,7 +152,7 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     done = lost
     if any_walk or any_follow or np.count_nonzero(chase):
         walk = ~has & _WALK[kind] if any_walk else None
-        done = _move(world, z, loops, target, chase, walk, any_follow, radii, flat)
+        done = _move(world, z, loops, target, chase, walk, any_follow, pairs)
         if lost is not None:
             done |= lost
 
@@ -134,7 +171,7 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
 
 
 def _move(world: CombatWorld, z: np.ndarray, loops: int, target: np.ndarray, chase: np.ndarray,
-          walk: np.ndarray | None, any_follow: bool, radii: np.ndarray, flat: np.ndarray) -> np.ndarray:  # fmt: skip
+          walk: np.ndarray | None, any_follow: bool, pairs: Pairs) -> np.ndarray:  # fmt: skip
     """Move the units (chasing their ``target`` into range, walking to their order's point, following their order's
     unit) by up to ``loops`` loops of their speed; returns which orders ended on arrival ``(N,)`` bool."""
     c, alive = world.constants, world.alive
@@ -144,18 +181,18 @@ def _move(world: CombatWorld, z: np.ndarray, loops: int, target: np.ndarray, cha
     goal = np.where(hunt, z[towards], z)
     if walk is not None:
         goal = np.where(walk, world.order_point.view(np.complex128).ravel(), goal)
-    reach = radii.take(flat + towards)
-    stop = np.where(chase, reach + c["range"] - 1e-9, 0.0)
+    index = pairs.flat + towards
+    stop = np.where(chase, pairs.chase_stop.take(index), 0.0)
     if any_follow:
-        stop = np.where(follow, reach + _TOUCH, stop)
+        stop = np.where(follow, pairs.radii.take(index) + _TOUCH, stop)
     delta = goal - z
     gap = np.abs(delta)
-    speed = c["speed"] * loops
+    speed = pairs.speed(world, loops)
     stride = np.minimum(np.maximum(gap - stop, 0.0), speed) * alive
     moving = stride > 0
     if np.count_nonzero(moving):
         z += delta * np.divide(stride, gap, out=np.zeros(len(z)), where=moving)
-        world.facing = np.where(moving, np.angle(delta) % _TWO_PI, world.facing)
+        world.facing = np.where(moving, np.arctan2(delta.imag, delta.real) % _TWO_PI, world.facing)  # np.angle
     arrived = (follow & (gap - stop <= speed)) if any_follow else np.zeros(len(z), bool)
     if walk is not None:
         arrived |= walk & (gap <= speed)
@@ -167,9 +204,12 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
     """The ``shooters`` fire at their ``target`` (splash for suicide units); idle units without a target answer an
     attack on themselves or on an ally whose attacker they can see."""
     c, health, n = world.constants, world.health, len(world)
-    enemies = world.pairs[1]
-    suicide = c["suicide"][shooters] > 0
-    single, burst = shooters[~suicide], shooters[suicide]
+    enemies = world.pairs.enemies
+    if world.pairs.suicide:
+        suicide = c["suicide"][shooters] > 0
+        single, burst = shooters[~suicide], shooters[suicide]
+    else:
+        single, burst = shooters, _NONE
     victims = target[single]
     dealt = np.maximum(c["damage"][single] + c["bonus"][single] * c["light"][victims] - c["armor"][victims], 0.5)
     damage = np.bincount(victims, dealt, minlength=n).astype(np.float64, copy=False)
@@ -189,16 +229,17 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
         helpers = helps.any(axis=1).nonzero()[0]
         target[helpers] = single[helps[helpers].argmax(axis=1)]
     if len(single):
-        world.facing[single] = np.angle(z[victims] - z[single]) % _TWO_PI
+        heading = z[victims] - z[single]
+        world.facing[single] = np.arctan2(heading.imag, heading.real) % _TWO_PI  # np.angle
 
 
 def _separate(world: CombatWorld, z: np.ndarray, edge: np.ndarray, dist: np.ndarray, offset: np.ndarray,
-              overlap: np.ndarray, rows: np.ndarray) -> None:  # fmt: skip
+              overlap: np.ndarray, pairs: Pairs) -> None:  # fmt: skip
     """Push overlapping living units apart (half the overlap each, ``edge < 0``), then clip into the playable area."""
-    if np.count_nonzero(dist[overlap] <= 1e-9):  # coincident centres: a fixed direction per pair
-        same = overlap & (dist <= 1e-9)
+    same = overlap & (dist <= 1e-9)
+    if np.count_nonzero(same):  # coincident centres: a fixed direction per pair
+        rows = pairs.rows
         offset = np.where(same, np.exp(1j * (rows[:, None] - rows[None, :]) * _COINCIDENT_ANGLE), offset)
         dist = np.where(same, 1.0, dist)
-    z += (offset * np.divide(-0.5 * edge, dist, out=np.zeros_like(edge), where=overlap)).sum(axis=1)
-    x0, y0, x1, y1 = world.playable
-    np.minimum(np.maximum(world.pos, (x0, y0)), (x1, y1), out=world.pos)
+    z += (offset * np.divide(-0.5 * edge, dist, out=np.zeros(edge.shape), where=overlap)).sum(axis=1)
+    np.minimum(np.maximum(world.pos, pairs.low), pairs.high, out=world.pos)

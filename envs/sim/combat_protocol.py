@@ -34,12 +34,11 @@ ALLIANCE = {SELF_PLAYER_ID: raw_pb2.Self, ENEMY_PLAYER_ID: raw_pb2.Enemy}
 def unit_pixels(world: CombatWorld, seen: np.ndarray, cells) -> tuple[np.ndarray, ...]:
     """Minimap pixels of the seen units, in drawing order (enemies first, the player's units over them): ``(rows,
     cols, owner, player_relative, unit_type)``, each ``(K,)``. ``cells``: world ``(K, 2)`` -> ``(cols, rows)``."""
-    order = np.concatenate([np.flatnonzero(seen & (world.owner != SELF_PLAYER_ID)),
-                            np.flatnonzero(seen & (world.owner == SELF_PLAYER_ID))])  # fmt: skip
+    own = world.owner == SELF_PLAYER_ID
+    order = np.concatenate(((seen & ~own).nonzero()[0], (seen & own).nonzero()[0]))
     cols, rows = cells(world.pos[order])
-    owner = world.owner[order]
-    relative = np.where(owner == SELF_PLAYER_ID, RELATIVE[SELF_PLAYER_ID], RELATIVE[ENEMY_PLAYER_ID])
-    return rows, cols, owner, relative, world.unit_type[order]
+    relative = np.where(own[order], RELATIVE[SELF_PLAYER_ID], RELATIVE[ENEMY_PLAYER_ID])
+    return rows, cols, world.owner[order], relative, world.unit_type[order]
 
 
 class CombatObservationBuilder(ObservationBuilder):
@@ -47,16 +46,22 @@ class CombatObservationBuilder(ObservationBuilder):
 
     def __init__(self, rules: CombatRules, minimap: tuple[int, int]):
         super().__init__(rules, rules.map_config, minimap)
+        self._flip = tuple(np.array(v, np.float64) for v in ((1.0, -1.0), (0.0, self._config.map_size), self._scale,
+                                                              (self._w - 1, self._h - 1)))  # fmt: skip
+        """:meth:`cells`' constants: ``(x, y) * (1, -1) + (0, map size)``, times the scale, clipped to the last
+        pixel."""
 
     def reset(self) -> None:
         """Nothing is cached across worlds."""
 
     def cells(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """World ``pos (K, 2)`` -> minimap ``(cols, rows)``: :meth:`ObservationBuilder._cell` on arrays."""
-        size = self._config.map_size
-        cols = np.floor(pos[:, 0] * self._scale[0]).astype(np.int64)
-        rows = np.floor((size - pos[:, 1]) * self._scale[1]).astype(np.int64)
-        return np.clip(cols, 0, self._w - 1), np.clip(rows, 0, self._h - 1)
+        """World ``pos (K, 2)`` -> minimap ``(cols, rows)``: :meth:`ObservationBuilder._cell` on arrays (``x * 1 + 0``
+        and ``y * -1 + size`` are ``x`` and ``size - y`` exactly)."""
+        flip, offset, scale, last = self._flip
+        cells = np.floor((pos * flip + offset) * scale)
+        np.minimum(np.maximum(cells, 0.0, out=cells), last, out=cells)
+        cells = cells.astype(np.int64)
+        return cells[:, 0], cells[:, 1]
 
     def build(self, world: CombatWorld, game_loop: int, score: int, view: View) -> sc_pb.ResponseObservation:
         response = sc_pb.ResponseObservation()
@@ -72,21 +77,22 @@ class CombatObservationBuilder(ObservationBuilder):
         raw = obs.raw_data
         x0, y0, x1, y1 = self._config.playable
         raw.player.camera.x, raw.player.camera.y = (x0 + x1) / 2, (y0 + y1) / 2
+        slots = view.seen.nonzero()[0]
         c = world.constants
         columns = (world.tags, world.unit_type, world.owner, world.facing, c["radius"], world.health, c["health_max"],
-                   world.cooldown, world.pos[:, 0], world.pos[:, 1])  # fmt: skip
-        for slot in np.flatnonzero(view.seen).tolist():
-            tag, unit_type, owner, facing, radius, health, health_max, cooldown, x, y = (a[slot] for a in columns)
+                   world.cooldown, world.pos)  # fmt: skip
+        columns = zip(slots.tolist(), *(a[slots].tolist() for a in columns))  # Python scalars: no numpy per unit
+        units = raw.units
+        for slot, tag, unit_type, owner, facing, radius, health, health_max, cooldown, (x, y) in columns:
             own = owner == SELF_PLAYER_ID
-            u = raw.units.add(
-                display_type=raw_pb2.Visible, alliance=ALLIANCE[int(owner)], tag=int(tag), unit_type=int(unit_type),
-                owner=int(owner), facing=float(facing), radius=float(radius), health=float(health),
-                health_max=float(health_max), build_progress=1.0, cloak=raw_pb2.NotCloaked, is_on_screen=True,
-                is_powered=bool(own),
+            u = units.add(
+                display_type=raw_pb2.Visible, alliance=ALLIANCE[owner], tag=tag, unit_type=unit_type, owner=owner,
+                facing=facing, radius=radius, health=health, health_max=health_max, build_progress=1.0,
+                cloak=raw_pb2.NotCloaked, is_on_screen=True, is_powered=own,
             )  # fmt: skip
-            u.pos.x, u.pos.y = float(x), float(y)
+            u.pos.x, u.pos.y = x, y
             if own:
-                u.weapon_cooldown = max(float(cooldown), 0.0)
+                u.weapon_cooldown = max(cooldown, 0.0)
                 for order in world.orders[slot]:
                     o = u.orders.add(ability_id=order.ability_id)
                     if order.target:

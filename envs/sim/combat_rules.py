@@ -125,15 +125,18 @@ class CombatRules(ABC):
         """Play ``loops`` game loops; returns the change of the curriculum score. Deaths are scored the tick they
         happen (the maps' unit-died triggers), and a new wave spawns within that tick."""
         reward = 0
+        finished = self.finished(world)  # changes only when units die
         for start in range(0, loops, self.TICK):
-            if self.finished(world):
+            if finished:
                 break
             dead = combat.step(world, min(self.TICK, loops - start))
             if len(dead):
                 kills = int((world.owner[dead] == ENEMY).sum())
                 reward += kills * self.kill_reward - (len(dead) - kills) * self.loss_penalty
-                if kills and world.count(ENEMY) == 0 and not self.finished(world):
+                finished = self.finished(world)
+                if kills and world.count(ENEMY) == 0 and not finished:
                     self.next_wave(world, rng)
+                    finished = self.finished(world)
         return reward
 
 

@@ -51,9 +51,9 @@ class Fog:
     def update(self, world: CombatWorld) -> View:
         """The view of ``world`` now; marks the visible cells explored."""
         alive = world.alive
-        own = alive & (world.owner == 1)
         if not self.enabled:
             return View(seen=alive.copy(), visibility=self._all_visible)
+        own = alive & (world.owner == 1)
         eyes, sight = world.pos[own], world.constants["sight"][own]
         d = world.pos[:, None, :] - eyes[None, :, :]
         seen = alive & (own | (np.hypot(d[..., 0], d[..., 1]) <= sight[None, :]).any(axis=1))
