@@ -7,7 +7,15 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from test_sim_direct import EXECUTABLE, _assert_contract_equal, _coordinate, _random_action, _same_action, assert_fields_equal
+from test_sim_direct import (
+    EXECUTABLE,
+    _assert_contract_equal,
+    _coordinate,
+    _random_action,
+    _same_action,
+    assert_fields_equal,
+    seeded_episodes_on_both_paths,
+)
 
 import envs  # noqa: F401  (registers the ids)
 from envs.sc2.env import SC2MinigameEnv
@@ -124,21 +132,4 @@ class _Translated:
 
 @pytest.mark.parametrize("map_name", COMBAT_MAPS)
 def test_whole_seeded_combat_episodes_and_scripted_scores_are_identical_on_both_paths(map_name):
-    envs_ = {path: gym.make(f"perceiver_rl/Sim-{map_name}-v0", sim_observations=path) for path in ("protocol", "direct")}
-    assert gym.make(f"perceiver_rl/Sim-{map_name}-v0").unwrapped._env.observations == "direct"
-    agents = {path: SCRIPTED_AGENTS[map_name](env.unwrapped.act_spec) for path, env in envs_.items()}
-    for seed in range(2):
-        (obs_p, info_p), (obs_d, info_d) = (envs_[p].reset(seed=seed) for p in ("protocol", "direct"))
-        agents["protocol"].reset(), agents["direct"].reset()
-        while True:
-            _assert_contract_equal(obs_p, obs_d, info_p, info_d)
-            action = agents["direct"].act(obs_d)
-            assert _same_action(agents["protocol"].act(obs_p), action)
-            obs_p, r_p, term_p, trunc_p, info_p = envs_["protocol"].step(action)
-            obs_d, r_d, term_d, trunc_d, info_d = envs_["direct"].step(action)
-            assert (r_p, term_p, trunc_p) == (r_d, term_d, trunc_d)
-            if term_d:
-                _assert_contract_equal(obs_p, obs_d, info_p, info_d)
-                break
-    scores = {path: [run_episode(env, agents[path], seed=s) for s in (2, 3)] for path, env in envs_.items()}
-    assert scores["protocol"] == scores["direct"] and max(scores["direct"]) > 0
+    assert max(seeded_episodes_on_both_paths(map_name, range(2), (2, 3))) > 0

@@ -164,14 +164,14 @@ def _assert_contract_equal(obs_a: dict, obs_b: dict, info_a: dict, info_b: dict)
         assert np.array_equal(info_a[key], info_b[key]), key
 
 
-@pytest.mark.parametrize("map_name", MAPS)
-def test_whole_seeded_episodes_and_scripted_scores_are_identical_on_both_paths(map_name):
+def seeded_episodes_on_both_paths(map_name: str, seeds: range, score_seeds: tuple[int, ...]) -> list[float]:
     """Through gymnasium (the registered id, whose default is the direct path): contract observations, rewards,
-    flags and infos of whole seeded episodes, and the scripted agent's scores, equal the protocol path's."""
+    flags and infos of whole seeded episodes under the map's scripted agent equal the protocol path's, and so do
+    its scores on ``score_seeds``. Returns those scores."""
     envs_ = {path: gym.make(f"perceiver_rl/Sim-{map_name}-v0", sim_observations=path) for path in ("protocol", "direct")}
     assert gym.make(f"perceiver_rl/Sim-{map_name}-v0").unwrapped._env.observations == "direct"
     agents = {path: SCRIPTED_AGENTS[map_name](env.unwrapped.act_spec) for path, env in envs_.items()}
-    for seed in range(3):
+    for seed in seeds:
         (obs_p, info_p), (obs_d, info_d) = (envs_[p].reset(seed=seed) for p in ("protocol", "direct"))
         agents["protocol"].reset(), agents["direct"].reset()
         while True:
@@ -184,8 +184,14 @@ def test_whole_seeded_episodes_and_scripted_scores_are_identical_on_both_paths(m
             if term_d:
                 _assert_contract_equal(obs_p, obs_d, info_p, info_d)
                 break
-    scores = {path: [run_episode(env, agents[path], seed=s) for s in (3, 4)] for path, env in envs_.items()}
-    assert scores["protocol"] == scores["direct"] and min(scores["direct"]) > 0
+    scores = {path: [run_episode(env, agents[path], seed=s) for s in score_seeds] for path, env in envs_.items()}
+    assert scores["protocol"] == scores["direct"]
+    return scores["direct"]
+
+
+@pytest.mark.parametrize("map_name", MAPS)
+def test_whole_seeded_episodes_and_scripted_scores_are_identical_on_both_paths(map_name):
+    assert min(seeded_episodes_on_both_paths(map_name, range(3), (3, 4))) > 0
 
 
 def _same_action(a: dict, b: dict) -> bool:
