@@ -105,9 +105,11 @@ def test_scripted_agents_reach_their_recorded_scores(map_name):
     assert abs(np.mean(scores) - mean) <= tol, scores
 
 
-def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
-    sim = SC2MinigameEnv("CollectMineralShards", backend="sim", sim_observations="protocol")
-    mock = SC2MinigameEnv("CollectMineralShards", backend="test")
+def assert_same_protocol_as_pysc2s_test_env(map_name: str) -> tuple[SC2MinigameEnv, SC2MinigameEnv]:
+    """The simulator's protocol path and pysc2's ``SC2TestEnv`` on ``map_name``: the same observation keys, dtypes and
+    trailing shapes after a no_op, and the same observation spec. Returns ``(sim, mock)`` for further checks."""
+    sim = SC2MinigameEnv(map_name, backend="sim", sim_observations="protocol")
+    mock = SC2MinigameEnv(map_name, backend="test")
     sim.reset(seed=0)
     mock.reset()
     ours, theirs = sim._env.step([RAW_FUNCTIONS.no_op()])[0], mock._env.step([RAW_FUNCTIONS.no_op()])[0]
@@ -117,6 +119,11 @@ def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
             mine = np.asarray(ours.observation[key])
             assert mine.dtype == value.dtype and mine.shape[1:] == value.shape[1:], key
     assert sim._env.observation_spec() == mock._env.observation_spec()
+    return sim, mock
+
+
+def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
+    sim, mock = assert_same_protocol_as_pysc2s_test_env("CollectMineralShards")
     assert sim._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id] == mock._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id]
 
 

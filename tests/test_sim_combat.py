@@ -15,6 +15,7 @@ from envs.sim.army import MOVE as MOVE_KIND
 from envs.sim.combat_rules import SIDE_REGIONS, FindAndDefeat
 from envs.sim.rules import RULES
 from envs.sim.units import BANELING, LOOPS_PER_SECOND, MARINE, ROACH, ZERGLING
+from test_sim import assert_same_protocol_as_pysc2s_test_env
 
 COMBAT_MAPS = ["DefeatRoaches", "DefeatZerglingsAndBanelings", "FindAndDefeatZerglings"]
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)
@@ -186,17 +187,7 @@ def test_raw_units_carry_health_cooldown_alliance_and_type_through_pysc2(map_nam
 
 
 def test_the_combat_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
-    sim = SC2MinigameEnv("DefeatZerglingsAndBanelings", backend="sim", sim_observations="protocol")
-    mock = SC2MinigameEnv("DefeatZerglingsAndBanelings", backend="test")
-    sim.reset(seed=0)
-    mock.reset()
-    ours, theirs = sim._env.step([RAW_FUNCTIONS.no_op()])[0], mock._env.step([RAW_FUNCTIONS.no_op()])[0]
-    assert set(ours.observation) == set(theirs.observation)
-    for key, value in theirs.observation.items():
-        if isinstance(value, np.ndarray):
-            mine = np.asarray(ours.observation[key])
-            assert mine.dtype == value.dtype and mine.shape[1:] == value.shape[1:], key
-    assert sim._env.observation_spec() == mock._env.observation_spec()
+    sim, mock = assert_same_protocol_as_pysc2s_test_env("DefeatZerglingsAndBanelings")
     assert sim.observation_space == mock.observation_space and sim.action_space == mock.action_space
 
 
