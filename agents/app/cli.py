@@ -22,8 +22,11 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from .config import ConfigError, ExperimentConfig, first_line, load_config, load_saved_config
+
+T = TypeVar("T")
 
 CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
 
@@ -101,29 +104,44 @@ def cmd_train(args) -> int:
     except ConfigError as e:
         return _fail(str(e))
 
-    import ray
-
     from .train import Trainer, new_run_dir
+
+    def setup() -> "Trainer":  # no cluster at --address, runs_dir not writable, an optimizer state that does not fit
+        run_dir_ = run_dir or new_run_dir(cfg)
+        print(f"run directory: {run_dir_}", flush=True)
+        return Trainer(cfg, run_dir_, resume=run_dir is not None, init_from=init_from)
+
+    def work(trainer: "Trainer") -> int:
+        try:
+            trainer.train()
+        finally:
+            trainer.close()
+        return 0
+
+    return in_ray_session(args.address, setup, work)
+
+
+def in_ray_session(address: str | None, setup: Callable[[], T], work: Callable[[T], int]) -> int:
+    """Run one command in a Ray session: start Ray (or join the cluster at ``address``; an already initialised Ray
+    is used as it is and left running), ``state = setup()``, then ``work(state)``'s exit code. A ``ConfigError``
+    from starting Ray or from ``setup`` is the user's: one line, exit 2, Ray shut down again. Errors in ``work``
+    propagate (a ``ConfigError`` met while training is not a bad command line); Ray is shut down either way."""
+    import ray
 
     owns_ray = not ray.is_initialized()
     try:
         if owns_ray:
-            _start_ray(args.address)
-        resume = run_dir is not None
-        run_dir = run_dir or new_run_dir(cfg)
-        print(f"run directory: {run_dir}", flush=True)
-        trainer = Trainer(cfg, run_dir, resume=resume, init_from=init_from)
-    except ConfigError as e:  # no cluster at --address, runs_dir not writable, an optimizer state that does not fit
+            _start_ray(address)
+        state = setup()
+    except ConfigError as e:
         if owns_ray and ray.is_initialized():
             ray.shutdown()
         return _fail(str(e))
     try:
-        trainer.train()
+        return work(state)
     finally:
-        trainer.close()
         if owns_ray:
             ray.shutdown()
-    return 0
 
 
 def _start_ray(address: str | None) -> None:

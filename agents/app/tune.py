@@ -161,7 +161,7 @@ def run_sweep(trials: list[Trial], requests: dict[int, Any], sweep_dir: Path, me
 
 def cmd_tune(args) -> int:
     """The ``tune`` command: check every trial, start (or join) Ray, run the sweep, print the ranked table."""
-    from .cli import _fail, _quiet_ray, _start_ray
+    from .cli import _fail, _quiet_ray, in_ray_session
 
     try:
         base = load_config(args.config, args.set)
@@ -176,17 +176,11 @@ def cmd_tune(args) -> int:
 
     from .train import new_run_dir
 
-    owns_ray = not ray.is_initialized()
-    try:
-        if owns_ray:
-            _start_ray(args.address)
+    def setup() -> Path:
         _check_cluster_fits(requests)
-        sweep_dir = new_run_dir(dataclasses.replace(base, name=f"{base.name or 'run'}-tune"))
-    except ConfigError as e:
-        if owns_ray and ray.is_initialized():
-            ray.shutdown()
-        return _fail(str(e))
-    try:
+        return new_run_dir(dataclasses.replace(base, name=f"{base.name or 'run'}-tune"))
+
+    def work(sweep_dir: Path) -> int:
         cpus = max(r.required_resources.get("CPU", 0) for r in requests.values())
         print(f"sweep directory: {sweep_dir} ({len(trials)} trials of up to {cpus:g} CPUs each; "
               f"Ray cluster CPUs: {ray.cluster_resources().get('CPU', 0):g})", flush=True)  # fmt: skip
@@ -194,14 +188,13 @@ def cmd_tune(args) -> int:
             {"config": str(args.config), "set": args.set, "grid": args.grid, "samples": args.samples,
              "metric": args.metric, "mode": args.mode}, indent=1))  # fmt: skip
         rows = run_sweep(trials, requests, sweep_dir, args.metric, args.mode)
-    finally:
-        if owns_ray:
-            ray.shutdown()
-    keys = [k for k, _ in trials[0].overrides]
-    print(f"\ntrials by {args.metric} ({args.mode}, last iteration):")
-    print(results_table(rows, ["trial", *keys, "status", "iteration", "env_steps", args.metric]))
-    print(f"results: {sweep_dir / 'results.json'}")
-    return 0 if all(r["status"] == "done" for r in rows) else 1
+        keys = [k for k, _ in trials[0].overrides]
+        print(f"\ntrials by {args.metric} ({args.mode}, last iteration):")
+        print(results_table(rows, ["trial", *keys, "status", "iteration", "env_steps", args.metric]))
+        print(f"results: {sweep_dir / 'results.json'}")
+        return 0 if all(r["status"] == "done" for r in rows) else 1
+
+    return in_ray_session(args.address, setup, work)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

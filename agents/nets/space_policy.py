@@ -10,6 +10,8 @@ from ``agents.nets.heads.space.ACTION_SPACE_HEADS`` (``queries`` | ``mlp``)::
     policy = SpacePolicy(TokenSpec(num_tokens=4, token_features=11), spaces.Discrete(2), PolicyConfig(...))
     out = policy(obs)                             # sample;  deterministic=True: greedy;  actions=...: given
     out = policy.act(obs[, state, deterministic]) # the rollout path: policy(obs) under inference mode
+    out = policy.decide(*policy.prepare(obs), ...) # policy(obs, ...) in its two steps: the checked, flattened
+                                                  # tensors, then the traceable pass (agents.rllib.traced_rollout)
     out.actions      (B,) int64 (Discrete), (B, k) int64 (MultiDiscrete), (B, d) float32 (Box)
     out.logp         (B,)
     out.dist_inputs  (B, L) flat (layout: agents.nets.action_space; RLlib's Torch* distributions read it)
@@ -63,7 +65,7 @@ class SpacePolicy(nn.Module):
         core = self.torso.core
         return None if core is None else core.initial_state(batch_size, self._device.device)
 
-    def _prepare(self, obs: dict[str, object]) -> tuple[dict[str, torch.Tensor], tuple[int, ...]]:
+    def prepare(self, obs: dict[str, object]) -> tuple[dict[str, torch.Tensor], tuple[int, ...]]:
         """-> (``entities (B*T, N, F)`` float, ``entity_mask (B*T, N)`` bool, leading dims ``(B,)`` or ``(B, T)``)."""
         f = self.token_spec.token_features
         entities = torch.as_tensor(obs["entities"], dtype=torch.float32, device=self._device.device)
@@ -76,11 +78,17 @@ class SpacePolicy(nn.Module):
         n = entities.shape[-2]
         return {"entities": entities.reshape(-1, n, f), "entity_mask": mask.reshape(-1, n)}, lead
 
-    def _decide(
-        self, obs: dict[str, object], state: State | None, actions: torch.Tensor | None, deterministic: bool
+    def decide(
+        self,
+        flat: dict[str, torch.Tensor],
+        lead: tuple[int, ...],
+        state: State | None = None,
+        actions: torch.Tensor | None = None,
+        deterministic: bool = False,
     ) -> PolicyOutput:
-        """Torso, heads, then the chosen (or the given ``actions``, checked) actions and their log-probability."""
-        flat, lead = self._prepare(obs)
+        """``forward`` on a :meth:`prepare`'d observation: torso, heads, then the chosen (or the given ``actions``,
+        checked) actions and their log-probability. Tensors in, tensors out, no Python branch on their values:
+        ``torch.jit.trace`` records it for one input shape (the RLlib EnvRunner's rollout step)."""
         torso, new_state = self.torso(flat, lead, state)
         outputs, value = self.heads(torso)
         dist_inputs = self.actions.dist_inputs(outputs)
@@ -104,16 +112,16 @@ class SpacePolicy(nn.Module):
         state: State | None = None,
         deterministic: bool = False,
     ) -> PolicyOutput:
-        return self._decide(obs, state, actions, deterministic)
+        return self.decide(*self.prepare(obs), state, actions, deterministic)
 
     @torch.inference_mode()
     def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
         """The rollout path: ``forward(obs, state=state, deterministic=deterministic)`` under inference mode."""
-        return dataclasses.replace(self._decide(obs, state, None, deterministic), torso=None)
+        return dataclasses.replace(self.decide(*self.prepare(obs), state, None, deterministic), torso=None)
 
     def value(self, obs: dict[str, object], state: State | None = None) -> torch.Tensor:
         """``(*lead)`` value estimates alone (equal to ``forward(obs, ...).value``)."""
-        flat, lead = self._prepare(obs)
+        flat, lead = self.prepare(obs)
         return self.value_from_torso(self.torso(flat, lead, state)[0])
 
     def value_from_torso(self, torso: TorsoOutput) -> torch.Tensor:
