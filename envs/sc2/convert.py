@@ -59,12 +59,25 @@ _COLUMN_SCALE = np.array([1, 1, 255, 255, 255, 8, 1, 4, 32, 1800, 2250, 100], np
 # plain ints: IntEnum attribute access costs ~1 us each on the per-step path
 _ALLIANCE, _UNIT_TYPE = int(FeatureUnit.alliance), int(FeatureUnit.unit_type)
 _TAG, _ORDER_LENGTH, _X, _Y = int(FeatureUnit.tag), int(FeatureUnit.order_length), int(FeatureUnit.x), int(FeatureUnit.y)
+_COLUMN_INDEX = np.array([int(c) for c in _COLUMNS])  # an index array: a list is converted again at every use
+_TAG_LENGTH = np.array([_TAG, _ORDER_LENGTH])
 _ORDER = ENTITY_FEATURES.index("order_target_known")
 _SELF = int(PlayerRelative.SELF)
 _PLAYER_RELATIVE, _PATHABLE = MinimapFeatures.player_relative.index, MinimapFeatures.pathable.index
-_ALLIANCE_COLUMN = np.array([0, 0, 1, 2, 3, 3])  # alliance (clipped to 0..5) -> one-hot column
-_RELATIVE_VALUES = (int(PlayerRelative.SELF), int(PlayerRelative.NEUTRAL), int(PlayerRelative.ENEMY))
+_RELATIVE_VALUES = np.array([int(PlayerRelative.SELF), int(PlayerRelative.NEUTRAL), int(PlayerRelative.ENEMY)])
+_RELATIVE_VALUES = _RELATIVE_VALUES[:, None, None]  # (3, 1, 1): compared with a (H, W) layer, one plane each
 _ALLIANCE_PRIORITY = np.array([9, 0, 2, 3, 1, 9])  # index = alliance (1 self, 2 ally, 3 neutral, 4 enemy)
+_TYPES = len(UNIT_TYPES) + 1  # one-hot type slots, "other" last
+_ONE_HOT = np.zeros((4 * _TYPES, 4 + _TYPES), np.float32)
+_ONE_HOT[np.arange(4 * _TYPES), np.arange(4 * _TYPES) // _TYPES] = 1
+_ONE_HOT[np.arange(4 * _TYPES), 4 + np.arange(4 * _TYPES) % _TYPES] = 1
+"""The alliance and type one-hot columns of every (alliance column, type slot), row ``column * _TYPES + slot``: a unit's
+leading columns are one gathered row (one numpy call, not a scatter per group)."""
+_ALLIANCE_ROW = np.array([0, 0, 1, 2, 3, 3]) * _TYPES  # alliance (clipped to 0..5) -> its one-hot column's first row
+_TYPE_SLOT = np.full(max(UNIT_TYPES) + 2, len(UNIT_TYPES))
+_TYPE_SLOT[list(UNIT_TYPES)] = np.arange(len(UNIT_TYPES))
+"""unit type -> its one-hot slot; ``np.take(..., mode="clip")`` sends types < 0 to slot 0's entry and larger ones to
+the last, both "other" (no unit type 0)."""
 
 
 @dataclass(frozen=True)
@@ -110,15 +123,24 @@ class TimestepConverter:
         )  # fmt: skip
         self.act_spec = ActionSpec(self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s))
         self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
-        self._type_slot = {t: i for i, t in enumerate(UNIT_TYPES)}
-        self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32)
+        self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32).astype(np.float64)
+        """float32 scales (the features' precision), as float64: the integer columns times them in float64 as numpy
+        promoted ``int64 * float32`` before, without its slower mixed-type loop."""
+        self._relative = np.empty((len(SPATIAL) - 1, s, s), bool)
+        """Scratch of ``observation``: the self / neutral / enemy planes as bools."""
         self._rows = np.zeros(0, np.int64)
         self._kept = np.zeros((0, len(FeatureUnit)), np.int64)
         self._order_targets: dict[int, list[tuple[int, int]]] = {}
         """unit tag -> grid cell ``(x, y)`` of the last command this env gave it (see ENTITY_FEATURES)."""
         self._obs: dict[str, np.ndarray] | None = None
-        self._pathable: np.ndarray | None = None
+        self._pathable: tuple[str, bytes] | None = None
+        """dtype and bytes of the last ``pathable`` layer, which ``_pathable_plane`` and ``_location`` follow."""
+        self._pathable_plane: np.ndarray | None = None
         self._location: np.ndarray | None = None
+        have = np.array([[[True, sel, tgt, True] for tgt in (False, True)] for sel in (False, True)])
+        self._action_masks = np.all(~self._uses | have[:, :, None, :], axis=3).astype(np.int8)
+        """``[any selectable, any targetable]`` -> ``action_type_mask``: no_op always, a function's unit arguments
+        need such units (``queued`` and ``location`` always have a value)."""
 
     # ----------------------------------------------------------------------------------- observation
     def observation(self, timestep) -> tuple[dict[str, np.ndarray], dict]:
@@ -134,31 +156,38 @@ class TimestepConverter:
         score = _int_field(o, "score_cumulative", (13,))
         if timestep.first():
             self._order_targets.clear()
-        alliance = raw[:, _ALLIANCE]
-        order = np.argsort(_ALLIANCE_PRIORITY[np.minimum(alliance, 5)], kind="stable")
+        clipped = np.minimum(raw[:, _ALLIANCE], 5)  # alliance clipped as the priority and one-hot tables need it
+        order = _ALLIANCE_PRIORITY[clipped].argsort(kind="stable")  # methods: no numpy dispatch wrappers per call
         self._rows = order[:n]
-        kept = self._kept = raw[self._rows]
+        kept = self._kept = raw.take(self._rows, axis=0)
         k = len(kept)
         entities = np.zeros((n, len(ENTITY_FEATURES)), np.float32)
-        entities[:k] = self._entity_features(kept)
+        kept_alliance = clipped[self._rows]
+        self._entity_features(kept, kept_alliance, entities[:k])
         self._order_features(raw, kept, entities)
         mask = np.zeros(n, np.int8)
         mask[:k] = 1
+        own = kept_alliance == _SELF  # clipped to 5: equal to _SELF (1) where the alliance is
         selectable = np.zeros(n, np.int8)
-        selectable[:k] = kept[:, _ALLIANCE] == _SELF
+        selectable[:k] = own
         targetable = mask - selectable
+        n_own = int(np.count_nonzero(own))
 
-        rel, pathable = minimap[_PLAYER_RELATIVE], minimap[_PATHABLE]
         spatial = np.empty((len(SPATIAL), s, s), np.float32)
-        for plane, value in enumerate(_RELATIVE_VALUES):
-            np.equal(rel, value, out=spatial[plane])
-        if self._pathable is None or not np.array_equal(pathable, self._pathable):  # static on every map we know
-            self._pathable = pathable.copy()
+        rel, pathable = minimap[_PLAYER_RELATIVE], minimap[_PATHABLE]
+        # the 3 planes in one comparison, in the layer's own integer type (mixed types take numpy's slow buffered
+        # loop) and to bool (a float32 output is cast through a buffer too); then one cast to float32
+        np.equal(rel, _RELATIVE_VALUES.astype(rel.dtype), out=self._relative)
+        spatial[:3] = self._relative
+        key = (pathable.dtype.str, pathable.tobytes())  # a memcmp: cheaper than np.array_equal
+        if key != self._pathable:  # static on every map we know
+            self._pathable = key
+            self._pathable_plane = (pathable > 0).astype(np.float32)
             self._location = (pathable > 0).astype(np.int8) if pathable.any() else np.ones((s, s), np.int8)
-        spatial[3] = self._pathable > 0
+        spatial[3] = self._pathable_plane
         location = self._location.copy()
 
-        n_self = int((alliance == _SELF).sum())
+        n_self = int(np.count_nonzero(clipped == _SELF))
         scalars = np.array(
             [
                 game_loop / self.game.game_loops, player[1] / 1000.0, player[2] / 1000.0,
@@ -166,16 +195,14 @@ class TimestepConverter:
             ],
             np.float32,
         )  # fmt: skip
-        have = np.array([True, selectable.any(), targetable.any(), True])  # queued, selected, target, location
-        action_mask = np.all(~self._uses | have, axis=1).astype(np.int8)
+        action_mask = self._action_masks[int(n_own > 0), int(k > n_own)].copy()  # any selectable, any targetable unit
         obs = {
             "entities": entities, "entity_mask": mask, "spatial": spatial, "scalars": scalars,
             "action_type_mask": action_mask, "selectable_mask": selectable, "targetable_mask": targetable,
             "location_mask": location,
         }  # fmt: skip
-        for key in ("entities", "scalars"):  # spatial planes are comparisons of integer layers: always finite
-            if not np.isfinite(obs[key]).all():
-                raise ValueError(f"observation field {key!r} contains NaN or inf")
+        # No NaN / inf test of the float fields: they are integers checked by _int_field (|x| < 2**63, finite in
+        # float32) times finite constants.
         self._obs = obs
         info = {
             "score_cumulative": score.astype(np.float64),
@@ -184,16 +211,12 @@ class TimestepConverter:
         }
         return obs, info
 
-    def _entity_features(self, u: np.ndarray) -> np.ndarray:
-        """``(k, 46)`` pysc2 raw units -> ``(k, F)`` features (see :data:`ENTITY_FEATURES`)."""
-        k = len(u)
-        out = np.zeros((k, len(ENTITY_FEATURES)), np.float32)
-        rows = np.arange(k)
-        out[rows, _ALLIANCE_COLUMN[np.minimum(u[:, _ALLIANCE], 5)]] = 1
-        other = len(UNIT_TYPES)
-        out[rows, [4 + self._type_slot.get(t, other) for t in u[:, _UNIT_TYPE].tolist()]] = 1
-        out[:, 5 + len(UNIT_TYPES) : _ORDER] = u[:, _COLUMNS] * self._column_scale
-        return out
+    def _entity_features(self, u: np.ndarray, alliance: np.ndarray, out: np.ndarray) -> None:
+        """``(k, 46)`` pysc2 raw units, their ``alliance`` clipped to 5 -> ``out (k, F)`` (zeros; see
+        :data:`ENTITY_FEATURES`)."""
+        slot = np.take(_TYPE_SLOT, u[:, _UNIT_TYPE], mode="clip")
+        out[:, : 4 + _TYPES] = _ONE_HOT[_ALLIANCE_ROW[alliance] + slot]
+        out[:, 4 + _TYPES : _ORDER] = u.take(_COLUMN_INDEX, axis=1) * self._column_scale
 
     def _order_features(self, raw: np.ndarray, kept: np.ndarray, entities: np.ndarray) -> None:
         """Fill the order-target columns of ``entities`` for units with orders this env gave.
@@ -204,16 +227,20 @@ class TimestepConverter:
         if not self._order_targets:
             return
         s = self.config.spatial_size
-        lengths = dict(raw[:, [_TAG, _ORDER_LENGTH]].tolist())
+        lengths = dict(raw[:, _TAG_LENGTH].tolist())
         for tag in [t for t in self._order_targets if not lengths.get(t)]:
             del self._order_targets[tag]
+        rows, targets = [], []
         for row, tag in enumerate(kept[:, _TAG].tolist()):
             queue = self._order_targets.get(tag)
             if queue is None:
                 continue
             del queue[: max(len(queue) - lengths[tag], 0)]
             x, y = queue[0]
-            entities[row, _ORDER : _ORDER + 3] = (1.0, x / s, y / s)
+            rows.append(row)
+            targets.append((1.0, x / s, y / s))
+        if rows:  # one assignment for all units (the same float64 -> float32 casts as one per unit)
+            entities[rows, _ORDER : _ORDER + 3] = targets
 
     def _record_orders(self, units: list[int], cell: tuple[int, int] | None, queued: int) -> None:
         """Remember where the units in slots ``units`` were sent (``cell``; queued: after their current
@@ -247,8 +274,9 @@ class TimestepConverter:
         target = _scalar(action, "target_unit", n)
         location = _scalar(action, "location", s * s)
         sel = np.asarray(action["selected_units"]).reshape(-1)
-        if sel.shape != (m,) or sel.dtype.kind not in "iu" or sel.min() < 0 or sel.max() > n:
-            raise ValueError(f"action field 'selected_units': expected {m} ints in [0, {n}], got {sel.tolist()}")
+        selected = sel.tolist()  # plain ints: min / max / index on M values without numpy calls
+        if sel.shape != (m,) or sel.dtype.kind not in "iu" or min(selected) < 0 or max(selected) > n:
+            raise ValueError(f"action field 'selected_units': expected {m} ints in [0, {n}], got {selected}")
         obs = self._obs
         if not obs["action_type_mask"][k]:
             return self._noop(), f"action type {self.action_types[k].name} is not available"
@@ -261,8 +289,7 @@ class TimestepConverter:
             if name == "queued":
                 args.append([queued])
             elif name == "selected_units":
-                stop = np.flatnonzero(sel == n)
-                chosen = list(dict.fromkeys(sel[: stop[0] if len(stop) else m].tolist()))
+                chosen = list(dict.fromkeys(selected[: selected.index(n) if n in selected else m]))
                 if not chosen:
                     return self._noop(), f"{t.name}: empty selected_units"
                 if not all(obs["selectable_mask"][i] for i in chosen):
@@ -289,8 +316,8 @@ class TimestepConverter:
 
 def _int_field(o, key: str, shape: tuple[int | None, ...], min_leading: int = 0) -> np.ndarray:
     """pysc2 observation field ``o[key]`` as integers, checked BEFORE any cast (a NaN cast to int is a huge
-    number): numeric dtype, ``shape`` (``None``: any length; ``min_leading``: at least that many rows), and for
-    float arrays finite, integral values. ``ValueError`` naming the field otherwise. An empty array is
+    number): numeric dtype, ``shape`` (a first dimension ``None``: any length; ``min_leading``: at least that many
+    rows), and for float arrays finite, integral values. ``ValueError`` naming the field otherwise. An empty array is
     ``(0, ...)`` of ``shape``."""
     try:
         a = np.asarray(o[key])
@@ -300,7 +327,8 @@ def _int_field(o, key: str, shape: tuple[int | None, ...], min_leading: int = 0)
         raise ValueError(f"observation field {key!r}: expected integers, got dtype {a.dtype}")
     if a.size == 0 and shape[0] is None:
         a = a.reshape(0, *shape[1:])
-    if a.ndim != len(shape) or any(d is not None and d != got for d, got in zip(shape, a.shape)) or len(a) < min_leading:
+    # tuple comparisons, not a generator over the dimensions: this runs for 5 fields every step
+    if a.ndim != len(shape) or a.shape[1:] != shape[1:] or shape[0] not in (None, len(a)) or len(a) < min_leading:
         want = "(" + ", ".join("n" if d is None else str(d) for d in shape) + ")"
         raise ValueError(f"observation field {key!r}: expected shape {want}, got {a.shape}")
     if a.dtype.kind == "f":
@@ -315,7 +343,10 @@ def _scalar(action, key: str, size: int) -> int:
     """``action[key]`` as an int in ``[0, size)``; ``ValueError`` naming the field otherwise."""
     if key not in action:
         raise ValueError(f"action field {key!r} is missing")
-    value = np.asarray(action[key])
+    value = action[key]
+    if (type(value) is int or isinstance(value, np.integer)) and 0 <= value < size:  # the common case, no array
+        return int(value)
+    value = np.asarray(value)
     if value.size != 1 or value.dtype.kind not in "iu" or not 0 <= int(value) < size:
         raise ValueError(f"action field {key!r}: expected an int in [0, {size}), got {action[key]!r}")
     return int(value)

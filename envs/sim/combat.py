@@ -36,7 +36,7 @@ import numpy as np
 from envs.sim.army import ATTACK, FOLLOW, HOLD, IDLE, MOVE, TARGET, CombatWorld
 
 _FAR = 1e9
-"""Edge distance written for pairs that do not interact (a unit with itself, dead units)."""
+"""Edge distance of no candidate target (the pairs that do not interact have edge distance ``inf``, see ``Pairs``)."""
 _TOUCH = 0.1
 """A follow order ends when the edges are this close."""
 _COINCIDENT_ANGLE = 2.399963
@@ -49,14 +49,17 @@ _WALK[[MOVE, ATTACK]] = True
 """Order kinds that walk to a point."""
 _NONE = np.zeros(0, np.int64)
 _TWO_PI = 2 * np.pi
+# The step is bound by the number of numpy calls on ~13 units, not by arithmetic: what does not change between ticks is
+# cached (Pairs, Kinds), and on bool arrays ``np.greater(a, b)`` stands for ``a & ~b`` (one call, not two).
 
 
 class Pairs:
     """What the combat step computes once per set of slots (``CombatWorld.pairs``; :meth:`CombatWorld.spawn` /
     :meth:`~CombatWorld.compact` drop it): per pair the sum of radii, whether the two are enemies, and the centre
     distance at which a chasing unit has its target in weapon range; the slots' row offsets into flattened ``(N, N)``
-    matrices; the flat indices of the pairs that never interact (a unit with itself, a dead unit), for the units alive
-    at :attr:`alive`; each unit's distance per tick; the playable area's corners."""
+    matrices; the sums of radii with ``-inf`` for the pairs that never interact (a unit with itself, a dead unit), for
+    the units alive at :attr:`alive`, and the regeneration per tick at that; each unit's distance per tick; the playable
+    area's corners."""
 
     def __init__(self, world: CombatWorld):
         n, c = len(world), world.constants
@@ -65,10 +68,18 @@ class Pairs:
         self.enemies = world.owner[:, None] != world.owner[None, :]
         self.chase_stop = self.radii + c["range"][:, None] - 1e-9
         """``(radii + range) - 1e-9``, as ``_move`` computed it per unit."""
+        per_shot = c["damage"][:, None] + c["bonus"][:, None] * c["light"][None, :] - c["armor"][None, :]
+        self.dealt = np.maximum(per_shot, 0.5)
+        """Damage of one attack of unit ``i`` on unit ``j`` (``_fire``'s formula per shot: the same floats)."""
         self.rows = np.arange(n)
         self.flat = self.rows * n
         self.alive = b""
-        self.blocked = self.flat + self.rows
+        self.edge_radii = self.radii
+        """``radii``, ``-inf`` for the pairs that do not interact: ``distance - edge_radii`` is their edge distance, and
+        ``inf`` (farther than every range) for those, in one subtraction."""
+        self._regeneration: dict[int, np.ndarray] = {}
+        self._kinds: tuple[bytes, Kinds] | None = None
+        self._views: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._speed: dict[int, np.ndarray] = {}
         self.suicide = bool(np.count_nonzero(c["suicide"]))
         """Whether any unit attacks by bursting (Baneling)."""
@@ -82,7 +93,33 @@ class Pairs:
             n = len(self.rows)
             blocked = ~world.alive[:, None] | ~world.alive[None, :]
             blocked.ravel()[:: n + 1] = True
-            self.blocked, self.alive = np.flatnonzero(blocked), alive
+            self.edge_radii, self.alive = np.where(blocked, -np.inf, self.radii), alive
+            self._regeneration = {}
+            self._kinds = None
+
+    def complex_views(self, world: CombatWorld) -> tuple[np.ndarray, np.ndarray]:
+        """``world.pos`` and ``world.order_point`` as complex ``x + iy`` views ``(N,)`` (writes move the units), kept
+        while the world keeps its arrays."""
+        views = self._views
+        if views is None or views[0] is not world.pos or views[1] is not world.order_point:
+            as_complex = [a.view(np.complex128).ravel() for a in (world.pos, world.order_point)]
+            views = self._views = (world.pos, world.order_point, *as_complex)
+        return views[2], views[3]
+
+    def kinds(self, world: CombatWorld) -> Kinds:
+        """The :class:`Kinds` of ``world``'s orders now (after :meth:`update`: the units alive at :attr:`alive`)."""
+        key = world.order_kind.tobytes()
+        if self._kinds is None or self._kinds[0] != key:
+            self._kinds = (key, Kinds(world))
+        return self._kinds[1]
+
+    def regeneration(self, world: CombatWorld, loops: int) -> np.ndarray:
+        """Each unit's regeneration in a tick of ``loops`` game loops (0 when dead), for the units alive at
+        :attr:`alive`."""
+        regeneration = self._regeneration.get(loops)
+        if regeneration is None:
+            regeneration = self._regeneration[loops] = world.constants["regeneration"] * (world.alive * loops)
+        return regeneration
 
     def speed(self, world: CombatWorld, loops: int) -> np.ndarray:
         """Each unit's distance per tick of ``loops`` game loops."""
@@ -92,23 +129,47 @@ class Pairs:
         return speed
 
 
+class Kinds:
+    """What the combat step derives from the units' order kinds and which units live (``Pairs.kinds``: kept while
+    neither changes, i.e. between commands, finished orders and deaths): how many units have each kind, and per unit
+    whether it holds, attacks a unit (``explicit``), picks its own targets (``auto``, living units), ..."""
+
+    def __init__(self, world: CombatWorld):
+        kind, alive, c = world.order_kind, world.alive, world.constants
+        self.counts = np.bincount(kind, minlength=len(_AUTO)).tolist()  # plain ints: cheap tests of what exists
+        self.any_hold, self.any_target = self.counts[HOLD] > 0, self.counts[TARGET] > 0
+        self.any_walk, self.any_follow = self.counts[MOVE] + self.counts[ATTACK] > 0, self.counts[FOLLOW] > 0
+        self.holding = kind == HOLD if self.any_hold else None
+        self.explicit = kind == TARGET if self.any_target else None
+        self.auto = _AUTO[kind] & alive
+        self.acting = self.auto | self.explicit if self.any_target else self.auto
+        """Units that keep a target: ``auto`` or ``explicit``."""
+        self.explicit_alive = self.explicit & alive if self.any_target else None
+        self.keep = np.where(self.holding, c["range"], c["sight"]) if self.any_hold else c["sight"]
+        """How far an engaged target may go before the unit looks for another."""
+        self.reach = np.where(self.holding, c["range"], c["scan"]) if self.any_hold else c["scan"]
+        """How far the unit looks for a target."""
+        self.walking = _WALK[kind] & alive if self.any_walk else None
+        self.follow = kind == FOLLOW if self.any_follow else None
+        self.idle_alive = (kind == IDLE) & alive
+
+
 def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     """Advance ``world`` by ``loops`` game loops as one tick (movement, cooldowns and regeneration scaled by ``loops``;
     targets, attacks and deaths resolved once); returns the slots of the units that died ``(D,)``."""
     n = len(world)
     if n == 0:
         return _NONE
-    c, alive, kind = world.constants, world.alive, world.order_kind
+    c, alive = world.constants, world.alive
     if world.pairs is None:
         world.pairs = Pairs(world)
     pairs = world.pairs
     pairs.update(world)
-    radii, enemies, flat = pairs.radii, pairs.enemies, pairs.flat  # flat: row offsets into flattened (N, N) matrices
-    z = world.pos.view(np.complex128).ravel()  # x + iy, a view: writes move the units
-    offset = z[:, None] - z[None, :]  # z_i - z_j
+    enemies, flat = pairs.enemies, pairs.flat  # flat: row offsets into flattened (N, N) matrices
+    z, points = pairs.complex_views(world)  # x + iy, views: writes move the units
+    offset = np.subtract.outer(z, z)  # z_i - z_j
     dist = np.abs(offset)
-    edge = dist - radii
-    edge.ravel()[pairs.blocked] = _FAR  # a unit with itself, dead units
+    edge = dist - pairs.edge_radii  # inf: a unit with itself, dead units
 
     # 0. collisions
     overlap = edge < 0
@@ -116,23 +177,18 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
         _separate(world, z, edge, dist, offset, overlap, pairs)
 
     # 1. targets
-    counts = np.bincount(kind, minlength=len(_AUTO)).tolist()  # plain ints: cheap tests of which orders exist
-    any_hold, any_target = counts[HOLD] > 0, counts[TARGET] > 0
-    holding = kind == HOLD if any_hold else None
-    explicit = kind == TARGET if any_target else None
-    target = np.where(explicit, world.order_slot, world.engaged) if any_target else world.engaged.copy()
-    auto = _AUTO[kind] & alive
-    keep = np.where(holding, c["range"], c["sight"]) if any_hold else c["sight"]
-    need = auto & ((target < 0) | (edge.take(flat + target) > keep))
+    kinds = pairs.kinds(world)
+    any_hold, any_target, holding, auto = kinds.any_hold, kinds.any_target, kinds.holding, kinds.auto
+    target = np.where(kinds.explicit, world.order_slot, world.engaged) if any_target else world.engaged.copy()
+    need = auto & ((target < 0) | (edge.take(flat + target) > kinds.keep))
     if np.count_nonzero(need):
-        reach = np.where(holding, c["range"], c["scan"]) if any_hold else c["scan"]
-        candidates = np.where(enemies & (edge <= reach[:, None]), edge, _FAR)
+        candidates = np.where(enemies & (edge <= kinds.reach[:, None]), edge, _FAR)
         best = candidates.argmin(axis=1)
         target = np.where(need, np.where(candidates.take(flat + best) < _FAR, best, -1), target)
     lost = None
     if any_target:
-        lost = explicit & alive & ~alive[target]
-        target = np.where((auto | explicit) & ~lost, target, -1)
+        lost = np.greater(kinds.explicit_alive, alive[target])  # explicit & alive & ~alive[target]
+        target = np.where(np.greater(kinds.acting, lost), target, -1)
     else:
         target = np.where(auto, target, -1)
 
@@ -142,17 +198,20 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     fire = in_range & (world.cooldown <= 0)
     health = world.health
     if np.count_nonzero(fire):
-        _fire(world, z, fire.nonzero()[0], target, dist, edge, kind)
+        _fire(world, z, fire.nonzero()[0], target, dist, edge, kinds.idle_alive)
 
     # 3. movement
-    chase = has & ~in_range
+    # living units only (dead ones do not move: _move scales by alive), so that most ticks, where nobody chases or
+    # walks, skip _move
+    chase = np.greater(has, in_range) & alive
     if any_hold:
         chase &= ~holding
-    any_walk, any_follow = counts[MOVE] + counts[ATTACK] > 0, counts[FOLLOW] > 0
     done = lost
-    if any_walk or any_follow or np.count_nonzero(chase):
-        walk = ~has & _WALK[kind] if any_walk else None
-        done = _move(world, z, loops, target, chase, walk, any_follow, pairs)
+    walk = np.greater(kinds.walking, has) if kinds.any_walk else None  # walking to their point: no target now
+    if walk is not None and not np.count_nonzero(walk):
+        walk = None
+    if walk is not None or kinds.any_follow or np.count_nonzero(chase):
+        done = _move(world, z, points, loops, target, chase, walk, kinds.follow, pairs)
         if lost is not None:
             done |= lost
 
@@ -161,7 +220,9 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     if len(dead):
         alive[dead] = False
         target[dead] = -1
-    np.minimum(health + c["regeneration"] * (alive * loops), c["health_max"], out=health)
+    # deaths in this tick: not the units alive at the tick's start, for which the product is cached
+    regeneration = c["regeneration"] * (alive * loops) if len(dead) else pairs.regeneration(world, loops)
+    np.minimum(health + regeneration, c["health_max"], out=health)
     np.maximum(world.cooldown - loops, -1.0, out=world.cooldown)
     world.engaged = np.where(auto, target, -1)
     if done is not None and np.count_nonzero(done):
@@ -170,17 +231,18 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     return dead
 
 
-def _move(world: CombatWorld, z: np.ndarray, loops: int, target: np.ndarray, chase: np.ndarray,
-          walk: np.ndarray | None, any_follow: bool, pairs: Pairs) -> np.ndarray:  # fmt: skip
-    """Move the units (chasing their ``target`` into range, walking to their order's point, following their order's
-    unit) by up to ``loops`` loops of their speed; returns which orders ended on arrival ``(N,)`` bool."""
-    c, alive = world.constants, world.alive
-    follow = world.order_kind == FOLLOW if any_follow else None
+def _move(world: CombatWorld, z: np.ndarray, points: np.ndarray, loops: int, target: np.ndarray, chase: np.ndarray,
+          walk: np.ndarray | None, follow: np.ndarray | None, pairs: Pairs) -> np.ndarray:  # fmt: skip
+    """Move the units (chasing their ``target`` into range, walking to their order's ``points``, following their order's
+    unit: ``follow``, None when none does) by up to ``loops`` loops of their speed; returns which orders ended on
+    arrival ``(N,)`` bool."""
+    alive = world.alive
+    any_follow = follow is not None
     towards = np.where(follow, world.order_slot, target) if any_follow else target
     hunt = chase | follow if any_follow else chase
     goal = np.where(hunt, z[towards], z)
     if walk is not None:
-        goal = np.where(walk, world.order_point.view(np.complex128).ravel(), goal)
+        goal = np.where(walk, points, goal)
     index = pairs.flat + towards
     stop = np.where(chase, pairs.chase_stop.take(index), 0.0)
     if any_follow:
@@ -193,16 +255,17 @@ def _move(world: CombatWorld, z: np.ndarray, loops: int, target: np.ndarray, cha
     if np.count_nonzero(moving):
         z += delta * np.divide(stride, gap, out=np.zeros(len(z)), where=moving)
         world.facing = np.where(moving, np.arctan2(delta.imag, delta.real) % _TWO_PI, world.facing)  # np.angle
-    arrived = (follow & (gap - stop <= speed)) if any_follow else np.zeros(len(z), bool)
+    arrived = follow & (gap - stop <= speed) if any_follow else None
     if walk is not None:
-        arrived |= walk & (gap <= speed)
-    return arrived & alive
+        walked = walk & (gap <= speed)
+        arrived = walked if arrived is None else arrived | walked
+    return np.zeros(len(z), bool) if arrived is None else arrived & alive
 
 
 def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.ndarray, dist: np.ndarray,
-          edge: np.ndarray, kind: np.ndarray) -> None:  # fmt: skip
-    """The ``shooters`` fire at their ``target`` (splash for suicide units); idle units without a target answer an
-    attack on themselves or on an ally whose attacker they can see."""
+          edge: np.ndarray, idle: np.ndarray) -> None:  # fmt: skip
+    """The ``shooters`` fire at their ``target`` (splash for suicide units); idle units (``idle``: living, no order)
+    without a target answer an attack on themselves or on an ally whose attacker they can see."""
     c, health, n = world.constants, world.health, len(world)
     enemies = world.pairs.enemies
     if world.pairs.suicide:
@@ -211,17 +274,16 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
     else:
         single, burst = shooters, _NONE
     victims = target[single]
-    dealt = np.maximum(c["damage"][single] + c["bonus"][single] * c["light"][victims] - c["armor"][victims], 0.5)
-    damage = np.bincount(victims, dealt, minlength=n).astype(np.float64, copy=False)
+    damage = np.bincount(victims, world.pairs.dealt.take(world.pairs.flat[single] + victims), minlength=n)
+    damage = damage.astype(np.float64, copy=False)
     if len(burst):
         area = enemies[burst] & world.alive[None, :] & (dist[burst] - c["radius"][None, :] <= c["splash"][burst][:, None])
-        per = c["damage"][burst][:, None] + c["bonus"][burst][:, None] * c["light"][None, :] - c["armor"][None, :]
-        damage += (np.maximum(per, 0.5) * area).sum(axis=0)
+        damage += (world.pairs.dealt[burst] * area).sum(axis=0)
         health[burst] = 0.0
     health -= damage
     cooldown = world.cooldown
     cooldown[shooters] = np.minimum(cooldown[shooters], 0.0) + c["period"][shooters]
-    free = (kind == IDLE) & (target < 0) & world.alive
+    free = idle & (target < 0)
     if len(single) and np.count_nonzero(free):
         owner = world.owner
         helps = free[:, None] & (owner[:, None] == owner[victims][None, :]) & (edge[:, single] <= c["sight"][:, None])
@@ -236,8 +298,9 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
 def _separate(world: CombatWorld, z: np.ndarray, edge: np.ndarray, dist: np.ndarray, offset: np.ndarray,
               overlap: np.ndarray, pairs: Pairs) -> None:  # fmt: skip
     """Push overlapping living units apart (half the overlap each, ``edge < 0``), then clip into the playable area."""
-    same = overlap & (dist <= 1e-9)
-    if np.count_nonzero(same):  # coincident centres: a fixed direction per pair
+    close = dist <= 1e-9  # the n units with themselves at least; more: maybe coincident overlapping units
+    same = overlap & close if np.count_nonzero(close) > len(z) else None
+    if same is not None and np.count_nonzero(same):  # coincident centres: a fixed direction per pair
         rows = pairs.rows
         offset = np.where(same, np.exp(1j * (rows[:, None] - rows[None, :]) * _COINCIDENT_ANGLE), offset)
         dist = np.where(same, 1.0, dist)

@@ -50,6 +50,27 @@ class CombatObservationBuilder(ObservationBuilder):
                                                               (self._w - 1, self._h - 1)))  # fmt: skip
         """:meth:`cells`' constants: ``(x, y) * (1, -1) + (0, map size)``, times the scale, clipped to the last
         pixel."""
+        self._template = self._constant_fields()
+
+    def _constant_fields(self) -> sc_pb.ResponseObservation:
+        """The fields that are the same in every observation, the variable minimap planes with their sizes: each
+        observation starts as a copy of it (one upb copy, not ~30 field writes per step)."""
+        response = sc_pb.ResponseObservation()
+        obs = response.observation
+        obs.player_common.player_id = SELF_PLAYER_ID
+        obs.player_common.food_cap = FOOD_CAP
+        obs.score.score_type = score_pb2.Score.Curriculum
+        obs.abilities.add(ability_id=1, requires_point=True)  # Smart, as in dummy_observation.Builder
+        x0, y0, x1, y1 = self._config.playable
+        obs.raw_data.player.camera.x, obs.raw_data.player.camera.y = (x0 + x1) / 2, (y0 + y1) / 2
+        renders = obs.feature_layer_data.minimap_renders
+        for name in ("visibility_map", "player_id", "player_relative"):  # data per observation
+            self._plane(renders, name, b"")
+        self._plane(renders, "camera", self._camera)
+        self._plane(renders, "selected", self._empty)  # raw actions never select
+        self._plane(renders, "pathable", self._pathable_bytes)
+        renders.unit_type.bits_per_pixel, renders.unit_type.size.x, renders.unit_type.size.y = 16, self._w, self._h
+        return response
 
     def reset(self) -> None:
         """Nothing is cached across worlds."""
@@ -65,18 +86,14 @@ class CombatObservationBuilder(ObservationBuilder):
 
     def build(self, world: CombatWorld, game_loop: int, score: int, view: View) -> sc_pb.ResponseObservation:
         response = sc_pb.ResponseObservation()
+        response.CopyFrom(self._template)
         obs = response.observation
         obs.game_loop = game_loop
         army = world.count(SELF_PLAYER_ID)
-        obs.player_common.player_id = SELF_PLAYER_ID
-        obs.player_common.food_cap = FOOD_CAP
-        obs.player_common.food_used = obs.player_common.food_army = obs.player_common.army_count = army
-        obs.score.score_type = score_pb2.Score.Curriculum
+        player = obs.player_common
+        player.food_used = player.food_army = player.army_count = army
         obs.score.score = score
-        obs.abilities.add(ability_id=1, requires_point=True)  # Smart, as in dummy_observation.Builder
         raw = obs.raw_data
-        x0, y0, x1, y1 = self._config.playable
-        raw.player.camera.x, raw.player.camera.y = (x0 + x1) / 2, (y0 + y1) / 2
         slots = view.seen.nonzero()[0]
         c = world.constants
         columns = (world.tags, world.unit_type, world.owner, world.facing, c["radius"], world.health, c["health_max"],
@@ -108,11 +125,8 @@ class CombatObservationBuilder(ObservationBuilder):
         rows, cols, owners, relatives, types = unit_pixels(world, view.seen, self.cells)
         pixel = rows * self._w + cols
         owner[pixel], relative[pixel], unit_type[pixel] = owners, relatives, types
-        self._plane(renders, "visibility_map", view.visibility.tobytes())
-        self._plane(renders, "camera", self._camera)
-        self._plane(renders, "player_id", owner.tobytes())
-        self._plane(renders, "player_relative", relative.tobytes())
-        self._plane(renders, "selected", self._empty)  # raw actions never select
-        self._plane(renders, "pathable", self._pathable_bytes)
-        plane = renders.unit_type
-        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 16, self._w, self._h, unit_type.astype("<u2").tobytes()
+        # the planes' sizes and the constant planes come with the template (_constant_fields)
+        renders.visibility_map.data = view.visibility.tobytes()
+        renders.player_id.data = owner.tobytes()
+        renders.player_relative.data = relative.tobytes()
+        renders.unit_type.data = unit_type.astype("<u2").tobytes()
