@@ -150,6 +150,38 @@ def test_default_movement_sets_have_unit_targeting_and_the_scripted_agents_still
     assert run_episode(env, SCRIPTED_AGENTS["MoveToBeacon"](env.act_spec), seed=0) >= 20
 
 
+class _Recorder:
+    """A scripted agent that also keeps the actions it took."""
+
+    def __init__(self, agent):
+        self.agent, self.actions = agent, []
+
+    def reset(self) -> None:
+        self.agent.reset()
+
+    def act(self, obs) -> dict:
+        self.actions.append(self.agent.act(obs))
+        return self.actions[-1]
+
+
+@pytest.mark.parametrize("map_name,points,units", [("MoveToBeacon", 20, 20), ("CollectMineralShards", 120, 120)])
+def test_unit_targeting_scripted_agents_move_by_pointer_and_score_like_the_point_ones(map_name, points, units):
+    """``unit_targeting=True`` (the demonstrations of a unit-targeting config) sends the marines with ``Move_unit`` on
+    the pickup, and plays as well as ``Move_pt`` to its cell (CollectMineralShards once lost whole episodes: a
+    marine idled beside a shard that rounded to its taken target's cell)."""
+    env = SC2MinigameEnv(map_name, backend="sim")
+    names = [t.name for t in env.act_spec.action_types]
+    scores = {}
+    for unit_targeting in (False, True):
+        agent = _Recorder(SCRIPTED_AGENTS[map_name](env.act_spec, unit_targeting=unit_targeting))
+        scores[unit_targeting] = np.mean([run_episode(env, agent, seed=s) for s in (0, 1)])
+        used = {names[a["action_type"]] for a in agent.actions}
+        assert used == {"no_op", "Move_unit" if unit_targeting else "Move_pt"}
+    assert scores[False] >= points and scores[True] >= units, scores
+    with pytest.raises(ValueError, match="needs the action type Move_unit"):
+        SCRIPTED_AGENTS[map_name](SC2MinigameEnv(map_name, backend="sim", action_functions=["no_op", "Move_pt"]).act_spec, unit_targeting=True)
+
+
 def test_action_functions_restrict_the_action_space():
     envs.register_all(rllib=False)
     env = gym.make("perceiver_rl/Sim-MoveToBeacon-v0", action_functions=["no_op", "Move_pt"])

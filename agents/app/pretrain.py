@@ -135,13 +135,16 @@ class ScriptedDemos:
         if missing:
             raise ConfigError(f"env_config.action_functions: the scripted {game} agent needs {', '.join(missing)}, got {list(functions)}")
         self.cfg, self.agent_class = cfg, SCRIPTED_AGENTS[game]
+        self.unit_targeting = "Move_unit" in functions
+        """With ``Move_unit`` in the action set the agent sends units to their pickups by unit targeting (the pointer
+        heads), as a unit-targeting policy would; else ``Move_pt`` to the pickup's cell (the location head)."""
 
     def collect(self, episodes: int, seed: int) -> Demonstrations:
         import envs
 
         env = gym.make(self.cfg.env, **self.cfg.env_config)
         try:
-            agent = self.agent_class(envs.contract_of(env)["act_spec"])
+            agent = self.agent_class(envs.contract_of(env)["act_spec"], unit_targeting=self.unit_targeting)
             played = []
             for i in range(episodes):
                 agent.reset()

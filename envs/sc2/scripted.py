@@ -18,6 +18,7 @@ from envs.sc2.scripted_base import ScriptedAgent
 from envs.sc2.scripted_combat import COMBAT_AGENTS
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
+_ORDER_LENGTH = ENTITY_FEATURES.index("order_length")
 
 
 class BeaconAgent(ScriptedAgent):
@@ -27,7 +28,7 @@ class BeaconAgent(ScriptedAgent):
         if len(marines) == 0 or len(beacons) == 0:
             return self.noop()
         cell = int(self._cells(obs, beacons[:1])[0])
-        return self.noop() if self._orders.get(int(marines[0])) == cell else self.move(int(marines[0]), cell)
+        return self.noop() if self._orders.get(int(marines[0])) == cell else self.move_to(int(marines[0]), int(beacons[0]), cell)
 
 
 class GreedyShardsAgent(ScriptedAgent):
@@ -39,17 +40,20 @@ class GreedyShardsAgent(ScriptedAgent):
         shard_cells = self._cells(obs, shards)
         alive = set(shard_cells.tolist())
         pos = obs["entities"][:, [_X, _Y]]
-        # keep targets that still hold a shard; give the others the nearest unclaimed shard
-        claimed = {c for m, c in self._orders.items() if m in marines and c in alive}
+        # keep the orders still under way to a cell that holds a shard (an idle marine's order is done: a shard
+        # that rounds to the same cell as the one taken is not its target); the others get the nearest unclaimed shard
+        busy = obs["entities"][:, _ORDER_LENGTH] > 0
+        claimed = {c for m, c in self._orders.items() if m in marines and c in alive and busy[m]}
         for m in marines:
             m = int(m)
-            if self._orders.get(m) in alive:
+            if busy[m] and self._orders.get(m) in alive:
                 continue
             free = [i for i, c in enumerate(shard_cells) if c not in claimed] or list(range(len(shards)))
             d = np.linalg.norm(pos[shards[free]] - pos[m], axis=1)
-            cell = int(shard_cells[free[int(np.argmin(d))]])
+            nearest = free[int(np.argmin(d))]
+            cell = int(shard_cells[nearest])
             claimed.add(cell)
-            return self.move(m, cell)
+            return self.move_to(m, int(shards[nearest]), cell)
         return self.noop()
 
 

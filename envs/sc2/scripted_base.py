@@ -12,12 +12,19 @@ _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
 
 
 class ScriptedAgent:
-    """Base: ``reset()``, ``act(obs) -> structured action``; helpers to build actions."""
+    """Base: ``reset()``, ``act(obs) -> structured action``; helpers to build actions.
 
-    def __init__(self, act_spec: ActionSpec):
+    ``unit_targeting``: the movement agents send a unit to a pickup (beacon, shard) with ``Move_unit`` on it through
+    the target-unit pointer instead of ``Move_pt`` to its cell (the action set must have ``Move_unit``): the same
+    plan, demonstrated in the encoding a unit-targeting policy uses (``perceiver-rl pretrain``)."""
+
+    def __init__(self, act_spec: ActionSpec, *, unit_targeting: bool = False):
         self.spec = act_spec
         names = [t.name for t in act_spec.action_types]
         self._noop, self._move = names.index("no_op"), names.index("Move_pt")
+        if unit_targeting and "Move_unit" not in names:
+            raise ValueError(f"{type(self).__name__}(unit_targeting=True) needs the action type Move_unit; the env has {names}")
+        self._move_unit = names.index("Move_unit") if unit_targeting else None
         self._h, self._w = act_spec.spatial_size
         self.reset()
 
@@ -40,6 +47,14 @@ class ScriptedAgent:
     def move(self, unit: int, cell: int) -> dict:
         self._orders[unit] = cell
         return self._action(self._move, unit, cell)
+
+    def move_to(self, unit: int, target: int, cell: int) -> dict:
+        """Send ``unit`` to the entity in slot ``target``, standing in ``cell``: ``Move_unit`` on it when unit
+        targeting, else ``Move_pt`` to its cell (the order is remembered by cell either way)."""
+        if self._move_unit is None:
+            return self.move(unit, cell)
+        self._orders[unit] = cell
+        return {**self._action(self._move_unit, unit), "target_unit": target}
 
     def noop(self) -> dict:
         return self._action(self._noop)

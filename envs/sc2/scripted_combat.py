@@ -43,13 +43,13 @@ _SLACK = 1.0
 class CombatAgent(ScriptedAgent):
     """Base of the combat agents: reading units off the contract and commanding groups of them."""
 
-    def __init__(self, act_spec):
+    def __init__(self, act_spec, *, unit_targeting: bool = False):  # unit_targeting: ScriptedAgent's (moves only)
         names = [t.name for t in act_spec.action_types]
         missing = [f for f in ("Attack_pt", "Attack_unit") if f not in names]
         if missing:
             raise ValueError(f"{type(self).__name__} needs the action types {missing}; the env has {names}")
         self._attack_pt, self._attack_unit = names.index("Attack_pt"), names.index("Attack_unit")
-        super().__init__(act_spec)
+        super().__init__(act_spec, unit_targeting=unit_targeting)
 
     def reset(self) -> None:
         super().reset()
