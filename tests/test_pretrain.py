@@ -88,6 +88,24 @@ def test_demonstrations_are_what_the_env_saw_and_took():
     np.testing.assert_allclose(demos.returns, returns, rtol=1e-5)
 
 
+def test_a_unit_targeting_config_is_demonstrated_by_pointer_and_cloned_with_target_accuracy(tmp_path, capsys):
+    """With ``Move_unit`` in the action set the demos move the marines by unit targeting (the pointer heads the
+    policy would use), and the epoch line reports the target-unit accuracy (no location is demonstrated)."""
+    from agents.app.config import load_config
+    from agents.app.pretrain import ScriptedDemos
+
+    cfg = load_config(str(CONFIGS_DIR / "sim_collectmineralshards_unit_perceiver.yaml"), SMALL)
+    demos = ScriptedDemos(cfg).collect(1, seed=0)
+    moves = demos.actions["action_type"] != 0
+    assert moves.any() and (demos.actions["action_type"][moves] == 2).all()  # no_op, Move_pt, Move_unit, Smart_unit
+    assert demos.obs["targetable_mask"][moves, demos.actions["target_unit"][moves]].all()
+    code = main(["pretrain", str(CONFIGS_DIR / "sim_collectmineralshards_unit_perceiver.yaml"), "--episodes", "1", "--epochs", "1",
+                 *sets([f"runs_dir={tmp_path}", *SMALL])])  # fmt: skip
+    (row,) = [json.loads(line) for line in next(tmp_path.iterdir()).joinpath("progress.jsonl").read_text().splitlines()]
+    assert code == 0 and 0 <= row["target_unit_accuracy"] <= 1 and np.isnan(row["location_accuracy"])
+    assert "location acc      - | target unit acc" in capsys.readouterr().out
+
+
 def test_minibatches_are_steps_or_whole_padded_episodes():
     from agents.app.pretrain import Demonstrations, minibatches
 

@@ -39,7 +39,7 @@ from .checkpoint import Counters, save_checkpoint
 from .config import ConfigError, ExperimentConfig, PretrainConfig
 from ..nets.observation import stack_observations
 
-_LOCATION = ARGUMENTS.index("location")
+_LOCATION, _TARGET = ARGUMENTS.index("location"), ARGUMENTS.index("target_unit")
 
 
 # ------------------------------------------------------------------------------------------ demonstrations
@@ -188,8 +188,15 @@ class EpochStats:
     location_accuracy: float
     """Among steps whose demo action takes a location: fraction whose argmax location (given the demo's action
     type) is the demo's cell exactly (NaN when no demo action takes one)."""
+    target_unit_accuracy: float
+    """The same for the target-unit pointer (unit-targeted demo actions: the demo's entity exactly)."""
     steps: int
     time_s: float
+
+
+def _percent(x: float) -> str:
+    """``x`` as a 6-wide percentage; ``     -`` for NaN (no demo step used that argument)."""
+    return f"{'-':>6}" if math.isnan(x) else f"{x:6.1%}"
 
 
 def minibatches(demos: Demonstrations, size: int, sequences: bool, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -225,7 +232,7 @@ def behaviour_cloning(policy: torch.nn.Module, demos: Demonstrations, cfg: Pretr
     policy.train()
     for epoch in range(1, cfg.epochs + 1):
         start = time.time()
-        sums = dict.fromkeys(("loss", "policy_loss", "value_loss", "type_hits", "loc_hits", "loc_steps", "steps"), 0.0)
+        sums = dict.fromkeys(("loss", "policy_loss", "value_loss", "type_hits", "loc_hits", "loc_steps", "target_hits", "target_steps", "steps"), 0.0)
         for idx, real in minibatches(demos, cfg.minibatch_size, sequences, rng):
             obs = {k: torch.as_tensor(v[idx]) for k, v in demos.obs.items()}
             actions = {k: torch.as_tensor(v[idx]) for k, v in demos.actions.items()}
@@ -250,6 +257,10 @@ def behaviour_cloning(policy: torch.nn.Module, demos: Demonstrations, cfg: Pretr
                 sums["type_hits"] += float(((logits["action_type"].argmax(-1) == action_type) & flat_real).sum())
                 sums["loc_hits"] += float(((logits["location"].argmax(-1) == location) & takes_location).sum())
                 sums["loc_steps"] += float(takes_location.sum())
+                takes_target = policy.uses[action_type, _TARGET] & flat_real
+                target = actions["target_unit"].flatten().to(device)
+                sums["target_hits"] += float(((logits["target_unit"].argmax(-1) == target) & takes_target).sum())
+                sums["target_steps"] += float(takes_target.sum())
             for key, value in (("loss", loss), ("policy_loss", policy_loss), ("value_loss", value_loss)):
                 sums[key] += float(value.detach()) * float(n)
             sums["steps"] += float(n)
@@ -261,6 +272,7 @@ def behaviour_cloning(policy: torch.nn.Module, demos: Demonstrations, cfg: Pretr
             value_loss=sums["value_loss"] / steps,
             action_type_accuracy=sums["type_hits"] / steps,
             location_accuracy=sums["loc_hits"] / sums["loc_steps"] if sums["loc_steps"] else math.nan,
+            target_unit_accuracy=sums["target_hits"] / sums["target_steps"] if sums["target_steps"] else math.nan,
             steps=int(steps),
             time_s=time.time() - start,
         )
@@ -299,7 +311,8 @@ def pretrain(cfg: ExperimentConfig, source: DemoSource, run_dir: Path, out: Text
                 print(
                     f"epoch {stats.epoch:3d}/{p.epochs} | loss {stats.loss:8.4f} | -logp {stats.policy_loss:8.4f} | "
                     f"value mse {stats.value_loss:7.4f} | action type acc {stats.action_type_accuracy:6.1%} | "
-                    f"location acc {stats.location_accuracy:6.1%} | {stats.time_s:5.1f} s",
+                    f"location acc {_percent(stats.location_accuracy)} | target unit acc {_percent(stats.target_unit_accuracy)} | "
+                    f"{stats.time_s:5.1f} s",
                     file=out, flush=True,
                 )  # fmt: skip
                 row = dataclasses.asdict(stats)
