@@ -2,10 +2,12 @@
 against an earlier revision.
 
 One full autoregressive action, batch 1, 512 entities, 64x64 map, 8 selection steps (``bench/policy.py``'s
-act sizes), one thread, through ``AlphaStarPolicy.act`` (the rollout path):
+act sizes), one thread, through ``AlphaStarPolicy.act`` (the rollout path: a jit trace of the pass,
+``agents.nets.traced_step``):
 
 1. breakdown: FLOPs (``perceiver_rl.flops.count_flops``) and median time (wall clock and the process's CPU
-   time) of each stage of one action, every stage fed the outputs of the one before, timed interleaved;
+   time) of each stage of one action, every stage fed the outputs of the one before (eager), and the whole
+   action through ``policy.act`` (traced) and eagerly (``policy(obs)``, the same numbers), timed interleaved;
 2. ``--baseline REV``: the same action with the policy of git revision ``REV`` (its files from ``git archive``
    imported beside the working tree's), the two timed interleaved in this process: wall clock and the
    process's CPU time per call (CPU time is what the other load on a shared machine disturbs least).
@@ -41,7 +43,8 @@ from agents.nets.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
 from perceiver_rl.flops import count_flops  # noqa: E402
 
 PACKAGES = ("agents", "envs", "perceiver_rl")
-ACTION = "full action (policy.act)"
+ACTION = "full action (policy.act, traced)"
+EAGER = "full action, eager (policy(obs))"
 
 
 def import_revision(rev: str, into: Path) -> tuple[ModuleType, ModuleType]:
@@ -100,9 +103,11 @@ def breakdown(policy: AlphaStarPolicy, obs: dict[str, torch.Tensor], repeats: in
         "heads stage 2 (argument features)": lambda: p.heads.stage2(torso, stage1, condition),
         "argument heads (autoregressive)": lambda: p.arguments(features, ar, used, masks, None, False),
         ACTION: lambda: p.act(obs),
+        EAGER: lambda: p(obs),
     }
     # FLOPs counted with autograd on (FlopCounterMode's module hooks fail on a parameter's view made under
-    # inference mode); the full action counted through forward(), the same operations as act().
+    # inference mode, and see no module inside a trace); the full action counted through forward(), the same
+    # operations as act().
     flops = {name: count_flops(fn) for name, fn in dict(stages, **{ACTION: lambda: p(obs)}).items()}
     with torch.inference_mode():
         wall = time_interleaved(stages, repeats=repeats, warmup=2)

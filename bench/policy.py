@@ -6,7 +6,8 @@ All in one run, 1 thread by default:
    46 features per entity: forward FLOPs per sample at 512 entities (``perceiver_rl.flops.count_flops``),
    forward+backward wall clock at 512 and 4096 entities, the four timed interleaved;
 2. act latency: batch 1, 512 entities, 64x64 map, one full autoregressive action (sampled, ``policy.act``:
-   the rollout path), per encoder x heads combination (+ a lean Perceiver with D=128); where it goes:
+   the rollout path RLlib's EnvRunners and evaluation run, a jit trace of the pass recorded on its first call,
+   in the warm-up), per encoder x heads combination (+ a lean Perceiver with D=128); where it goes:
    ``bench/act_latency.py``;
 3. learner forward+backward (teacher-forced PPO-style loss) samples/s at batch 512 (``--quick``: 128) on
    the SC2 minigame contract sizes (32 entities, 64x64 map, 4 selection steps).

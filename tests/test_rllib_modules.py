@@ -204,18 +204,24 @@ def test_a_heads_name_of_one_kind_passes_the_config_check_and_the_build_checks_t
         ACTION_SPACE_HEADS.pop("tokens_only")
 
 
+def _same(a, b) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a) if isinstance(a, dict) else torch.equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["token", "sim"])
 @pytest.mark.parametrize("lstm", [False, True])
-def test_token_env_runner_copy_samples_through_a_trace_with_the_eager_numbers(lstm):
-    """An EnvRunner's (inference-only) copy samples through agents.rllib.traced_rollout: for the same RNG state the
-    same actions, logp, dist_inputs (and LSTM state) as the eager policy.act, sampled and greedy; RLlib's weight
-    sync reaches the trace; the teacher-forced logp of the learner's module equals the rollout's."""
-    env = gym.make(TOKEN_ENVS[0])
+def test_runner_copy_samples_through_a_trace_with_the_eager_numbers(sim_env, kind, lstm):
+    """An EnvRunner's (inference-only) copy samples through policy.act's trace (agents.nets.traced_step), a token
+    env's SpacePolicy and the SC2 AlphaStarPolicy alike: for the same RNG state the same actions, logp,
+    dist_inputs (and LSTM state) as the eager pass, sampled and greedy, from the first call (the one that records);
+    RLlib's weight sync reaches the trace; the teacher-forced logp of the learner's module equals the rollout's."""
+    env = gym.make(TOKEN_ENVS[0]) if kind == "token" else sim_env
     mc = {"policy": _policy(lstm=lstm)}
-    runner = AlphaStarRLModule(observation_space=env.observation_space, action_space=env.action_space, model_config=mc,
-                               inference_only=True)  # fmt: skip
-    learner = _token_module(env.observation_space, env.action_space, lstm=lstm)
-    assert runner._traced is not None and learner._traced is None and not runner.training
-    assert runner.state_dict().keys() == learner.state_dict().keys()
+    if kind == "sim":
+        mc.update(contract_to_model_config(**envs.contract_of(sim_env)))
+    runner, learner = (AlphaStarRLModule(observation_space=env.observation_space, action_space=env.action_space,
+                                         model_config=mc, inference_only=only) for only in (True, False))  # fmt: skip
+    assert not runner.training and runner.state_dict().keys() == learner.state_dict().keys()
     runner.set_state(learner.get_state())
     obs = _batch(env, 4)
     batch = {Columns.OBS: obs}
@@ -224,21 +230,23 @@ def test_token_env_runner_copy_samples_through_a_trace_with_the_eager_numbers(ls
         init = learner.get_initial_state()
         batch = {Columns.OBS: obs, Columns.STATE_IN: {k: torch.as_tensor(v)[None].expand(4, *v.shape) for k, v in init.items()}}
     for forward, deterministic in ((runner.forward_exploration, False), (runner.forward_inference, True)):
-        forward(batch)  # the first call records the trace (and draws once more)
-        for _ in range(2):  # the same draws as eager, also after the weights change in place
+        for _ in range(3):  # the first call records; the same draws as eager, also after the weights change in place
             torch.manual_seed(5)
             traced = forward(batch)
             torch.manual_seed(5)
-            eager = learner.policy.act(obs, batch.get(Columns.STATE_IN), deterministic)
+            with torch.no_grad():
+                eager = learner.policy(obs, state=batch.get(Columns.STATE_IN), deterministic=deterministic)
             for column, value in ((Columns.ACTIONS, eager.actions), (Columns.ACTION_LOGP, eager.logp),
                                   (Columns.ACTION_DIST_INPUTS, eager.dist_inputs)):  # fmt: skip
-                assert torch.equal(traced[column], value), column
+                assert _same(traced[column], value), column
             if lstm:
-                assert all(torch.equal(traced[Columns.STATE_OUT][k], eager.state[k]) for k in ("h", "c"))
-            actions = traced[Columns.ACTIONS].clone()  # a normal tensor (the rollout's are inference tensors)
+                assert _same(traced[Columns.STATE_OUT], eager.state)
+            actions = traced[Columns.ACTIONS]
+            actions = {k: v.clone() for k, v in actions.items()} if kind == "sim" else actions.clone()  # normal tensors
             forced = learner.forward_train({**batch, Columns.ACTIONS: actions})[Columns.ACTION_DIST_INPUTS]
             logp = learner.get_train_action_dist_cls().from_logits(forced).logp(actions)
             torch.testing.assert_close(logp.detach(), traced[Columns.ACTION_LOGP], atol=1e-5, rtol=1e-5)
             with torch.no_grad():
                 learner.policy.torso.fuse.weight.add_(0.5)
             runner.set_state(learner.get_state())
+        assert len(runner.policy._steps._traces) == 1 + deterministic  # one trace per mode, reused

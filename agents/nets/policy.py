@@ -7,7 +7,8 @@ API (pure torch; the RLlib RLModule wraps it)::
     out = policy(obs, deterministic=True)              # greedy        (act, inference)
     out = policy(obs, actions=batch_actions)           # teacher-forced (learner)
     out = policy.act(obs[, deterministic=True])        # the rollout path: policy(obs) under inference mode,
-                                                       # no distribution object (out.distribution is None)
+                                                       # no distribution object (out.distribution is None),
+                                                       # through a jit trace (agents.nets.traced_step)
     out.actions      dict of int64: action_type (B,), queued (B,), selected_units (B, M) (EOS = N_max
                      pads after the end), target_unit (B,), location (B,) = y * W + x
     out.logp         (B,)   log-probability of out.actions
@@ -30,6 +31,7 @@ Action types whose required units / locations do not exist in the observation ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Iterator
 
 import torch
@@ -54,6 +56,7 @@ from .heads import ArgumentHeads, HeadDims, build_heads
 from .map_position import MapPositionEncoding
 from .observation import prepare_observation
 from .torso import Torso, TorsoOutput
+from .traced_step import TracedSteps, split_state, with_state
 
 
 @dataclass
@@ -90,6 +93,10 @@ class PolicyConfig:
     fourier_bands: int = ranged(8, ge=1)
     """Fourier bands of the map position encoding (entity positions and location queries share it) and of
     the coarse location queries."""
+    trace_rollout: bool = True
+    """``act`` (EnvRunners, evaluation) replays a TorchScript trace of the rollout pass per input signature: the
+    same numbers, less Python dispatch (:mod:`agents.nets.traced_step`). Set False for a custom encoder or head
+    with a Python branch on tensor *values* (``if mask.any()``, ``.item()``): a trace would freeze that branch."""
 
     def _cross_checks(self) -> Iterator[tuple[str, str]]:
         if not self.spatial_channels:
@@ -172,6 +179,7 @@ class AlphaStarPolicy(nn.Module):
             location_sigma=cfg.location_sigma,
         )
         self.register_buffer("uses", torch.as_tensor(action_spec.uses_matrix()), persistent=False)
+        self._steps = TracedSteps(enabled=cfg.trace_rollout)  # act's traces (not a submodule: state dicts unchanged)
 
     # ------------------------------------------------------------------ helpers
     def initial_state(self, batch_size: int) -> State | None:
@@ -244,26 +252,39 @@ class AlphaStarPolicy(nn.Module):
         )
 
     def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
-        """The rollout path (RLlib's exploration / inference forward): ``forward(obs, state=state,
+        """The rollout path (RLlib's exploration / inference forward, evaluation): ``forward(obs, state=state,
         deterministic=deterministic)`` under ``torch.inference_mode``, without a distribution object
-        (``distribution`` is None). The same actions for the same RNG state, the same ``logp``, ``dist_inputs``
-        and ``value``; ordinary tensors without autograd history (a learner may teacher-force on them)."""
+        (``distribution`` is None), through a TorchScript trace of :meth:`_rollout` per input signature
+        (:mod:`agents.nets.traced_step`; the first call of a signature records it). The same actions for the
+        same RNG state, the same ``logp``, ``dist_inputs`` and ``value``, bitwise; ordinary tensors without
+        autograd history (a learner may teacher-force on them)."""
         with torch.inference_mode():
             flat, lead = self._prepare(obs)
-            logits, chosen, value, new_state, _ = self._decide(flat, lead, state, None, deterministic)
-            logp = joint_log_prob(head_log_probs(logits, chosen, self.uses, self.layout.eos))
-            dist_inputs = flat_logits(logits)
+            step = partial(self._rollout, lead=lead, deterministic=deterministic)
+            outputs, new_state = split_state(self._steps(self, step, with_state(flat, state), (lead, deterministic)))
 
         def out(x: torch.Tensor) -> torch.Tensor:  # leading dims back; a normal tensor (clone) out of inference mode
             return x.reshape(*lead, *x.shape[1:]).clone()
 
         return PolicyOutput(
-            actions={k: out(chosen[k]) for k in HEADS},
-            logp=out(logp),
-            dist_inputs=out(dist_inputs),
-            value=out(value),
+            actions={k: out(outputs[k]) for k in HEADS},
+            logp=out(outputs["logp"]),
+            dist_inputs=out(outputs["dist_inputs"]),
+            value=out(outputs["value"]),
             state=None if new_state is None else {k: v.clone() for k, v in new_state.items()},
         )
+
+    def _rollout(
+        self, tensors: dict[str, torch.Tensor], lead: tuple[int, ...], deterministic: bool
+    ) -> dict[str, torch.Tensor]:
+        """The pass :meth:`act` traces: flat observation rows (+ LSTM state, :func:`with_state`) -> the chosen
+        index per head, ``logp``, ``dist_inputs``, ``value`` (+ the new state). Tensors in, tensors out, and no
+        Python branch on their values (the selection loop runs all ``max_selected`` steps, masks are applied
+        by ``where`` / ``masked_fill``), so one trace is right for every observation of its shapes."""
+        flat, state = split_state(tensors)
+        logits, chosen, value, new_state, _ = self._decide(flat, lead, state, None, deterministic)
+        logp = joint_log_prob(head_log_probs(logits, chosen, self.uses, self.layout.eos))
+        return with_state({**chosen, "logp": logp, "dist_inputs": flat_logits(logits), "value": value}, new_state)
 
     def _decide(
         self,

@@ -9,9 +9,10 @@ from ``agents.nets.heads.space.ACTION_SPACE_HEADS`` (``queries`` | ``mlp``)::
 
     policy = SpacePolicy(TokenSpec(num_tokens=4, token_features=11), spaces.Discrete(2), PolicyConfig(...))
     out = policy(obs)                             # sample;  deterministic=True: greedy;  actions=...: given
-    out = policy.act(obs[, state, deterministic]) # the rollout path: policy(obs) under inference mode
+    out = policy.act(obs[, state, deterministic]) # the rollout path: policy(obs) under inference mode, through
+                                                  # a jit trace of the same pass (agents.nets.traced_step)
     out = policy.decide(*policy.prepare(obs), ...) # policy(obs, ...) in its two steps: the checked, flattened
-                                                  # tensors, then the traceable pass (agents.rllib.traced_rollout)
+                                                  # tensors, then the traceable pass
     out.actions      (B,) int64 (Discrete), (B, k) int64 (MultiDiscrete), (B, d) float32 (Box)
     out.logp         (B,)
     out.dist_inputs  (B, L) flat (layout: agents.nets.action_space; RLlib's Torch* distributions read it)
@@ -26,7 +27,7 @@ then have leading dims ``(B, T)``). ``out.distribution`` is None (``policy.actio
 
 from __future__ import annotations
 
-import dataclasses
+from functools import partial
 
 import torch
 from gymnasium import spaces
@@ -39,6 +40,7 @@ from .core import State
 from .heads.space import SpaceHeadDims, build_space_heads
 from .policy import PolicyConfig, PolicyOutput
 from .torso import Torso, TorsoOutput
+from .traced_step import TracedSteps, split_state, with_state
 
 
 class SpacePolicy(nn.Module):
@@ -59,6 +61,7 @@ class SpacePolicy(nn.Module):
         )
         self.heads = build_space_heads(cfg.heads, dims)
         self.register_buffer("_device", torch.zeros(0), persistent=False)
+        self._steps = TracedSteps(enabled=cfg.trace_rollout)  # act's traces (not a submodule: state dicts unchanged)
 
     def initial_state(self, batch_size: int) -> State | None:
         """Zero LSTM state ``{"h", "c": (B, layers, C)}``, or None without a core."""
@@ -88,7 +91,7 @@ class SpacePolicy(nn.Module):
     ) -> PolicyOutput:
         """``forward`` on a :meth:`prepare`'d observation: torso, heads, then the chosen (or the given ``actions``,
         checked) actions and their log-probability. Tensors in, tensors out, no Python branch on their values:
-        ``torch.jit.trace`` records it for one input shape (the RLlib EnvRunner's rollout step)."""
+        :meth:`act` traces it per input shape (:mod:`agents.nets.traced_step`)."""
         torso, new_state = self.torso(flat, lead, state)
         outputs, value = self.heads(torso)
         dist_inputs = self.actions.dist_inputs(outputs)
@@ -114,10 +117,24 @@ class SpacePolicy(nn.Module):
     ) -> PolicyOutput:
         return self.decide(*self.prepare(obs), state, actions, deterministic)
 
-    @torch.inference_mode()
     def act(self, obs: dict[str, object], state: State | None = None, deterministic: bool = False) -> PolicyOutput:
-        """The rollout path: ``forward(obs, state=state, deterministic=deterministic)`` under inference mode."""
-        return dataclasses.replace(self.decide(*self.prepare(obs), state, None, deterministic), torso=None)
+        """The rollout path: ``forward(obs, state=state, deterministic=deterministic)`` under inference mode
+        (without ``torso``), through a TorchScript trace of that pass per input signature
+        (:mod:`agents.nets.traced_step`; the first call of a signature records it): the same numbers, bitwise."""
+        with torch.inference_mode():
+            flat, lead = self.prepare(obs)
+            step = partial(self._rollout, lead=lead, deterministic=deterministic)
+            out, new_state = split_state(self._steps(self, step, with_state(flat, state), (lead, deterministic)))
+        return PolicyOutput(out["actions"], out["logp"], out["dist_inputs"], out["value"], new_state)
+
+    def _rollout(
+        self, tensors: dict[str, torch.Tensor], lead: tuple[int, ...], deterministic: bool
+    ) -> dict[str, torch.Tensor]:
+        """The pass :meth:`act` traces: :meth:`decide` on the prepared tensors (+ LSTM state, :func:`with_state`)."""
+        flat, state = split_state(tensors)
+        out = self.decide(flat, lead, state, None, deterministic)
+        outputs = {"actions": out.actions, "logp": out.logp, "dist_inputs": out.dist_inputs, "value": out.value}
+        return with_state(outputs, out.state)
 
     def value(self, obs: dict[str, object], state: State | None = None) -> torch.Tensor:
         """``(*lead)`` value estimates alone (equal to ``forward(obs, ...).value``)."""

@@ -11,8 +11,9 @@ mapping; absent: the defaults).
 One module for the one policy family: an env without a structured contract in ``model_config`` (a token env:
 ``entities`` + ``entity_mask``, no planes) gets a :class:`~agents.nets.space_policy.SpacePolicy` (the same torso and
 config, heads for its Gym action space) and RLlib's distribution class for that space; the policy samples the
-same way inside the module. An EnvRunner's (inference-only) copy of that module samples through a TorchScript
-trace of the same pass (:mod:`agents.rllib.traced_rollout`: the same numbers, about half the CPU time per step).
+same way inside the module. Both policies' ``act`` sample through a TorchScript trace of the same pass
+(:mod:`agents.nets.traced_step`: the same numbers, less CPU time per EnvRunner step); the learner's
+``forward_train`` (teacher-forced) runs eagerly.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from ..nets.space_policy import SpacePolicy
 from .eval_once import EvalOnceMixin
 from .space_distribution import space_distribution_class
 from .structured_distribution import distribution_class_for
-from .traced_rollout import TracedRollout
 
 
 def contract_to_model_config(obs_spec: ObservationSpec, act_spec: ActionSpec) -> dict:
@@ -71,17 +71,13 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
             self.policy = SpacePolicy(TokenSpec(num_tokens=n, token_features=f), self.action_space, config)
             self.action_dist_cls = space_distribution_class(self.action_space)
         self._eval_if_inference_only()
-        # An EnvRunner's copy samples a token env's action through a trace of the policy (agents.rllib.traced_rollout).
-        traced = self.inference_only and isinstance(self.policy, SpacePolicy)
-        self._traced = TracedRollout(self.policy) if traced else None
 
     def get_initial_state(self) -> Any:
         state = self.policy.initial_state(1)
         return {} if state is None else {k: v[0].numpy().astype(np.float32) for k, v in state.items()}
 
     def _act(self, batch: dict[str, Any], deterministic: bool) -> dict[str, Any]:
-        act = self._traced or self.policy.act
-        out = act(batch[Columns.OBS], batch.get(Columns.STATE_IN), deterministic)
+        out = self.policy.act(batch[Columns.OBS], batch.get(Columns.STATE_IN), deterministic)
         result = {
             Columns.ACTIONS: out.actions,
             Columns.ACTION_LOGP: out.logp,

@@ -152,7 +152,7 @@ class ArgumentHeads(nn.Module):
 
         # location
         # A unit's own cell is no target for its own point order: the selected units do not scatter.
-        picked = torch.zeros_like(keys[..., 0], dtype=torch.bool).scatter_(1, acts["selected_units"], True)
+        picked = torch.zeros_like(keys[..., 0], dtype=torch.bool).scatter_(1, acts["selected_units"], 1)
         scattering = masks["entity"].bool() & ~picked[:, :n]  # (B, N); EOS dropped
         raw = self._location(features, ar, scattering, masks["entity_cells"])
         if masks["location"] is not None:
@@ -185,7 +185,7 @@ class ArgumentHeads(nn.Module):
             if self.select_embed is not None:
                 ar = ar + ~(is_eos | ended) * self.select_embed(_pick(keys, s))
             ended = ended | is_eos
-            illegal = illegal.scatter(1, s[:, None], True) | ended
+            illegal = illegal.scatter(1, s[:, None], 1) | ended  # 1, not True: TorchScript has no bool Scalar
             illegal[:, eos] = False
             steps.append(step_logits)
             picks.append(s)
