@@ -15,8 +15,8 @@ SMALL = ["env_config.spatial_size=16"]
 """A 16 x 16 grid: the mechanics tests' demos and model stay small."""
 
 
-def pretrain(runs_dir, *extra, episodes=2, epochs=2):
-    args = ["pretrain", CONFIG, "--episodes", str(episodes), "--epochs", str(epochs), *sets([f"runs_dir={runs_dir}", *extra])]
+def pretrain(runs_dir, *extra, episodes=2, epochs=2, config=CONFIG):
+    args = ["pretrain", config, "--episodes", str(episodes), "--epochs", str(epochs), *sets([f"runs_dir={runs_dir}", *extra])]
     code = main(args)
     (run_dir,) = list(runs_dir.iterdir())
     return code, run_dir
@@ -229,6 +229,35 @@ def test_pretrained_policy_imitates_the_scripted_movetobeacon_agent(tmp_path):
     cells_off = np.maximum(abs(greedy % w - demo % w), abs(greedy // w - demo // w))
     assert takes_location.sum() >= 20 and (cells_off <= 1).mean() >= 0.95, cells_off
     # The cloned policy, sampled, scores well above random (~1; scripted ~26); its greedy play falls into deterministic
-    # idle traps after behaviour cloning alone (9.6 +- 8.6 on 20 seeds, docs/results.md), so it is not asserted.
+    # idle traps after behaviour cloning alone (9.6 +- 8.6 on 20 seeds, docs/results.md), so it is not asserted here;
+    # the unit-targeting config's is (the next test).
     result = evaluate(run_dir, None, episodes=10, seed=10_000, explore=True)
     assert result["mean"] >= 15, result["returns"]  # measured 18.0 (random legal actions ~1)
+
+
+@pytest.mark.slow
+def test_pretrained_unit_targeting_policy_imitates_the_scripted_agent_and_scores_near_it_greedily(tmp_path):
+    """The unit-targeting config (``Move_unit`` on the beacon; ~1 min on one core): on held-out demo states the
+    greedy target is the demo's (the beacon), and the greedy policy scores near the scripted agent (26.7):
+    measured 26.55 +- 2.36 over 20 seeds after behaviour cloning alone (docs/results.md)."""
+    import gymnasium as gym
+
+    from agents.app.config import load_config
+    from agents.app.evaluate import evaluate, load_module
+    from agents.app.pretrain import ScriptedDemos
+
+    code, run_dir = pretrain(tmp_path, episodes=20, epochs=20, config=str(CONFIGS_DIR / "sim_movetobeacon_unit_perceiver.yaml"))
+    assert code == 0
+    cfg = load_config(run_dir / "config.yaml")
+    held_out = ScriptedDemos(cfg).collect(2, seed=10_000)
+    env = gym.make(cfg.env, **cfg.env_config)
+    policy = load_module(run_dir, env).policy
+    env.close()
+    with torch.no_grad():
+        out = policy(held_out.obs, deterministic=True)
+    assert np.array_equal(out.actions["action_type"].numpy(), held_out.actions["action_type"])
+    moves = held_out.actions["action_type"] != 0
+    assert moves.sum() >= 20
+    assert np.array_equal(out.actions["target_unit"].numpy()[moves], held_out.actions["target_unit"][moves])
+    result = evaluate(run_dir, None, episodes=10, seed=10_000)
+    assert result["mean"] >= 24, result["returns"]  # greedy; the scripted agent 26.7, random legal actions ~1
