@@ -201,25 +201,34 @@ def test_init_from_bad_input_exits_2_with_one_line_and_writes_nothing(pretrained
 # ------------------------------------------------------------------------------------------ imitation
 
 
-@pytest.mark.slow
-def test_pretrained_policy_imitates_the_scripted_movetobeacon_agent(tmp_path):
-    """The committed config (64 grid): 20 demo episodes, 20 epochs (~1.5-2 min on one core). On held-out demo
-    states the move's greedy location is the demo's cell to within one cell, and the greedy policy scores
-    near the scripted agent (26 on average) with sampled actions."""
+def _cloned(tmp_path, config: str):
+    """Pretrain ``config`` on 20 scripted episodes for 20 epochs -> (run directory, 2 held-out demo episodes on
+    seeds 10000-10001, the cloned policy)."""
     import gymnasium as gym
 
     from agents.app.config import load_config
-    from agents.app.evaluate import evaluate, load_module
+    from agents.app.evaluate import load_module
     from agents.app.pretrain import ScriptedDemos
-    from envs.spec import ARGUMENTS
 
-    code, run_dir = pretrain(tmp_path, episodes=20, epochs=20)
+    code, run_dir = pretrain(tmp_path, episodes=20, epochs=20, config=config)
     assert code == 0
     cfg = load_config(run_dir / "config.yaml")
     held_out = ScriptedDemos(cfg).collect(2, seed=10_000)
     env = gym.make(cfg.env, **cfg.env_config)
     policy = load_module(run_dir, env).policy
     env.close()
+    return run_dir, held_out, policy
+
+
+@pytest.mark.slow
+def test_pretrained_policy_imitates_the_scripted_movetobeacon_agent(tmp_path):
+    """The committed config (64 grid): 20 demo episodes, 20 epochs (~1.5-2 min on one core). On held-out demo
+    states the move's greedy location is the demo's cell to within one cell, and the greedy policy scores
+    near the scripted agent (26 on average) with sampled actions."""
+    from agents.app.evaluate import evaluate
+    from envs.spec import ARGUMENTS
+
+    run_dir, held_out, policy = _cloned(tmp_path, CONFIG)
     with torch.no_grad():  # the location head given the demo's action type (Move_pt)
         out = policy(held_out.obs, actions=held_out.actions)
     takes_location = policy.uses[torch.as_tensor(held_out.actions["action_type"]), ARGUMENTS.index("location")].numpy()
@@ -240,19 +249,9 @@ def test_pretrained_unit_targeting_policy_imitates_the_scripted_agent_and_scores
     """The unit-targeting config (``Move_unit`` on the beacon; ~1 min on one core): on held-out demo states the
     greedy target is the demo's (the beacon), and the greedy policy scores near the scripted agent (26.7):
     measured 26.55 +- 2.36 over 20 seeds after behaviour cloning alone (docs/results.md)."""
-    import gymnasium as gym
+    from agents.app.evaluate import evaluate
 
-    from agents.app.config import load_config
-    from agents.app.evaluate import evaluate, load_module
-    from agents.app.pretrain import ScriptedDemos
-
-    code, run_dir = pretrain(tmp_path, episodes=20, epochs=20, config=str(CONFIGS_DIR / "sim_movetobeacon_unit_perceiver.yaml"))
-    assert code == 0
-    cfg = load_config(run_dir / "config.yaml")
-    held_out = ScriptedDemos(cfg).collect(2, seed=10_000)
-    env = gym.make(cfg.env, **cfg.env_config)
-    policy = load_module(run_dir, env).policy
-    env.close()
+    run_dir, held_out, policy = _cloned(tmp_path, str(CONFIGS_DIR / "sim_movetobeacon_unit_perceiver.yaml"))
     with torch.no_grad():
         out = policy(held_out.obs, deterministic=True)
     assert np.array_equal(out.actions["action_type"].numpy(), held_out.actions["action_type"])
