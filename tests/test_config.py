@@ -192,5 +192,26 @@ def test_a_run_directory_saves_the_model_sections_and_reads_them_back(tmp_path):
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
     assert set(saved) == {"module", "max_seq_len", "policy", "default"}
     assert saved["policy"]["entity_encoder"] == {"channels": 64, "num_layers": 1, "num_heads": 2, "head_channels": 32,
-                                                 "widening_factor": 4, "num_latents": 16, "decoder_widening_factor": 1}  # fmt: skip
+                                                 "widening_factor": 4, "num_latents": 16, "cross_attention_widening_factor": 4,
+                                                 "self_attention_widening_factor": 4, "decoder_widening_factor": 1}  # fmt: skip
     assert load_saved_config(run_dir / "config.yaml") == cfg
+
+
+def test_a_run_saved_before_the_perceivers_own_widenings_loads_with_the_widths_it_was_trained_with(tmp_path):
+    """Runs saved before Dec 2026 built the Perceiver's cross- and latent MLPs with ``widening_factor``."""
+    from agents.app.cli import CONFIGS_DIR
+    from agents.app.config import load_saved_config
+    from agents.app.train import new_run_dir
+
+    cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
+    path = new_run_dir(cfg) / "config.yaml"
+    saved = yaml.safe_load(path.read_text())
+    encoder = saved["model"]["policy"]["entity_encoder"]
+    del encoder["cross_attention_widening_factor"], encoder["self_attention_widening_factor"]
+    encoder["widening_factor"] = 3
+    path.write_text(yaml.safe_dump(saved))
+    loaded = load_saved_config(path).model.policy.entity_encoder
+    assert (loaded.cross_attention_widening_factor, loaded.self_attention_widening_factor) == (3, 3)
+    encoder["self_attention_widening_factor"] = 1  # a run saved after the change: taken as written
+    path.write_text(yaml.safe_dump(saved))
+    assert load_saved_config(path).model.policy.entity_encoder.cross_attention_widening_factor == 1

@@ -66,6 +66,13 @@ def test_alphastar_transformer_sizes():
     assert enc.layers[0].mlp.fc1.out_features == 1024
     per = PerceiverEntityEncoder(46, EntityEncoderConfig())
     assert per.encoder.latents.shape == (32, 256)
+    # The Perceiver's MLPs have Perceiver IO's widening (1), each its own field; AlphaStar's 1024 is the transformer's.
+    assert per.encoder.cross_attention.mlp.fc1.out_features == 256
+    assert all(block.mlp.fc1.out_features == 256 for block in per.encoder.self_attends.modules() if hasattr(block, "mlp"))
+    assert per.decoder.cross_attention.mlp.fc1.out_features == 256
+    wide = PerceiverEntityEncoder(46, EntityEncoderConfig(cross_attention_widening_factor=2, self_attention_widening_factor=4))
+    assert wide.encoder.cross_attention.mlp.fc1.out_features == 512
+    assert {b.mlp.fc1.out_features for b in wide.encoder.self_attends.modules() if hasattr(b, "mlp")} == {1024}
 
 
 def test_unknown_encoder_and_custom_registration():
@@ -98,3 +105,20 @@ def test_spatial_encoder_shapes_and_bad_size():
     assert skip.shape == (2, 32, 4, 4) and emb.shape == (2, 24) and enc.stride == 4
     with pytest.raises(ValueError, match="spatial_size"):
         SpatialEncoder(in_channels=3, spatial_size=(10, 16), channels=(8, 16, 32))
+
+
+def test_spatial_embedding_reads_the_map_skip_pooled_to_embed_size():
+    """A map skip larger than ``embed_size`` a side is average-pooled before the Linear to the embedding; one
+    no larger is flattened as it is (the same parameters and function as before the option)."""
+    enc = SpatialEncoder(in_channels=3, spatial_size=(64, 64), channels=(8, 16, 32), out_channels=24, embed_size=8)
+    assert enc.map_size == (16, 16) and enc.embed.in_features == 32 * 8 * 8
+    x = torch.randn(2, 3, 64, 64)
+    skip, emb = enc(x)
+    assert skip.shape == (2, 32, 16, 16)  # the location head's map skip keeps its resolution
+    pooled = torch.nn.functional.avg_pool2d(torch.relu(skip), 2).flatten(1)
+    torch.testing.assert_close(emb, torch.relu(enc.embed(pooled)))
+    small = SpatialEncoder(in_channels=3, spatial_size=(16, 16), channels=(8, 16, 32), out_channels=24, embed_size=4)
+    assert isinstance(small.embed_pool, torch.nn.Identity) and small.embed.in_features == 32 * 4 * 4
+    assert "embed_pool" not in "".join(small.state_dict())
+    with pytest.raises(ValueError, match="embed_size"):
+        SpatialEncoder(in_channels=3, spatial_size=(16, 16), channels=(8, 16, 32), embed_size=0)

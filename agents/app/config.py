@@ -365,12 +365,23 @@ def load_saved_config(path: str | Path, overrides: list[str] | None = None) -> E
     """A run directory's resolved ``config.yaml``, then ``overrides``: a problem of the file itself names the
     file (``runs/x/config.yaml: training.lr: ...``), one of an override its key."""
     path = Path(path)
-    data = read_yaml(path)
+    data = _saved_before_perceiver_widening(read_yaml(path))
     try:
         config_from_dict(data)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
     return config_from_dict(apply_overrides(data, overrides or []))
+
+
+def _saved_before_perceiver_widening(data: dict) -> dict:
+    """A run saved before the Perceiver had its own MLP widenings (Dec 2026) built both its cross- and latent
+    self-attention MLPs with ``entity_encoder.widening_factor``: its saved section (every field written) has no
+    ``self_attention_widening_factor``. Give it the widths it was trained with, so that it resumes / evaluates."""
+    encoder = ((data.get("model") or {}).get("policy") or {}).get("entity_encoder")
+    if isinstance(encoder, dict) and "widening_factor" in encoder and "self_attention_widening_factor" not in encoder:
+        for key in ("cross_attention_widening_factor", "self_attention_widening_factor"):
+            encoder.setdefault(key, encoder["widening_factor"])
+    return data
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

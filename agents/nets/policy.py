@@ -77,6 +77,10 @@ class PolicyConfig:
     spatial_pool: int = ranged(1, ge=1)
     """Average-pool the planes by this factor before the spatial encoder's convolutions (location grid stride
     ``spatial_pool * 2**(len(spatial_channels)-1)``; the location head keeps full resolution)."""
+    spatial_embed_size: int = ranged(8, ge=1)
+    """The map skip is average-pooled to at most this many cells a side before the Linear to the spatial
+    embedding (AlphaStar flattens its whole 16 x 16 map skip: here 16,384 x 256 weights, half the default
+    policy's, read for every action); the location head reads the map skip at full resolution."""
     scalar_channels: int = ranged(64, ge=1)
     state_channels: int = ranged(256, ge=1)
     """Width of the fused state vector (and of the LSTM)."""

@@ -82,6 +82,7 @@ class Torso(nn.Module):
                 channels=c.spatial_channels,
                 num_res_blocks=c.spatial_res_blocks,
                 pool=c.spatial_pool,
+                embed_size=c.spatial_embed_size,
                 out_channels=c.state_channels,
             )
             self.scalar_encoder = ScalarEncoder(in_features=obs_spec.num_scalars, out_channels=c.scalar_channels)

@@ -36,11 +36,16 @@ class EntityEncoderConfig:
     head_channels: int = ranged(128, ge=1)
     """Key/query/value width per head (AlphaStar: 128)."""
     widening_factor: int = ranged(4, ge=1)
-    """MLP hidden width = widening_factor * D (AlphaStar: 1024 = 4 * 256)."""
+    """Transformer only: MLP hidden width = widening_factor * D (AlphaStar: 1024 = 4 * 256)."""
     num_latents: int = ranged(32, ge=1)
     """Perceiver only: length L of the latent array (the paper's SC2 run: 32)."""
+    cross_attention_widening_factor: int = ranged(1, ge=1)
+    """Perceiver only: MLP widening of the cross-attention from the entities into the latents (Perceiver IO: 1)."""
+    self_attention_widening_factor: int = ranged(1, ge=1)
+    """Perceiver only: MLP widening of the latent self-attention layers (Perceiver IO: 1; 4 is AlphaStar's
+    transformer MLP, 1024 = 4 * 256: at D=256 it is a quarter of the default policy's FLOPs per action)."""
     decoder_widening_factor: int = ranged(1, ge=1)
-    """Perceiver only: MLP widening of the per-entity decoder (its cost is linear in N)."""
+    """Perceiver only: MLP widening of the per-entity decoder (Perceiver IO: 1; its cost is linear in N)."""
 
 
 class EntityEncoding(NamedTuple):

@@ -13,7 +13,8 @@ from .base import EntityEncoder, EntityEncoderConfig, EntityEncoding, register_e
 @register_entity_encoder("perceiver")
 class PerceiverEntityEncoder(EntityEncoder):
     """Embed -> cross-attend into ``num_latents`` latents -> ``num_layers`` latent self-attention layers ->
-    decode with the embedded entities as output queries.
+    decode with the embedded entities as output queries. Every MLP has Perceiver IO's widening by default (1:
+    ``cross_attention_widening_factor``, ``self_attention_widening_factor``, ``decoder_widening_factor``).
 
     ``per_entity`` is the decoder's output (Perceiver IO's decoder: cross-attention with query residual, then
     its MLP, widening ``decoder_widening_factor``), zero in empty slots: the heads project it further, so
@@ -34,8 +35,8 @@ class PerceiverEntityEncoder(EntityEncoder):
                 num_cross_attention_heads=1,
                 num_self_attention_heads=c.num_heads,
                 num_self_attends_per_block=c.num_layers,
-                cross_attention_widening_factor=c.widening_factor,
-                self_attention_widening_factor=c.widening_factor,
+                cross_attention_widening_factor=c.cross_attention_widening_factor,
+                self_attention_widening_factor=c.self_attention_widening_factor,
                 qk_channels=c.num_heads * c.head_channels,
                 v_channels=c.num_heads * c.head_channels,
             )

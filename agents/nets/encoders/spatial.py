@@ -26,6 +26,12 @@ class SpatialEncoder(nn.Module):
     The planes are first average-pooled by ``pool`` (minigame planes are sparse occupancy maps: pooling
     keeps what is where at a fraction of the convolution cost); ``channels[0]`` is the 1x1 projection;
     each further entry is a stride-2 4x4 conv, so ``s = pool * 2**(len-1)``.
+
+    ``embedded = ReLU(Linear(flatten(ReLU(map_skip))))`` as in AlphaStar, except that a map skip larger than
+    ``embed_size`` cells a side is first average-pooled to ``embed_size`` (adaptively, as torchvision's VGG
+    does before its classifier): that Linear is read whole for every action, and flattening the default
+    policy's 16 x 16 x 64 map skip made it half of all its weights (16,384 x 256). ``map_skip`` itself, what
+    the location head reads, keeps its resolution.
     """
 
     def __init__(
@@ -37,10 +43,13 @@ class SpatialEncoder(nn.Module):
         num_res_blocks: int = 2,
         out_channels: int = 256,
         pool: int = 1,
+        embed_size: int = 8,
     ) -> None:
         super().__init__()
         if pool < 1:
             raise ValueError(f"pool: expected >= 1, got {pool}")
+        if embed_size < 1:
+            raise ValueError(f"embed_size: expected >= 1, got {embed_size}")
         self.stride = pool * 2 ** (len(channels) - 1)
         h, w = spatial_size
         if h % self.stride or w % self.stride:
@@ -55,8 +64,10 @@ class SpatialEncoder(nn.Module):
         self.down = nn.Sequential(*layers)
         self.res_blocks = nn.Sequential(*(ResBlock(channels[-1]) for _ in range(num_res_blocks)))
         self.map_channels = channels[-1]
-        self.embed = nn.Linear(channels[-1] * self.map_size[0] * self.map_size[1], out_channels)
+        self.embed_size = tuple(min(n, embed_size) for n in self.map_size)
+        self.embed_pool = nn.AdaptiveAvgPool2d(self.embed_size) if self.embed_size != self.map_size else nn.Identity()
+        self.embed = nn.Linear(channels[-1] * self.embed_size[0] * self.embed_size[1], out_channels)
 
     def forward(self, spatial: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         skip = self.res_blocks(self.down(spatial))
-        return skip, torch.relu(self.embed(torch.relu(skip).flatten(1)))
+        return skip, torch.relu(self.embed(self.embed_pool(torch.relu(skip)).flatten(1)))
