@@ -9,7 +9,8 @@ act sizes), one thread, through ``AlphaStarPolicy.act`` (the rollout path: a jit
    time) of each stage of one action, every stage fed the outputs of the one before (eager), and the whole
    action through ``policy.act`` (traced) and eagerly (``policy(obs)``, the same numbers), timed interleaved;
 2. ``--baseline REV``: the same action with the policy of git revision ``REV`` (its files from ``git archive``
-   imported beside the working tree's), the two timed interleaved in this process: wall clock and the
+   imported beside the working tree's; through its ``policy.act`` where it has one, else its forward under
+   ``torch.inference_mode``), the two timed interleaved in this process: wall clock and the
    process's CPU time per call (CPU time is what the other load on a shared machine disturbs least).
 
     python bench/act_latency.py [--baseline REV] [--repeats 30]
@@ -144,7 +145,12 @@ def main(argv: list[str] | None = None) -> dict:
                 with torch.inference_mode():
                     old(old_obs)
 
-            fns = {f"{args.baseline} policy(obs)": act_old, "working tree policy.act(obs)": lambda: policy.act(obs)}
+            # A revision with a rollout path (``act``) is timed through it, an older one through its forward.
+            old_name, act_old = (
+                (f"{args.baseline} policy.act(obs)", lambda: old.act(old_obs)) if hasattr(old, "act")
+                else (f"{args.baseline} policy(obs)", act_old)
+            )  # fmt: skip
+            fns = {old_name: act_old, "working tree policy.act(obs)": lambda: policy.act(obs)}
             flops = dict(zip(fns, (count_flops(lambda: old(old_obs)), count_flops(lambda: policy(obs)))))
             wall = time_interleaved(fns, repeats=args.repeats, warmup=2)
             cpu = time_interleaved(fns, repeats=args.repeats, warmup=0, clock=time.process_time)

@@ -2,7 +2,8 @@
 
 All in one run, 1 thread by default:
 
-1. entity encoders (AlphaStar sizes: D=256, 3 layers, 2 heads x 128, MLP 1024; Perceiver: 32 latents),
+1. entity encoders (AlphaStar sizes: D=256, 3 layers, 2 heads x 128, the transformer's MLP 1024; Perceiver:
+   32 latents, Perceiver IO's MLP widening 1, the encoders' defaults),
    46 features per entity: forward FLOPs per sample at 512 entities (``perceiver_rl.flops.count_flops``),
    forward+backward wall clock at 512 and 4096 entities, the four timed interleaved;
 2. act latency: batch 1, 512 entities, 64x64 map, one full autoregressive action (sampled, ``policy.act``:
