@@ -141,15 +141,15 @@ def main(argv: list[str] | None = None) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             old, old_obs = baseline_policy(args.baseline, Path(tmp))
 
-            def act_old():
+            def forward_old():
                 with torch.inference_mode():
                     old(old_obs)
 
             # A revision with a rollout path (``act``) is timed through it, an older one through its forward.
-            old_name, act_old = (
-                (f"{args.baseline} policy.act(obs)", lambda: old.act(old_obs)) if hasattr(old, "act")
-                else (f"{args.baseline} policy(obs)", act_old)
-            )  # fmt: skip
+            if hasattr(old, "act"):
+                old_name, act_old = f"{args.baseline} policy.act(obs)", lambda: old.act(old_obs)
+            else:
+                old_name, act_old = f"{args.baseline} policy(obs)", forward_old
             fns = {old_name: act_old, "working tree policy.act(obs)": lambda: policy.act(obs)}
             flops = dict(zip(fns, (count_flops(lambda: old(old_obs)), count_flops(lambda: policy(obs)))))
             wall = time_interleaved(fns, repeats=args.repeats, warmup=2)

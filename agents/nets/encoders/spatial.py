@@ -64,9 +64,9 @@ class SpatialEncoder(nn.Module):
         self.down = nn.Sequential(*layers)
         self.res_blocks = nn.Sequential(*(ResBlock(channels[-1]) for _ in range(num_res_blocks)))
         self.map_channels = channels[-1]
-        self.embed_size = tuple(min(n, embed_size) for n in self.map_size)
-        self.embed_pool = nn.AdaptiveAvgPool2d(self.embed_size) if self.embed_size != self.map_size else nn.Identity()
-        self.embed = nn.Linear(channels[-1] * self.embed_size[0] * self.embed_size[1], out_channels)
+        grid = tuple(min(n, embed_size) for n in self.map_size)  # what the embedding reads: (<= embed_size) a side
+        self.embed_pool = nn.AdaptiveAvgPool2d(grid) if grid != self.map_size else nn.Identity()
+        self.embed = nn.Linear(channels[-1] * grid[0] * grid[1], out_channels)
 
     def forward(self, spatial: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         skip = self.res_blocks(self.down(spatial))
