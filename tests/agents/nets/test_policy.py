@@ -9,7 +9,7 @@ import torch
 from agents.nets.observation import stack_observations
 from agents.nets.distribution import StructuredActionDistribution
 from agents.nets.policy import AlphaStarPolicy
-from policy_helpers import TYPES, random_obs, specs, tiny_config, tiny_policy
+from support.policy import TYPES, random_obs, specs, tiny_config, tiny_policy
 
 COMBOS = [(e, h) for e in ("perceiver", "transformer") for h in ("queries", "mlp")]
 

@@ -7,7 +7,6 @@ per module with ``save_checkpoint`` (no training)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,20 +19,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from agents.app.cli import CONFIGS_DIR
+from support.cli import snapshot
 
 CLI = str(Path(sys.executable).with_name("perceiver-rl"))
 CARTPOLE = str(CONFIGS_DIR / "cartpole_perceiver.yaml")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def snapshot(root: Path) -> dict[str, tuple]:
-    """Every path under ``root`` -> (kind, size, mtime_ns, sha256 of a file's bytes)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        st = path.lstat()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-        out[str(path.relative_to(root))] = (path.is_dir(), st.st_size, st.st_mtime_ns, digest)
-    return out
 
 
 def refused(cwd: Path, args: list[str], culprit: str) -> str:

@@ -10,7 +10,7 @@ from perceiver_rl.convert import FAMILIES, config_from_hf, load_hf_state_dict
 from perceiver_rl.hf_fields import HONOURED, NO_EFFECT, REPRODUCIBLE, check_hf_config
 
 transformers = pytest.importorskip("transformers")
-from test_convert import build_hf, build_ours_from, sample_inputs  # noqa: E402
+from support.hf import build_hf, build_ours_from, sample_inputs  # noqa: E402
 
 
 def test_every_field_of_the_installed_perceiver_config_is_classified():

@@ -9,7 +9,7 @@ import copy
 import pytest
 import torch
 
-from policy_helpers import illegal_rows, random_obs, specs, tiny_policy
+from support.policy import illegal_rows, random_obs, specs, tiny_policy
 
 CONFIGS = {
     "perceiver+queries": ({}, {}),

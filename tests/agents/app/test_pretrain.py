@@ -8,7 +8,7 @@ import torch
 
 from agents.app.cli import CONFIGS_DIR, main
 
-from cli_helpers import TINY, sets
+from support.cli import TINY, sets
 
 CONFIG = str(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml")
 SMALL = ["env_config.spatial_size=16"]
@@ -28,15 +28,6 @@ def pretrained(tmp_path_factory):
     code, run_dir = pretrain(tmp_path_factory.mktemp("runs"), *SMALL)
     assert code == 0
     return run_dir
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 # ------------------------------------------------------------------------------------------ mechanics

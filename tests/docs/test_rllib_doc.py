@@ -15,17 +15,8 @@ from agents.app.checkpoint import TARGET_PREFIXES, resolve_checkpoint
 from agents.app.cli import main
 from agents.rllib import save_run
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "rllib.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "rllib.md"
 SIZES = re.compile(r"^iterations, batch = .*$", flags=re.M)
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def python_blocks() -> list[str]:

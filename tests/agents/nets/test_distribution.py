@@ -10,7 +10,7 @@ import torch
 
 from agents.nets.distribution import MASK_VALUE, ActionLayout, StructuredActionDistribution, choose, mask_logits
 from envs.spec import ActionType
-from policy_helpers import illegal_rows, random_obs, specs, tiny_policy
+from support.policy import illegal_rows, random_obs, specs, tiny_policy
 
 
 def test_no_illegal_action_in_10k_samples_over_random_masks():

@@ -6,7 +6,7 @@ import pytest
 
 from agents.app.cli import CONFIGS_DIR, main
 
-from cli_helpers import sets
+from support.cli import sets
 
 RUNS = [
     # config, env steps: both reach greedy >= 24 well within these budgets (docs/results.md, their curves)
@@ -17,19 +17,13 @@ RUNS = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config,steps", RUNS, ids=[c for c, _ in RUNS])
-def test_movetobeacon_learns_within_a_few_minutes(tmp_path, config, steps):
+def test_movetobeacon_learns_within_a_few_minutes(tmp_path, ray_session, config, steps):
     """PPO on the committed config (seed 0) from scratch; the greedy policy then scores >= 15 on 10 held-out
     seeds (random legal actions score ~1, the scripted agent 26.7)."""
-    import ray
-
     from agents.app.evaluate import evaluate
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        args = [f"runs_dir={tmp_path}", f"stop.env_steps={steps}"]
-        assert main(["train", str(CONFIGS_DIR / config), *sets(args)]) == 0
-    finally:
-        ray.shutdown()
+    args = [f"runs_dir={tmp_path}", f"stop.env_steps={steps}"]
+    assert main(["train", str(CONFIGS_DIR / config), *sets(args)]) == 0
     (run_dir,) = list(tmp_path.iterdir())
     result = evaluate(run_dir, None, episodes=10, seed=10_000)
     assert result["mean"] >= 15, result["returns"]

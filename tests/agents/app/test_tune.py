@@ -13,8 +13,7 @@ from agents.app.config import ConfigError, ExperimentConfig
 from agents.app.sweep import METRICS, parse_grid, plan_trials, rank
 from agents.app.tensorboard import scalar_series
 
-from cli_helpers import TINY, sets
-from test_hostile_cli import snapshot
+from support.cli import TINY, sets, snapshot
 
 CARTPOLE = str(CONFIGS_DIR / "cartpole_perceiver.yaml")
 ONE_ITERATION = [*TINY, "stop.iterations=1"]
@@ -77,15 +76,6 @@ def test_tune_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsy
     assert code == 2 and len(err) == 1, err
     assert err[0].startswith("perceiver-rl: error: ") and culprit in err[0], err[0]
     assert snapshot(tmp_path) == before
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # 2 trials of 1 CPU each, side by side
-    yield
-    ray.shutdown()
 
 
 def test_two_trial_sweep_writes_run_directories_and_a_ranked_table(ray_session, tmp_path, capsys, monkeypatch):

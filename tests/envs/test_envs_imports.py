@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("agents", "pysc2", "ray", "torch", "perceiver_rl")
 """Module prefixes ``import envs`` / ``import envs.tokens`` must not load (pysc2's module is ``pysc2_evolved``)."""
 

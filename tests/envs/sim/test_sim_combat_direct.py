@@ -4,23 +4,21 @@ under random legal play in lockstep, and over whole seeded episodes with the scr
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
-from test_sim_direct import (
+from support.sim import (
     EXECUTABLE,
-    _assert_contract_equal,
-    _coordinate,
-    _random_action,
-    _same_action,
+    assert_contract_equal,
     assert_fields_equal,
+    coordinate,
+    random_action,
     seeded_episodes_on_both_paths,
 )
 
 import envs  # noqa: F401  (registers the ids)
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
-from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
+from envs.sc2.scripted import SCRIPTED_AGENTS
 from envs.sim.army import ATTACK, FOLLOW, HOLD, MOVE, TARGET, CombatWorld, Order
 from envs.sim.units import UNIT_STATS
 
@@ -42,7 +40,7 @@ def _random_world(rules, rng: np.random.Generator, next_tag: int) -> CombatWorld
     n = len(world)
     for i in range(n):
         low, high = (-2.0, size + 2.0) if rng.random() < 0.1 else (0.0, size)
-        world.pos[i] = _coordinate(rng, low, high), _coordinate(rng, low, high)
+        world.pos[i] = coordinate(rng, low, high), coordinate(rng, low, high)
     health_max = world.constants["health_max"]
     world.health[:] = rng.uniform(0.01, 1.0, n) * health_max
     edge = rng.random(n) < 0.2
@@ -103,10 +101,10 @@ def test_both_paths_give_identical_timesteps_and_contract_under_random_legal_pla
             assert (ts_d.step_type, ts_d.reward, ts_d.discount) == (ts_p.step_type, ts_p.reward, ts_p.discount)
             assert_fields_equal(ts_p.observation, ts_d.observation, f"seed {seed} step {steps}")
             (obs_p, info_p), (obs_d, info_d) = protocol.converter.observation(ts_p), direct.converter.observation(ts_d)
-            _assert_contract_equal(obs_p, obs_d, info_p, info_d)
+            assert_contract_equal(obs_p, obs_d, info_p, info_d)
             if ts_d.step_type == StepType.LAST:
                 break
-            action = _random_action(direct, obs_d, rng, _Translated(agent, names))
+            action = random_action(direct, obs_d, rng, _Translated(agent, names))
             (call_p, why_p), (call_d, why_d) = protocol.converter.action(action), direct.converter.action(action)
             assert (call_p, why_p) == (call_d, why_d)
             ts_p, ts_d = protocol._env.step([call_p])[0], direct._env.step([call_d])[0]

@@ -14,9 +14,9 @@ from safetensors.torch import load_file
 
 from agents.app.cli import CONFIGS_DIR
 
-from cli_helpers import TINY, sets
+from support.cli import TINY, sets
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 RUN_LONG = TINY[3:-1] + ["stop.iterations=200", "stop.env_steps=null", "stop.mean_return=null", "checkpoint_every=2"]
 
 

@@ -27,20 +27,11 @@ from agents.rllib import (
 )
 from agents.rllib.alphastar_module import AlphaStarRLModule
 
-from cli_helpers import TINY, sets
+from support.cli import TINY, sets
 
 TOKENS = "perceiver_rl/Tokens-CartPole-v1"
 SMALL = {"module": "alphastar", "policy": {"entity_encoder": {"channels": 32, "num_layers": 1, "head_channels": 16, "num_latents": 4},
                                           "state_channels": 32, "head_channels": 32}}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def _online(state: dict) -> dict:

@@ -5,55 +5,33 @@ random legal play (unit-targeted and queued orders included), and over whole see
 from __future__ import annotations
 
 import gc
-import math
 import weakref
 
-import gymnasium as gym
 import numpy as np
 import pytest
+from support.sim import (
+    EXECUTABLE,
+    assert_contract_equal,
+    assert_fields_equal,
+    coordinate,
+    random_action,
+    seeded_episodes_on_both_paths,
+)
 
 import envs  # noqa: F401  (registers the ids)
 from envs.maps import SIM_MAPS
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
-from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
-from envs.sim.direct import FIELDS, DirectObservationBuilder
+from envs.sc2.scripted import SCRIPTED_AGENTS
+from envs.sim.direct import DirectObservationBuilder
 from envs.sim.env import SimSC2Env
 from envs.sim.rules import RULES
 from envs.sim.world import World
 
 MAPS = [m for m in SIM_MAPS if RULES[m].kind == "pickups"]
 """The movement maps (the combat maps: tests/test_sim_combat_direct.py)."""
-EXECUTABLE = [
-    "no_op", "Move_pt", "Move_unit", "Smart_pt", "Smart_unit", "Attack_pt", "Attack_unit", "Stop_quick",
-    "HoldPosition_quick",
-]  # fmt: skip
-"""Every RAW function the simulator executes (``envs.sim.env.can_execute``)."""
 ABILITIES = [RAW_FUNCTIONS[name].ability_id for name in EXECUTABLE[1:]] + [3665, 1, 12345]
 """Ability ids for random order queues (12345: no pysc2 function, reported as 0)."""
-
-
-def assert_fields_equal(protocol, direct, where: str = "") -> None:
-    """The direct path's fields equal the protocol path's: same dtype, shape and values."""
-    assert set(direct) == set(FIELDS), where
-    for key in FIELDS:
-        theirs, ours = np.asarray(protocol[key]), np.asarray(direct[key])
-        assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape), (where, key)
-        if not np.array_equal(ours, theirs):
-            diff = np.argwhere(ours != theirs)[:5].tolist()
-            raise AssertionError(f"{where}: field {key!r} differs at {diff}")
-
-
-def _coordinate(rng: np.random.Generator, low: float, high: float) -> float:
-    """A coordinate in ``[low, high]``, often on or next to a grid line (float32 rounding and floor edges)."""
-    kind = rng.integers(4)
-    if kind == 0:
-        return float(rng.uniform(low, high))
-    k = float(rng.integers(math.ceil(low), math.floor(high) + 1))
-    if kind == 1:
-        return k
-    offset = float(rng.choice([1e-9, 1e-7, 1e-6, 1e-4]))  # within / beyond float32's rounding at these magnitudes
-    return min(max(k - offset if kind == 2 else k + offset, low), high)
 
 
 def _random_world(sim: SimSC2Env, rng: np.random.Generator, next_tag: int) -> World:
@@ -65,14 +43,14 @@ def _random_world(sim: SimSC2Env, rng: np.random.Generator, next_tag: int) -> Wo
     size = config.map_size
     for i in range(rules.num_marines):
         low, high = (-2.0, size + 2.0) if rng.random() < 0.1 else (0.0, size)  # off the map: the minimap clips
-        world.marines.pos[i] = _coordinate(rng, low, high), _coordinate(rng, low, high)
+        world.marines.pos[i] = coordinate(rng, low, high), coordinate(rng, low, high)
     world.marines.alive[:] = rng.random(rules.num_marines) < 0.9
     world.facing[:] = rng.uniform(0, 2 * np.pi, rules.num_marines)
     if rng.random() < 0.1:
         world.facing[0] = np.nextafter(2 * np.pi, 0)  # rounds up to 2 pi in float32
     for i in range(rules.num_pickups):
         if rng.random() < 0.3:
-            world.pickups.pos[i] = _coordinate(rng, 0.0, size), _coordinate(rng, 0.0, size)
+            world.pickups.pos[i] = coordinate(rng, 0.0, size), coordinate(rng, 0.0, size)
     world.pickups.alive[:] = rng.random(rules.num_pickups) < rng.uniform(0.2, 1.0)
     tags = world.pickups.tags.tolist()
     for queue in world.orders:
@@ -102,27 +80,6 @@ def test_direct_fields_equal_the_protocol_path_on_random_states(map_name, spatia
         assert_fields_equal(protocol, direct.build(world, game_loop, score), f"{map_name} state {state}")
 
 
-def _random_action(env: SC2MinigameEnv, obs: dict, rng: np.random.Generator, agent) -> dict:
-    """Half the time the scripted agent's action (so that pickups are taken and respawn), otherwise a random
-    legal one: any executable function, random selection, unit target, location and ``queued``."""
-    if rng.random() < 0.5:
-        action = agent.act(obs)
-        action["queued"] = int(rng.integers(2))
-        return action
-    spec = env.act_spec
-    k = int(rng.choice(np.flatnonzero(obs["action_type_mask"])))
-    sel = np.full(spec.max_selected, spec.max_entities, np.int64)
-    units = rng.permutation(np.flatnonzero(obs["selectable_mask"]))[: int(rng.integers(1, spec.max_selected + 1))]
-    sel[: len(units)] = units
-    targets = np.flatnonzero(obs["targetable_mask"])
-    target = int(rng.choice(targets)) if len(targets) else 0
-    cells = np.flatnonzero(obs["location_mask"].reshape(-1))
-    return {
-        "action_type": k, "queued": int(rng.integers(2)), "selected_units": sel, "target_unit": target,
-        "location": int(rng.choice(cells)),
-    }  # fmt: skip
-
-
 @pytest.mark.parametrize("map_name", MAPS)
 def test_both_paths_give_identical_timesteps_and_contract_under_random_legal_play(map_name):
     """Lockstep: the same actions into a protocol and a direct simulator; every timestep (pysc2 fields, reward,
@@ -141,10 +98,10 @@ def test_both_paths_give_identical_timesteps_and_contract_under_random_legal_pla
             assert (ts_d.step_type, ts_d.reward, ts_d.discount) == (ts_p.step_type, ts_p.reward, ts_p.discount)
             assert_fields_equal(ts_p.observation, ts_d.observation, f"seed {seed} step {steps}")
             (obs_p, info_p), (obs_d, info_d) = protocol.converter.observation(ts_p), direct.converter.observation(ts_d)
-            _assert_contract_equal(obs_p, obs_d, info_p, info_d)
+            assert_contract_equal(obs_p, obs_d, info_p, info_d)
             if ts_d.step_type == StepType.LAST:
                 break
-            action = _random_action(direct, obs_d, rng, agent)
+            action = random_action(direct, obs_d, rng, agent)
             (call_p, why_p), (call_d, why_d) = protocol.converter.action(action), direct.converter.action(action)
             assert (call_p, why_p) == (call_d, why_d)
             ts_p, ts_d = protocol._env.step([call_p])[0], direct._env.step([call_d])[0]
@@ -155,47 +112,9 @@ def test_both_paths_give_identical_timesteps_and_contract_under_random_legal_pla
     assert steps >= 1000 and orders > 50 and unit_orders > 50  # queued orders and unit targets were exercised
 
 
-def _assert_contract_equal(obs_a: dict, obs_b: dict, info_a: dict, info_b: dict) -> None:
-    assert obs_a.keys() == obs_b.keys()
-    for key in obs_a:
-        assert obs_a[key].dtype == obs_b[key].dtype and np.array_equal(obs_a[key], obs_b[key]), key
-    assert info_a.keys() == info_b.keys()
-    for key in info_a:
-        assert np.array_equal(info_a[key], info_b[key]), key
-
-
-def seeded_episodes_on_both_paths(map_name: str, seeds: range, score_seeds: tuple[int, ...]) -> list[float]:
-    """Through gymnasium (the registered id, whose default is the direct path): contract observations, rewards,
-    flags and infos of whole seeded episodes under the map's scripted agent equal the protocol path's, and so do
-    its scores on ``score_seeds``. Returns those scores."""
-    envs_ = {path: gym.make(f"perceiver_rl/Sim-{map_name}-v0", sim_observations=path) for path in ("protocol", "direct")}
-    assert gym.make(f"perceiver_rl/Sim-{map_name}-v0").unwrapped._env.observations == "direct"
-    agents = {path: SCRIPTED_AGENTS[map_name](env.unwrapped.act_spec) for path, env in envs_.items()}
-    for seed in seeds:
-        (obs_p, info_p), (obs_d, info_d) = (envs_[p].reset(seed=seed) for p in ("protocol", "direct"))
-        agents["protocol"].reset(), agents["direct"].reset()
-        while True:
-            _assert_contract_equal(obs_p, obs_d, info_p, info_d)
-            action = agents["direct"].act(obs_d)
-            assert _same_action(agents["protocol"].act(obs_p), action)
-            obs_p, r_p, term_p, trunc_p, info_p = envs_["protocol"].step(action)
-            obs_d, r_d, term_d, trunc_d, info_d = envs_["direct"].step(action)
-            assert (r_p, term_p, trunc_p) == (r_d, term_d, trunc_d)
-            if term_d:
-                _assert_contract_equal(obs_p, obs_d, info_p, info_d)
-                break
-    scores = {path: [run_episode(env, agents[path], seed=s) for s in score_seeds] for path, env in envs_.items()}
-    assert scores["protocol"] == scores["direct"]
-    return scores["direct"]
-
-
 @pytest.mark.parametrize("map_name", MAPS)
 def test_whole_seeded_episodes_and_scripted_scores_are_identical_on_both_paths(map_name):
     assert min(seeded_episodes_on_both_paths(map_name, range(3), (3, 4))) > 0
-
-
-def _same_action(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def test_the_direct_path_keeps_the_protocol_response_on_demand_and_leaves_no_reference_cycle():

@@ -12,7 +12,7 @@ from agents.app.config import config_from_dict
 from agents.nets.encoders import ENTITY_ENCODERS
 from agents.nets.heads import HEAD_TORSOS
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "custom_policy.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "custom_policy.md"
 
 
 def test_custom_policy_doc_runs_and_the_swap_is_short():

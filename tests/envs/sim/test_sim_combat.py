@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.sim import assert_same_protocol_as_pysc2s_test_env
 
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.scripted import run_episode
 from envs.sc2.scripted_combat import AttackMoveAgent, FocusFireAgent
 from envs.sim import combat
-from envs.sim.army import ATTACK, ATTACK_ABILITY, HOLD_ABILITY, IDLE, MOVE_ABILITY, SMART, TARGET, CombatWorld
+from envs.sim.army import (
+    ATTACK,
+    ATTACK_ABILITY,
+    HOLD_ABILITY,
+    IDLE,
+    MOVE_ABILITY,
+    SMART,
+    TARGET,
+    CombatWorld,
+)
 from envs.sim.army import MOVE as MOVE_KIND
 from envs.sim.combat_rules import SIDE_REGIONS, FindAndDefeat
 from envs.sim.rules import RULES
 from envs.sim.units import BANELING, LOOPS_PER_SECOND, MARINE, ROACH, ZERGLING
-from test_sim import assert_same_protocol_as_pysc2s_test_env
 
 COMBAT_MAPS = ["DefeatRoaches", "DefeatZerglingsAndBanelings", "FindAndDefeatZerglings"]
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)

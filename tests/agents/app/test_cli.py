@@ -7,17 +7,8 @@ import pytest
 
 from agents.app.cli import CONFIGS_DIR, main
 
-from cli_helpers import TINY, sets
+from support.cli import TINY, sets
 
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def train(config, runs_dir, *extra):

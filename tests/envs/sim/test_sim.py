@@ -8,10 +8,11 @@ import pytest
 from envs.maps import SIM_MAPS
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
 from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, MinimapFeatures
+from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
 from envs.sim.rules import RULES
 from envs.sim.world import MapConfig
+from support.sim import assert_same_protocol_as_pysc2s_test_env
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
 
@@ -103,23 +104,6 @@ def test_scripted_agents_reach_their_recorded_scores(map_name):
     scores = [run_episode(env, agent, seed=s) for s in range(4)]
     mean, tol = RECORDED[map_name]
     assert abs(np.mean(scores) - mean) <= tol, scores
-
-
-def assert_same_protocol_as_pysc2s_test_env(map_name: str) -> tuple[SC2MinigameEnv, SC2MinigameEnv]:
-    """The simulator's protocol path and pysc2's ``SC2TestEnv`` on ``map_name``: the same observation keys, dtypes and
-    trailing shapes after a no_op, and the same observation spec. Returns ``(sim, mock)`` for further checks."""
-    sim = SC2MinigameEnv(map_name, backend="sim", sim_observations="protocol")
-    mock = SC2MinigameEnv(map_name, backend="test")
-    sim.reset(seed=0)
-    mock.reset()
-    ours, theirs = sim._env.step([RAW_FUNCTIONS.no_op()])[0], mock._env.step([RAW_FUNCTIONS.no_op()])[0]
-    assert set(ours.observation) == set(theirs.observation)
-    for key, value in theirs.observation.items():
-        if isinstance(value, np.ndarray):
-            mine = np.asarray(ours.observation[key])
-            assert mine.dtype == value.dtype and mine.shape[1:] == value.shape[1:], key
-    assert sim._env.observation_spec() == mock._env.observation_spec()
-    return sim, mock
 
 
 def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
