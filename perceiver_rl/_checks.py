@@ -11,7 +11,7 @@ def _fmt(expected: Sequence[object]) -> str:
     return "(" + ", ".join(str(e) for e in expected) + ")"
 
 
-def check_shape(name: str, x: torch.Tensor, expected: Sequence[object]) -> None:
+def check_shape(name: str, x: torch.Tensor, expected: Sequence[int | str]) -> None:
     """Check ``x`` against ``expected``: ints must match exactly, strings are free symbols.
 
     Raises ``ValueError("<name>: expected shape (B, M, 64), got (2, 7, 32)")``.

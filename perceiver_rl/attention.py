@@ -115,6 +115,7 @@ class MultiHeadAttention(nn.Module):
             if x_kv is None:
                 raise ValueError("x_kv: required for cross-attention, got None")
             check_shape("x_kv", x_kv, (x_q.shape[0], "M", self.kv_channels))
+            assert self.kv_norm is not None  # built for cross-attention (self_attention=False)
             kv_in = self.kv_norm(x_kv)
         check_mask("mask", mask, x_kv, "x_kv")
 

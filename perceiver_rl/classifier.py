@@ -58,7 +58,11 @@ class ImageClassifierConfig:
     dropout: float = 0.0
 
 
-def _imagenet(preprocessor: str, preprocessor_config: object, decoder_query_residual: bool) -> ImageClassifierConfig:
+def _imagenet(
+    preprocessor: str,
+    preprocessor_config: LearnedPositionPreprocessorConfig | FourierPixelsPreprocessorConfig | ConvPreprocessorConfig,
+    decoder_query_residual: bool,
+) -> ImageClassifierConfig:
     return ImageClassifierConfig(
         preprocessor=preprocessor,
         preprocessor_config=preprocessor_config,

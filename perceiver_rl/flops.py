@@ -21,13 +21,28 @@ def _register_cpu_sdpa() -> None:
     bwd = getattr(_aten, "_scaled_dot_product_flash_attention_for_cpu_backward", None)
     if fwd is not None and fwd not in flop_counter.flop_registry:
 
-        def _fwd(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+        def _fwd(
+            query_shape: tuple[int, ...],
+            key_shape: tuple[int, ...],
+            value_shape: tuple[int, ...],
+            *args: object,
+            out_shape: object = None,
+            **kwargs: object,
+        ) -> int:
             return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
 
         flop_counter.register_flop_formula(fwd)(_fwd)
     if bwd is not None and bwd not in flop_counter.flop_registry:
 
-        def _bwd(grad_out_shape, query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+        def _bwd(
+            grad_out_shape: tuple[int, ...],
+            query_shape: tuple[int, ...],
+            key_shape: tuple[int, ...],
+            value_shape: tuple[int, ...],
+            *args: object,
+            out_shape: object = None,
+            **kwargs: object,
+        ) -> int:
             return flop_counter.sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
 
         flop_counter.register_flop_formula(bwd)(_bwd)

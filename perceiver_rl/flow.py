@@ -121,8 +121,10 @@ class OpticalFlow(nn.Module):
                 dropout=c.dropout,
             )
         )
-        nn.init.zeros_(self.decoder.final.weight)
-        nn.init.zeros_(self.decoder.final.bias)
+        final = self.decoder.final
+        assert isinstance(final, nn.Linear)  # num_output_channels=2: a Linear, not the Identity
+        nn.init.zeros_(final.weight)
+        nn.init.zeros_(final.bias)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         c = self.config

@@ -41,6 +41,8 @@ class FourierPositionEncoding(nn.Module):
     ``C = d*K*2 + d`` (258 for a 2-D grid with 64 bands). ``max_resolution`` defaults to ``index_dims``.
     """
 
+    features: torch.Tensor
+
     def __init__(
         self,
         index_dims: Sequence[int],

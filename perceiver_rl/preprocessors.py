@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -160,7 +160,10 @@ class ConvPreprocessor(nn.Module):
         return torch.cat([x, self.position(x.shape[0]).to(x.dtype)], dim=-1)
 
 
-IMAGE_PREPROCESSORS: dict[str, type[nn.Module]] = {
+ImagePreprocessor = LearnedPositionPreprocessor | FourierPixelsPreprocessor | ConvPreprocessor
+"""Type of an ``IMAGE_PREPROCESSORS`` preprocessor."""
+
+IMAGE_PREPROCESSORS: dict[str, type[ImagePreprocessor]] = {
     "learned": LearnedPositionPreprocessor,
     "fourier": FourierPixelsPreprocessor,
     "conv": ConvPreprocessor,
@@ -168,7 +171,7 @@ IMAGE_PREPROCESSORS: dict[str, type[nn.Module]] = {
 """Registry of ImageNet input preprocessors, keyed by DeepMind's variant name."""
 
 
-def build_image_preprocessor(name: str, config: object | None = None) -> nn.Module:
+def build_image_preprocessor(name: str, config: object | None = None) -> ImagePreprocessor:
     """Build ``IMAGE_PREPROCESSORS[name]`` from ``config`` (its ``config_class``; ``None`` = defaults)."""
     if name not in IMAGE_PREPROCESSORS:
         raise ValueError(f"preprocessor: unknown name {name!r}, expected one of {sorted(IMAGE_PREPROCESSORS)}")
@@ -178,4 +181,5 @@ def build_image_preprocessor(name: str, config: object | None = None) -> nn.Modu
         raise ValueError(
             f"preprocessor_config: {name!r} needs a {cls.config_class.__name__}, got {type(config).__name__}"
         )
-    return cls(config)
+    # config is a cls.config_class (checked above), which mypy cannot tie to the union member cls is.
+    return cls(cast(Any, config))

@@ -56,8 +56,11 @@ class CategoricalActions(SpaceActions):
 
     def __init__(self, space: spaces.Discrete | spaces.MultiDiscrete) -> None:
         super().__init__()
-        self.components = None if isinstance(space, spaces.Discrete) else len(space.nvec)
-        self.head_sizes = [int(space.n)] if self.components is None else [int(n) for n in space.nvec]
+        self.components: int | None
+        if isinstance(space, spaces.Discrete):
+            self.components, self.head_sizes = None, [int(space.n)]
+        else:
+            self.components, self.head_sizes = len(space.nvec), [int(n) for n in space.nvec]
 
     def _per_component(self, actions: torch.Tensor) -> torch.Tensor:
         return actions[:, None] if self.components is None else actions

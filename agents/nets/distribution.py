@@ -200,21 +200,23 @@ class StructuredActionDistribution:
     # ------------------------------------------------------------------ entropy / KL
     def entropy(self) -> torch.Tensor:
         """``(B,)``: action-type entropy + entropies of the (teacher-forced) argument heads."""
-        total = 0.0
+        total: torch.Tensor | float = 0.0
         for h in HEADS:
             logp = torch.log_softmax(self.logits[h].float(), -1)
             ent = -(logp.exp() * logp).sum(-1)
             total = total + (ent.sum(-1) if h == "selected_units" else ent)
+        assert isinstance(total, torch.Tensor)  # HEADS is not empty
         return total.reshape(self.lead)
 
     def kl(self, other: "StructuredActionDistribution") -> torch.Tensor:
         """``(B,)``: KL(self || other), head by head (both teacher-forced on the same actions)."""
-        total = 0.0
+        total: torch.Tensor | float = 0.0
         for h in HEADS:
             p = torch.log_softmax(self.logits[h].float(), -1)
             q = torch.log_softmax(other.logits[h].float(), -1)
             kl = (p.exp() * (p - q)).sum(-1)
             total = total + (kl.sum(-1) if h == "selected_units" else kl)
+        assert isinstance(total, torch.Tensor)  # HEADS is not empty
         return total.reshape(self.lead)
 
     # ------------------------------------------------------------------ drawing

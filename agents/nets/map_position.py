@@ -23,6 +23,8 @@ from perceiver_rl.position import fourier_features
 class MapPositionEncoding(nn.Module):
     """Fixed Fourier features of map positions on an ``(H, W)`` grid (see module docstring)."""
 
+    _cells: torch.Tensor
+
     def __init__(self, spatial_size: tuple[int, int], num_bands: int) -> None:
         super().__init__()
         self.spatial_size, self.num_bands = (int(spatial_size[0]), int(spatial_size[1])), num_bands

@@ -53,6 +53,7 @@ from .distribution import (
 )
 from .encoders import EntityEncoderConfig
 from .heads import ArgumentHeads, HeadDims, build_heads
+from .heads.arguments import ArgumentMasks
 from .map_position import MapPositionEncoding
 from .observation import prepare_observation
 from .torso import Torso, TorsoOutput
@@ -132,7 +133,10 @@ class PolicyOutput:
     @property
     def entropy(self) -> torch.Tensor:
         """(B,) entropy of the structured distribution (computed on demand)."""
-        return self.distribution.entropy()
+        dist = self.distribution
+        if dist is None:  # the AttributeError that ``None.entropy()`` raised, with a clearer message
+            raise AttributeError("entropy: this output has no distribution (distribution is None)")
+        return dist.entropy()
 
 
 def _check_specs(obs_spec: ObservationSpec, action_spec: ActionSpec) -> None:
@@ -152,6 +156,8 @@ class AlphaStarPolicy(nn.Module):
     """Entity/spatial/scalar encoders -> [LSTM] -> action_type -> queued -> selected_units -> target_unit
     -> location, with a value head. See the module docstring for the call API."""
 
+    uses: torch.Tensor
+
     def __init__(self, obs_spec: ObservationSpec, action_spec: ActionSpec, config: PolicyConfig | None = None) -> None:
         super().__init__()
         _check_specs(obs_spec, action_spec)
@@ -161,6 +167,7 @@ class AlphaStarPolicy(nn.Module):
         positions = MapPositionEncoding(obs_spec.spatial_size, cfg.fourier_bands)
         self.torso = Torso(obs_spec=obs_spec, config=cfg, positions=positions)
         spatial = self.torso.spatial_encoder
+        assert spatial is not None  # an ObservationSpec torso has one
         dims = HeadDims(
             num_action_types=action_spec.num_action_types,
             entity_channels=self.torso.entity_encoder.output_channels,
@@ -230,6 +237,7 @@ class AlphaStarPolicy(nn.Module):
     def value_from_torso(self, torso: TorsoOutput) -> torch.Tensor:
         """``(*lead)`` value estimates of a torso output (``out.torso`` of a forward pass): the value head alone
         (the first head stage), the same numbers as that pass's ``out.value``."""
+        assert torso.lead is not None  # set by Torso.forward
         return self.heads.stage1(torso).value.reshape(torso.lead)
 
     def forward(
@@ -311,11 +319,13 @@ class AlphaStarPolicy(nn.Module):
         logits["action_type"], chosen["action_type"] = at_logits, action_type
         return logits, chosen, stage1.value, new_state, torso
 
-    def _argument_masks(self, flat: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
+    def _argument_masks(self, flat: dict[str, torch.Tensor]) -> ArgumentMasks:
         """The masks :class:`~agents.nets.heads.ArgumentHeads` takes, from the flat observation."""
         cells = None
         if self.obs_spec.entity_position is not None:
-            cells = self.torso.positions.cell_index(self.torso.entity_xy(flat["entities"]))
+            positions = self.torso.positions
+            assert positions is not None  # built in __init__
+            cells = positions.cell_index(self.torso.entity_xy(flat["entities"]))
         return {
             "selectable": flat["selectable_mask"],
             "targetable": flat["targetable_mask"],

@@ -46,6 +46,8 @@ from .traced_step import TracedSteps, split_state, with_state
 class SpacePolicy(nn.Module):
     """Entity list -> :class:`~agents.nets.torso.Torso` (entity encoder, [LSTM]) -> action-space heads + value."""
 
+    _device: torch.Tensor
+
     def __init__(self, token_spec: TokenSpec, action_space: spaces.Space, config: PolicyConfig | None = None) -> None:
         super().__init__()
         cfg = self.config = config or PolicyConfig()
@@ -133,6 +135,7 @@ class SpacePolicy(nn.Module):
         """The pass :meth:`act` traces: :meth:`decide` on the prepared tensors (+ LSTM state, :func:`with_state`)."""
         flat, state = split_state(tensors)
         out = self.decide(flat, lead, state, None, deterministic)
+        assert isinstance(out.actions, torch.Tensor)  # an action-space policy's actions are one tensor
         outputs = {"actions": out.actions, "logp": out.logp, "dist_inputs": out.dist_inputs, "value": out.value}
         return with_state(outputs, out.state)
 

@@ -63,19 +63,25 @@ class Torso(nn.Module):
         super().__init__()
         structured = isinstance(obs_spec, ObservationSpec)
         self.positions = positions
-        self.entity_position = obs_spec.entity_position if structured else None
-        self.entity_target = obs_spec.entity_target_position if structured else None
+        self.entity_position: tuple[int, int] | None = None
+        self.entity_target: tuple[int, int, int] | None = None
+        if isinstance(obs_spec, ObservationSpec):
+            self.entity_position, self.entity_target = obs_spec.entity_position, obs_spec.entity_target_position
+            features = obs_spec.entity_features
+        else:
+            features = obs_spec.token_features
         num_positions = (self.entity_position is not None) + (self.entity_target is not None)
-        features = obs_spec.entity_features if structured else obs_spec.token_features
         if num_positions:
+            assert positions is not None, "positions: required for entities with map positions"
             features += num_positions * positions.num_channels
         c = config
         self.entity_encoder = build_entity_encoder(c.encoder, features, c.entity_encoder)
         if not structured:  # action-space heads read the memory and the state, no per-entity embeddings
             self.entity_encoder.skip_per_entity()
-        self.spatial_encoder = self.scalar_encoder = None
+        self.spatial_encoder: SpatialEncoder | None = None
+        self.scalar_encoder: ScalarEncoder | None = None
         fused = self.entity_encoder.output_channels
-        if structured:
+        if isinstance(obs_spec, ObservationSpec):
             self.spatial_encoder = SpatialEncoder(
                 in_channels=obs_spec.spatial_channels,
                 spatial_size=obs_spec.spatial_size,
@@ -93,6 +99,7 @@ class Torso(nn.Module):
 
     def entity_xy(self, entities: torch.Tensor) -> torch.Tensor:
         """``entities (B, N, F)`` -> ``(B, N, 2)`` their map positions (``obs_spec.entity_position`` columns)."""
+        assert self.entity_position is not None
         return entities[..., list(self.entity_position)]
 
     def forward(
@@ -101,16 +108,20 @@ class Torso(nn.Module):
         """``obs`` already flattened to ``(B*T, ...)``; ``lead`` = ``(B,)`` or ``(B, T)``."""
         entities = obs["entities"]
         extra = []
+        positions = self.positions  # not None where entities have map positions (checked in __init__)
         if self.entity_position is not None:
-            extra.append(self.positions.entities(self.entity_xy(entities)))
+            assert positions is not None
+            extra.append(positions.entities(self.entity_xy(entities)))
         if self.entity_target is not None:
-            known, x, y = self.entity_target
-            extra.append(self.positions.entities(entities[..., [x, y]]) * entities[..., known, None])
+            assert positions is not None
+            known, tx, ty = self.entity_target
+            extra.append(positions.entities(entities[..., [tx, ty]]) * entities[..., known, None])
         if extra:
             entities = torch.cat([entities, *extra], dim=-1)
         enc = self.entity_encoder.encode(entities, obs["entity_mask"])
         parts, map_skip = [enc.pooled], None
         if self.spatial_encoder is not None:
+            assert self.scalar_encoder is not None  # built together with the spatial encoder
             map_skip, spatial = self.spatial_encoder(obs["spatial"])
             parts += [spatial, self.scalar_encoder(obs["scalars"])]
         x = torch.relu(self.fuse(torch.cat(parts, dim=-1)))

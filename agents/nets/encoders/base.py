@@ -74,8 +74,9 @@ class EntityEncoder(nn.Module):
     def output_channels(self) -> int:
         return self.config.channels
 
-    def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``entities (B, N, F)``, ``mask (B, N)`` bool -> ``(per_entity (B, N, D), pooled (B, D))``."""
+    def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """``entities (B, N, F)``, ``mask (B, N)`` bool -> ``(per_entity (B, N, D), pooled (B, D))``; ``per_entity``
+        is None after :meth:`skip_per_entity` in an encoder that then skips it."""
         raise NotImplementedError
 
     def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:

@@ -41,7 +41,7 @@ class PerceiverEntityEncoder(EntityEncoder):
                 v_channels=c.num_heads * c.head_channels,
             )
         )
-        self.decoder = PerceiverDecoder(
+        self.decoder: PerceiverDecoder | None = PerceiverDecoder(
             DecoderConfig(
                 num_latent_channels=c.channels,
                 num_query_channels=c.channels,
@@ -63,6 +63,6 @@ class PerceiverEntityEncoder(EntityEncoder):
         pooled = torch.relu(self.pool_out(latents.mean(1)))
         return EntityEncoding(per_entity, pooled, latents, None)
 
-    def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
         enc = self.encode(entities, mask)
         return enc.per_entity, enc.pooled

@@ -29,6 +29,7 @@ Every head is legality-masked; a head the action type does not use is degenerate
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -55,6 +56,21 @@ def _dot(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
 def _pick(keys: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """``keys (B, N, C)``, ``idx (B,)`` -> ``(B, C)``."""
     return keys.gather(1, idx[:, None, None].expand(-1, 1, keys.shape[-1])).squeeze(1)
+
+
+class ArgumentMasks(TypedDict):
+    """The ``masks`` argument of :meth:`ArgumentHeads.forward` (a plain dict)."""
+
+    selectable: torch.Tensor
+    """(B, N) bool."""
+    targetable: torch.Tensor
+    """(B, N) bool."""
+    location: torch.Tensor | None
+    """(B, H*W) bool, or None (every cell legal)."""
+    entity: torch.Tensor
+    """(B, N) entity mask."""
+    entity_cells: torch.Tensor | None
+    """(B, N) int64 cell of each entity, or None (entities without map positions)."""
 
 
 class ArgumentHeads(nn.Module):
@@ -111,7 +127,7 @@ class ArgumentHeads(nn.Module):
         features: ArgumentFeatures,
         ar: torch.Tensor,
         used: torch.Tensor,
-        masks: dict[str, torch.Tensor | None],
+        masks: ArgumentMasks,
         given: dict[str, torch.Tensor] | None,
         deterministic: bool,
     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

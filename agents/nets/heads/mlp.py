@@ -26,5 +26,6 @@ class MLPHeads(HeadTorso):
         return Stage1(self.action_type(torso.state), self.value(torso.state).squeeze(-1))
 
     def stage2(self, torso: TorsoOutput, stage1: Stage1, condition: torch.Tensor) -> ArgumentFeatures:
+        assert torso.map_skip is not None  # argument heads serve observations with planes
         location = self.location(torch.relu(torso.map_skip)).flatten(2).transpose(1, 2)
         return ArgumentFeatures(self.queued(torso.state), self.entity_keys(torso.per_entity), location)

@@ -61,6 +61,7 @@ class QueryHeads(HeadTorso):
 
     def stage2(self, torso: TorsoOutput, stage1: Stage1, condition: torch.Tensor) -> ArgumentFeatures:
         b = condition.shape[0]
+        assert torso.map_skip is not None  # argument heads serve observations with planes
         cells = torso.map_skip.flatten(2).transpose(1, 2)  # (B, h*w, Cm), row-major
         location = self.location_query(torch.cat([self.grid(b), cells], dim=-1))  # (B, h*w, C)
         queries = torch.cat([self.queued_query(b), location], dim=1) + self.condition(condition)[:, None]

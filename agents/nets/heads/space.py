@@ -105,9 +105,12 @@ class SpaceMLPHeads(SpaceHeads):
         def mlp(out: int) -> nn.Sequential:
             return nn.Sequential(nn.Linear(d.state_channels, c), nn.ReLU(), nn.Linear(c, out))
 
-        self.action_out = nn.ModuleList(mlp(n) for n in d.head_sizes)
-        for head in self.action_out:
-            self.small(head[-1])
+        heads = [mlp(n) for n in d.head_sizes]
+        self.action_out = nn.ModuleList(heads)
+        for head in heads:
+            last = head[-1]
+            assert isinstance(last, nn.Linear)
+            self.small(last)
         self.value_out = mlp(1)
 
     def forward(self, torso: TorsoOutput) -> tuple[torch.Tensor, torch.Tensor]:
