@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(_here).parent))
 import gymnasium as gym  # noqa: E402
 
 import envs  # noqa: E402
-from envs.maps import SIM_MAPS  # noqa: E402
 from envs.sc2.scripted import SCRIPTED_AGENTS  # noqa: E402
+from envs.sim.catalog import SIM_MAPS  # noqa: E402
 
 TOKEN_ENVS = {"perceiver_rl/Tokens-CartPole-v1": "CartPole-v1", "perceiver_rl/Tokens-MiniGrid-DoorKey-5x5-v0": None}
 

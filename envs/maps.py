@@ -1,14 +1,15 @@
-"""The SC2LE minigames: the one list of their names and facts, and which of them the simulator plays.
+"""The SC2LE minigames: the one list of their names and facts.
 
-Cheap to import (no pysc2, Ray or torch; numpy only, through the simulator's rules): ``import envs`` reads
-these names to register the ``SC2-<map>-v0`` and ``Sim-<map>-v0`` ids. Every other list of maps reads them:
+Cheap to import (no pysc2, Ray, torch or simulator): ``import envs`` reads these names to register the
+``SC2-<map>-v0`` ids; the simulator (``envs/sim/``) and the adapter (``envs/sc2/``) both read the facts, so this
+module imports neither. Every other list of maps reads it:
 
 - :data:`MINIGAME_INFO` (below) is where a minigame's facts live: its time limit and the raw action set we
-  expose. :data:`MINIGAMES` (sorted names, the ``SC2-`` ids) is derived from it. ``envs.sc2.minigames``
+  expose. :data:`MINIGAMES` (sorted names, the ``SC2-`` ids) is derived from it. :mod:`envs.pysc2_compat`
   checks it against pysc2's own list when pysc2 is imported; ``agents/app/sc2le.py`` reads its reference scores
   in :data:`MINIGAME_INFO`'s order (the SC2LE paper's).
-- :data:`envs.sim.rules.RULES` is where a simulated minigame's rules live; :data:`SIM_MAPS` (the ``Sim-``
-  ids) is derived from it.
+- :data:`envs.sim.catalog.RULES` is where a simulated minigame's rules live; :data:`envs.sim.catalog.SIM_MAPS`
+  (the ``Sim-`` ids) is derived from it.
 - ``envs.sc2.scripted.SCRIPTED_AGENTS`` (keyed by map name) holds a scripted agent per simulated map (the
   benchmark, ``--demos scripted`` and the demo play them); a test checks that every simulated map has one.
 
@@ -16,16 +17,15 @@ Adding a minigame:
 
 1. pysc2 ships a new one: add its :class:`Minigame` to :data:`MINIGAME_INFO` (the ``SC2-<map>-v0`` id
    follows); a test checks the names against pysc2's.
-2. The simulator plays it: add its :class:`~envs.sim.rules.Rules` to ``RULES`` in ``envs/sim/rules.py``
-   (the ``Sim-<map>-v0`` id follows), a scripted agent to ``SCRIPTED_AGENTS`` in ``envs/sc2/scripted.py``,
-   its config under ``configs/`` and its test in ``tests/test_sim.py``.
+2. The simulator plays it: add its rules to ``RULES`` in ``envs/sim/catalog.py`` (the ``Sim-<map>-v0`` id
+   follows; the rules live in the folder of their family, ``envs/sim/pickups/rules.py`` or
+   ``envs/sim/combat/rules.py``), a scripted agent to ``SCRIPTED_AGENTS`` in ``envs/sc2/scripted.py``, its config
+   under ``configs/`` and its test in ``tests/envs/sim/``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from envs.sim.rules import RULES
 
 GAME_LOOPS_PER_SECOND = 16
 """Game loops per game second ("normal" speed), the unit of the maps' timers and of unit speeds."""
@@ -69,11 +69,6 @@ MINIGAME_INFO: dict[str, Minigame] = {
 
 MINIGAMES: tuple[str, ...] = tuple(sorted(MINIGAME_INFO))
 """The seven SC2LE minigames' map names, sorted (the ``SC2-<map>-v0`` ids)."""
-
-SIM_MAPS: tuple[str, ...] = tuple(RULES)
-"""The minigames the pysc2-protocol simulator implements, in ``RULES`` order (the ``Sim-<map>-v0`` ids)."""
-
-assert set(SIM_MAPS) <= set(MINIGAME_INFO), f"simulated maps not in MINIGAME_INFO: {set(SIM_MAPS) - set(MINIGAME_INFO)}"
 
 
 def minigame(name: str) -> Minigame:

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 import gymnasium as gym
 
-from envs.maps import MINIGAMES, SIM_MAPS
+from envs.maps import MINIGAMES
+from envs.sim.catalog import SIM_MAPS
 
 NAMESPACE = "perceiver_rl"
 

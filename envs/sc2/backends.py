@@ -2,8 +2,8 @@
 
 All three take ``sc2_env.SC2Env``'s keyword arguments and return its ``TimeStep``s; ``BACKENDS`` maps
 a name to a factory ``(map_name, aif, step_mul, random_seed, observations) -> pysc2 environment``;
-``observations`` (``"direct"`` or ``"protocol"``) selects the simulator's observation path
-(:mod:`envs.sim.env`); the game and SC2TestEnv speak the protocol only and accept ``"protocol"``.
+``observations`` selects the simulator's observation path (:mod:`envs.sim.observation_paths`: its default
+there); the game and SC2TestEnv speak the protocol only and accept ``"protocol"``.
 
 The real game gets ``game_steps_per_episode`` = the map's timer: the maps' timer only pauses the
 game (their trigger scripts never end it), so without it pysc2 would never report ``LAST``.
@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from envs.maps import SIM_MAPS
-from envs.sc2.minigames import minigame
-from envs.sc2.pysc2_compat import PACKAGED_MAPS_DIR, maps, mock_sc2_env, run_configs, sc2_env
+from envs.maps import minigame
+from envs.pysc2_compat import PACKAGED_MAPS_DIR, maps, mock_sc2_env, run_configs, sc2_env
+from envs.sim.catalog import SIM_MAPS
+from envs.sim.env import SimSC2Env
+from envs.sim.observation_paths import DEFAULT_OBSERVATIONS, PROTOCOL
 
 
 class SC2NotInstalledError(RuntimeError):
@@ -28,14 +30,14 @@ def _players():
 
 
 def _protocol_only(backend: str, observations: str) -> None:
-    if observations != "protocol":
+    if observations != PROTOCOL:
         raise ValueError(
             f"sim_observations={observations!r}: backend {backend!r} speaks pysc2's protocol only; the direct "
             "observation path is the simulator's (backend 'sim')"
         )
 
 
-def _game(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = "protocol"):
+def _game(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = PROTOCOL):
     _protocol_only("game", observations)
     sim = (
         f"use the simulator id 'perceiver_rl/Sim-{map_name}-v0' instead"
@@ -62,16 +64,14 @@ def _game(map_name: str, aif, step_mul: int, random_seed: int | None, observatio
     )  # fmt: skip
 
 
-def _sim(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = "direct"):
-    from envs.sim.env import SimSC2Env
-
+def _sim(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = DEFAULT_OBSERVATIONS):
     return SimSC2Env(
         map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed,
         observations=observations,
     )  # fmt: skip
 
 
-def _test(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = "protocol"):
+def _test(map_name: str, aif, step_mul: int, random_seed: int | None, observations: str = PROTOCOL):
     _protocol_only("test", observations)
     return mock_sc2_env.SC2TestEnv(
         map_name=map_name, players=_players(), agent_interface_format=aif, step_mul=step_mul, random_seed=random_seed

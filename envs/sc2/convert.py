@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.sc2.minigames import Minigame
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, FunctionCall, MinimapFeatures, PlayerRelative
+from envs.maps import Minigame
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, FunctionCall, MinimapFeatures, PlayerRelative
 from envs.spec import ActionSpec, ActionType, ObservationSpec
 
 UNIT_TYPES: tuple[int, ...] = (48, 317, 1680, 105, 9, 110, 45, 18, 341, 342, 20, 19, 21)

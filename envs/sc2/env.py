@@ -14,11 +14,11 @@ Observations and actions follow :mod:`envs.spec` through :class:`envs.sc2.conver
 - ``action_functions``: the pysc2 ``RAW_FUNCTIONS`` names exposed as action types, in index order (``None``:
   the minigame's set, :data:`envs.maps.MINIGAME_INFO`); e.g. ``["no_op", "Move_pt"]`` for point
   targeting only. ``no_op`` must be one of them; on the simulator each must be one it executes.
-- ``sim_observations``: the simulator's observation path, ``"direct"`` (the default: the contract's pysc2
-  fields written straight from the simulator's state) or ``"protocol"`` (protos through pysc2's
-  ``transform_obs``, the reference); both give identical observations, rewards and episodes
-  (:mod:`envs.sim.env`). ``None`` = the backend's default; the game and ``test`` backends take only
-  ``"protocol"`` (``"direct"`` raises ``ValueError``).
+- ``sim_observations``: the simulator's observation path (:mod:`envs.sim.observation_paths`), ``"direct"`` (the
+  contract's pysc2 fields written straight from the simulator's state) or ``"protocol"`` (protos through pysc2's
+  ``transform_obs``, the reference); both give identical observations, rewards and episodes. ``None`` = the
+  backend's own: :data:`envs.sim.observation_paths.DEFAULT_OBSERVATIONS` on the simulator; the game and ``test``
+  backends take only ``"protocol"`` (``"direct"`` raises ``ValueError``).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import math
 import gymnasium as gym
 
 from envs.episode import EpisodeGuard
+from envs.maps import minigame
+from envs.pysc2_compat import RAW_FUNCTIONS, StepType, features
 from envs.sc2.backends import BACKENDS
 from envs.sc2.convert import ContractConfig, TimestepConverter
-from envs.sc2.minigames import minigame
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, StepType, features
+from envs.sim.abilities import can_execute
+from envs.sim.observation_paths import OBSERVATION_PATHS
 
-SIM_OBSERVATIONS = ("direct", "protocol")
-"""Values of ``sim_observations`` (the simulator's observation paths, :data:`envs.sim.env.OBSERVATION_PATHS`)."""
 SCREEN_SIZE = 8
 """pysc2 needs screen feature dimensions beside the minimap ones; the contract uses no screen layer."""
 
@@ -65,8 +65,8 @@ class SC2MinigameEnv(gym.Env):
         self.game = minigame(map_name)
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} unknown; valid: {sorted(BACKENDS)}")
-        if sim_observations not in (None, *SIM_OBSERVATIONS):
-            raise ValueError(f"sim_observations: {sim_observations!r} unknown; valid: {', '.join(SIM_OBSERVATIONS)}")
+        if sim_observations not in (None, *OBSERVATION_PATHS):
+            raise ValueError(f"sim_observations: {sim_observations!r} unknown; valid: {', '.join(OBSERVATION_PATHS)}")
         functions = self.game.action_functions if action_functions is None else action_functions
         functions = _action_functions(functions, backend)
         config = ContractConfig(max_entities=max_entities, max_selected=max_selected, spatial_size=spatial_size)
@@ -133,8 +133,6 @@ def _action_functions(names, backend: str) -> tuple[str, ...]:
     if "no_op" not in names:
         raise ValueError(f"action_functions: must contain 'no_op' (always legal), got {list(names)}")
     if backend == "sim":
-        from envs.sim.env import can_execute
-
         for name in names:
             if not can_execute(RAW_FUNCTIONS[name]):
                 raise ValueError(

@@ -63,7 +63,7 @@ SCRIPTED_AGENTS: dict[str, type[ScriptedAgent]] = {
     **{game: agents[0] for game, agents in COMBAT_AGENTS.items()},
 }
 """The scripted agent of a minigame, by map name (a registry, not the list of maps: that is :mod:`envs.maps`;
-``tests/test_envs_registry.py`` checks that every simulated map has one)."""
+``tests/envs/test_envs_registry.py`` checks that every simulated map has one)."""
 
 
 def run_episode(env, agent: ScriptedAgent, seed: int | None = None) -> float:

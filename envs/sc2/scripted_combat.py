@@ -1,7 +1,7 @@
 """Scripted agents of the combat minigames, on the observation contract (they run on the real game too).
 
 They see what a policy sees: unit types, alliance, grid positions, health ratios (times the type's hit points,
-:data:`envs.sim.units.UNIT_STATS`, the game's values), order counts and order targets; and they act through the
+:data:`envs.sim.combat.units.UNIT_STATS`, the game's values), order counts and order targets; and they act through the
 contract's action types (``Attack_pt``, ``Attack_unit``, ``Move_pt``), commanding at most ``max_selected`` units per
 step. Distances are in grid cells (one map unit at the default 64 x 64 grid).
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.scripted_base import ScriptedAgent
-from envs.sim.units import BANELING, MARINE, UNIT_STATS
+from envs.sim.combat.units import BANELING, MARINE, UNIT_STATS
 
 _F = {name: i for i, name in enumerate(ENTITY_FEATURES)}
 _TYPES = np.array([t for t in UNIT_STATS])

@@ -1,14 +1,17 @@
-"""Simulator of SC2LE minigames speaking pysc2's protocol (a drop-in ``SC2Env``): the movement maps (``world``, ``rules``) and
-the combat maps (``army``, ``combat``, ``combat_rules``, ``fog``).
+"""Simulator of SC2LE minigames speaking pysc2's protocol (a drop-in ``SC2Env``), one folder per map family with the
+same files: ``pickups/`` (MoveToBeacon, CollectMineralShards) and ``combat/`` (DefeatRoaches,
+DefeatZerglingsAndBanelings, FindAndDefeatZerglings); :mod:`envs.sim.families` says what each file holds.
 
-``RULES`` (:mod:`envs.sim.rules`) is the one list of simulated maps, by name (``envs.maps.SIM_MAPS`` reads it).
-Importing the package or its rules imports no pysc2: ``SimSC2Env`` (which does) loads on first access.
+``RULES`` (:mod:`envs.sim.catalog`) is the one list of simulated maps, by name (``SIM_MAPS``: the ``Sim-`` ids).
+Importing the package or its catalog imports no pysc2: ``SimSC2Env`` (which does) loads on first access.
+The simulator imports nothing of the adapter (``envs/sc2/``), which uses it as a backend.
 """
 
-from envs.sim.rules import RULES, Rules
-from envs.sim.world import MapConfig, Region, World
+from envs.sim.catalog import RULES, SIM_MAPS
+from envs.sim.geometry import MapConfig, Region
+from envs.sim.observation_paths import DEFAULT_OBSERVATIONS, OBSERVATION_PATHS
 
-__all__ = ["RULES", "MapConfig", "Region", "Rules", "SimSC2Env", "World"]
+__all__ = ["DEFAULT_OBSERVATIONS", "OBSERVATION_PATHS", "RULES", "SIM_MAPS", "MapConfig", "Region", "SimSC2Env"]
 
 
 def __getattr__(name: str):

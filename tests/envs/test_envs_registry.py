@@ -59,9 +59,9 @@ def test_import_registers_the_ids_with_gymnasium():
 
 
 def test_map_names_match_pysc2_and_the_simulator():
-    from envs.maps import MINIGAMES, SIM_MAPS
-    from envs.sc2.pysc2_compat import mini_games
-    from envs.sim.rules import RULES
+    from envs.maps import MINIGAMES
+    from envs.pysc2_compat import mini_games
+    from envs.sim.catalog import RULES, SIM_MAPS
 
     assert MINIGAMES == tuple(sorted(mini_games.mini_games))
     assert SIM_MAPS == tuple(RULES) and set(SIM_MAPS) <= set(MINIGAMES)
@@ -69,8 +69,9 @@ def test_map_names_match_pysc2_and_the_simulator():
 
 
 def test_every_simulated_map_has_a_scripted_agent():
-    from envs.maps import MINIGAMES, SIM_MAPS
+    from envs.maps import MINIGAMES
     from envs.sc2.scripted import SCRIPTED_AGENTS
+    from envs.sim.catalog import SIM_MAPS
 
     assert set(SIM_MAPS) <= set(SCRIPTED_AGENTS) <= set(MINIGAMES)
 

@@ -11,8 +11,8 @@ import pytest
 
 import envs  # noqa: F401 - registers the ids
 from envs.episode import StepAfterEndError
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, MinimapFeatures, StepType, TimeStep
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, MinimapFeatures, StepType, TimeStep
 from envs.tokens.wrapper import TokenObservation
 
 FIELDS = ("raw_units", "feature_minimap", "player", "game_loop", "score_cumulative")

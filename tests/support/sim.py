@@ -7,16 +7,16 @@ import math
 import gymnasium as gym
 import numpy as np
 
+from envs.pysc2_compat import RAW_FUNCTIONS
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
-from envs.sim.direct import FIELDS
+from envs.sim.direct_base import FIELDS
 
 EXECUTABLE = [
     "no_op", "Move_pt", "Move_unit", "Smart_pt", "Smart_unit", "Attack_pt", "Attack_unit", "Stop_quick",
     "HoldPosition_quick",
 ]  # fmt: skip
-"""Every RAW function the simulator executes (``envs.sim.env.can_execute``)."""
+"""Every RAW function the simulator executes (``envs.sim.abilities.can_execute``)."""
 
 
 def assert_fields_equal(protocol, direct, where: str = "") -> None:

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import envs
-from envs.maps import SIM_MAPS
+from envs.maps import minigame
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType, TimeStep
 from envs.sc2.backends import SC2NotInstalledError
 from envs.sc2.convert import ENTITY_FEATURES, ContractConfig, TimestepConverter
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.minigames import minigame
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType, TimeStep
+from envs.sim.catalog import SIM_MAPS
 
 
 def _action(env, action_type=0, selected=(), target=0, location=0, queued=0):

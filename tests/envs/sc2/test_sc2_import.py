@@ -1,4 +1,4 @@
-"""pysc2 (through envs.sc2.pysc2_compat) imports beside ray on Python 3.11, in either order."""
+"""pysc2 (through envs.pysc2_compat) imports beside ray on Python 3.11, in either order."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 import pytest
 
 CODE = {
-    "pysc2_first": "import envs.sc2.pysc2_compat as c; import ray; from ray.rllib.algorithms.ppo import PPOConfig",
-    "ray_first": "import ray; from ray.rllib.algorithms.ppo import PPOConfig; import envs.sc2.pysc2_compat as c",
+    "pysc2_first": "import envs.pysc2_compat as c; import ray; from ray.rllib.algorithms.ppo import PPOConfig",
+    "ray_first": "import ray; from ray.rllib.algorithms.ppo import PPOConfig; import envs.pysc2_compat as c",
 }
 CHECK = "; assert c.PYSC2_MODULE == 'pysc2_evolved'; assert len(c.MINIGAMES) == 7; print(c.RAW_FUNCTIONS.Move_pt.id)"
 

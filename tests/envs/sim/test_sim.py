@@ -5,19 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.maps import SIM_MAPS
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, MinimapFeatures
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, MinimapFeatures
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
-from envs.sim.rules import RULES
-from envs.sim.world import MapConfig
+from envs.sim.catalog import RULES, SIM_MAPS
+from envs.sim.geometry import MapConfig
 from support.sim import assert_same_protocol_as_pysc2s_test_env
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
 
 PICKUP_MAPS = [m for m in SIM_MAPS if RULES[m].kind == "pickups"]
-"""The movement maps (the combat maps: tests/test_sim_combat.py)."""
+"""The pickups maps (the combat maps: test_sim_combat.py)."""
 RECORDED = {"MoveToBeacon": (26.0, 3.0), "CollectMineralShards": (138.0, 10.0)}
 """Mean scripted scores recorded in docs/envs.md (10 episodes, seeds 0-9) and the tolerance on 4 episodes; one per
 movement map."""

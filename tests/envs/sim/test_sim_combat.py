@@ -6,25 +6,17 @@ import numpy as np
 import pytest
 from support.sim import assert_same_protocol_as_pysc2s_test_env
 
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.scripted import run_episode
 from envs.sc2.scripted_combat import AttackMoveAgent, FocusFireAgent
-from envs.sim import combat
-from envs.sim.army import (
-    ATTACK,
-    ATTACK_ABILITY,
-    HOLD_ABILITY,
-    IDLE,
-    MOVE_ABILITY,
-    SMART,
-    TARGET,
-    CombatWorld,
-)
-from envs.sim.army import MOVE as MOVE_KIND
-from envs.sim.combat_rules import SIDE_REGIONS, FindAndDefeat
-from envs.sim.rules import RULES
-from envs.sim.units import BANELING, LOOPS_PER_SECOND, MARINE, ROACH, ZERGLING
+from envs.sim.abilities import ATTACK_ABILITY, HOLD_ABILITY, MOVE_ABILITY, SMART
+from envs.sim.catalog import RULES
+from envs.sim.combat import tick
+from envs.sim.combat.rules import SIDE_REGIONS, FindAndDefeat
+from envs.sim.combat.units import BANELING, LOOPS_PER_SECOND, MARINE, ROACH, ZERGLING
+from envs.sim.combat.world import ATTACK, IDLE, TARGET, CombatWorld
+from envs.sim.combat.world import MOVE as MOVE_KIND
 
 COMBAT_MAPS = ["DefeatRoaches", "DefeatZerglingsAndBanelings", "FindAndDefeatZerglings"]
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)
@@ -39,7 +31,7 @@ def _world(*units: tuple[int, int, tuple[float, float]]) -> CombatWorld:
 
 
 def _run(world: CombatWorld, loops: int) -> list[np.ndarray]:
-    return [combat.step(world) for _ in range(loops)]
+    return [tick.step(world) for _ in range(loops)]
 
 
 def _inside(points: np.ndarray, rect) -> bool:
@@ -141,7 +133,7 @@ def test_units_move_at_their_speed_and_attack_move_stops_to_fight_where_move_doe
     world.constants["scan"][2] = 0.0  # the zergling stays put
     world.command([world.tags[0]], ATTACK_ABILITY, (43.0, 28.0), 0, False)
     world.command([world.tags[1]], MOVE_ABILITY, (43.0, 24.0), 0, False)
-    combat.step(world)
+    tick.step(world)
     assert world.pos[0, 0] - 23.0 == pytest.approx(MARINE.speed / LOOPS_PER_SECOND)
     _run(world, 59)
     assert world.order_kind[0] == ATTACK and world.engaged[0] == 2 and world.pos[0, 0] < 33.0  # stopped to shoot

@@ -1,4 +1,4 @@
-"""The combat maps' direct observation path (``envs/sim/combat_direct.py``) against their protocol path (protos ->
+"""The combat maps' direct observation path (``envs/sim/combat/direct.py``) against their protocol path (protos ->
 pysc2's ``features.transform_obs``), the reference: field by field and exactly, on random combat states (fog included),
 under random legal play in lockstep, and over whole seeded episodes with the scripted agents."""
 
@@ -16,11 +16,11 @@ from support.sim import (
 )
 
 import envs  # noqa: F401  (registers the ids)
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.scripted import SCRIPTED_AGENTS
-from envs.sim.army import ATTACK, FOLLOW, HOLD, MOVE, TARGET, CombatWorld, Order
-from envs.sim.units import UNIT_STATS
+from envs.sim.combat.units import UNIT_STATS
+from envs.sim.combat.world import ATTACK, FOLLOW, HOLD, MOVE, TARGET, CombatWorld, Order
 
 COMBAT_MAPS = ["DefeatRoaches", "DefeatZerglingsAndBanelings", "FindAndDefeatZerglings"]
 ABILITIES = [RAW_FUNCTIONS[name].ability_id for name in EXECUTABLE[1:]] + [3665, 12345]

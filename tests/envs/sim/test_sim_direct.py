@@ -1,4 +1,4 @@
-"""The simulator's direct observation path (``envs/sim/direct.py``) against the protocol path (protos ->
+"""The simulator's direct observation path (``envs/sim/pickups/direct.py``) against the protocol path (protos ->
 pysc2's ``features.transform_obs``), the reference: field by field and exactly, on random simulator states, on
 random legal play (unit-targeted and queued orders included), and over whole seeded episodes."""
 
@@ -19,17 +19,16 @@ from support.sim import (
 )
 
 import envs  # noqa: F401  (registers the ids)
-from envs.maps import SIM_MAPS
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.scripted import SCRIPTED_AGENTS
-from envs.sim.direct import DirectObservationBuilder
+from envs.sim.catalog import RULES, SIM_MAPS
 from envs.sim.env import SimSC2Env
-from envs.sim.rules import RULES
-from envs.sim.world import World
+from envs.sim.pickups.direct import PickupsDirectBuilder
+from envs.sim.pickups.world import World
 
 MAPS = [m for m in SIM_MAPS if RULES[m].kind == "pickups"]
-"""The movement maps (the combat maps: tests/test_sim_combat_direct.py)."""
+"""The pickups maps (the combat maps: test_sim_combat_direct.py)."""
 ABILITIES = [RAW_FUNCTIONS[name].ability_id for name in EXECUTABLE[1:]] + [3665, 1, 12345]
 """Ability ids for random order queues (12345: no pysc2 function, reported as 0)."""
 
@@ -159,4 +158,34 @@ def test_direct_builder_rejects_a_transform_it_does_not_know():
         transforms = [object()]
 
     with pytest.raises(ValueError, match="unexpected pysc2 world -> raw transform"):
-        DirectObservationBuilder(sim._rules, sim._config, (64, 64), Chain())
+        PickupsDirectBuilder(sim._rules, (64, 64), Chain())
+
+
+def _moves(env, obs, row: int) -> bool:
+    """Whether a Move_pt of the unit in ``obs``'s entity slot ``row`` reaches that unit (it has an order after it)."""
+    names = [t.name for t in env.act_spec.action_types]
+    spec = env.act_spec
+    selected = np.full(spec.max_selected, spec.max_entities, np.int64)
+    selected[0] = row
+    location = int(np.flatnonzero(obs["location_mask"].reshape(-1))[0])
+    action = {"action_type": names.index("Move_pt"), "queued": 0, "selected_units": selected, "target_unit": 0,
+              "location": location}  # fmt: skip
+    env.step(action)
+    units = env._env._features.transform_obs(env._env._response)["raw_units"]
+    return bool(units[units[:, FeatureUnit.alliance] == 1][0, FeatureUnit.order_length])
+
+
+@pytest.mark.parametrize("path", ["direct", "protocol"])
+def test_actions_name_the_units_of_the_last_observation(path):
+    """pysc2's actions name units by their row in the last raw units; the direct path, which calls no
+    ``transform_obs``, maps the rows to tags itself: a ``transform_obs`` call on an old proto (the previous episode's,
+    other tags) changes nothing. Tags continue across episodes, so a row mapped with the old tags would miss."""
+    env = SC2MinigameEnv("MoveToBeacon", backend="sim", sim_observations=path)
+    sim = env._env
+    env.reset(seed=0)
+    stale = sim._response
+    obs, _ = env.reset(seed=1)
+    if path == "direct":
+        sim._features.transform_obs(stale)  # the observation side's pysc2 Features now knows the old tags
+    assert _moves(env, obs, int(np.flatnonzero(obs["selectable_mask"])[0]))
+

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 import envs
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.pysc2_compat import RAW_FUNCTIONS, FeatureUnit
 from envs.sc2.scripted import SCRIPTED_AGENTS, run_episode
-from envs.sim.rules import RULES
-from envs.sim.world import MapConfig, World
+from envs.sim.catalog import RULES
+from envs.sim.geometry import MapConfig
+from envs.sim.pickups.world import World
 
 SPEED = MapConfig().marine_speed
 _ORDER_LENGTH = ENTITY_FEATURES.index("order_length")
@@ -92,8 +93,8 @@ def test_a_unit_order_ends_the_game_loop_another_marine_takes_its_shard():
     rules = RULES["CollectMineralShards"]
     world = _shards_world([(30.0, 28.0), (33.0, 28.0)], [(34.0, 28.0)])
     shard = int(world.pickups.tags[0])
-    world.command({int(world.marines.tags[0])}, "move", None, False, 3794, target_tag=shard)
-    world.command({int(world.marines.tags[1])}, "move", (34.0, 28.0), False, 3794)
+    world.command({int(world.marines.tags[0])}, 3794, None, shard, False)
+    world.command({int(world.marines.tags[1])}, 3794, (34.0, 28.0), 0, False)
     assert rules.step(world, 8, np.random.default_rng(1)) == 1  # marine 1 takes it in the first game loop
     np.testing.assert_allclose(world.marines.pos[0], (30.0 + SPEED, 28.0))  # marine 0 stopped there too
     assert world.orders[0] == []
@@ -104,8 +105,8 @@ def test_queued_unit_orders_visit_the_shards_in_turn():
     world = _shards_world([(30.0, 28.0), (24.0, 22.0)], [(32.5, 28.0), (32.5, 31.0)])
     first, second = (int(t) for t in world.pickups.tags[:2])
     marine = {int(world.marines.tags[0])}
-    world.command(marine, "move", None, False, 3794, target_tag=first)
-    world.command(marine, "move", None, True, 1, target_tag=second)
+    world.command(marine, 3794, None, first, False)
+    world.command(marine, 1, None, second, True)
     reward = sum(rules.step(world, 8, np.random.default_rng(1)) for _ in range(6))
     assert reward == 2 and world.orders[0] == []
 
@@ -134,7 +135,7 @@ def test_a_step_with_unit_orders_equals_loop_by_loop_play():
         point = choice.uniform((22, 20), (44, 36))
         for k, (w, r) in enumerate(zip(worlds, rngs)):
             marine = {int(w.marines.tags[i])}
-            w.command(marine, "move", None if unit else point, queued, 3794, target_tag=tag if unit else 0)
+            w.command(marine, 3794, None if unit else point, tag if unit else 0, queued)
             totals[k] += rules.step(w, 8, r) if k == 0 else _loop_by_loop(rules, w, 8, r)
         np.testing.assert_allclose(worlds[0].marines.pos, worlds[1].marines.pos, atol=1e-9)
         np.testing.assert_array_equal(worlds[0].pickups.tags, worlds[1].pickups.tags)

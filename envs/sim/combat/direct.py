@@ -1,9 +1,9 @@
 """The combat maps' direct observation path: ``CombatWorld`` -> the arrays pysc2's ``features.transform_obs`` makes of
-the protocol path's ``ResponseObservation`` (:mod:`envs.sim.combat_protocol`), with no protos in between.
+the protocol path's ``ResponseObservation`` (:mod:`envs.sim.combat.protocol`), with no protos in between.
 
-The same fields as :mod:`envs.sim.direct` (:data:`~envs.sim.direct.FIELDS`), equal to the protocol path's dtype
-and values (``tests/test_sim_combat_direct.py``): raw unit rows of the seen units in slot order with the float32
-rounding and integer truncation pysc2 applies (``health``, ``health_ratio = int(health / health_max * 255)``,
+The fields of :mod:`envs.sim.direct_base` (:data:`~envs.sim.direct_base.FIELDS`), equal to the protocol path's dtype
+and values (``tests/envs/sim/test_sim_combat_direct.py``): raw unit rows of the seen units in slot order with the
+float32 rounding and integer truncation pysc2 applies (``health``, ``health_ratio = int(health / health_max * 255)``,
 ``facing``, ``weapon_cooldown``), orders of the player's units, every minimap layer.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.sc2.pysc2_compat import FeatureUnit, MinimapFeatures, actions, features, transform
-from envs.sim.army import CombatWorld
-from envs.sim.combat_protocol import ALLIANCE, FOOD_CAP, unit_pixels
-from envs.sim.combat_rules import CombatRules
-from envs.sim.direct import Observation, RawWriter
-from envs.sim.fog import View
-from envs.sim.protocol import SELF_PLAYER_ID
-from envs.sim.units import UNIT_STATS
+from envs.pysc2_compat import FeatureUnit, MinimapFeatures, actions, features, transform
+from envs.sim.combat.fog import View
+from envs.sim.combat.protocol import ALLIANCE, unit_pixels
+from envs.sim.combat.rules import CombatRules
+from envs.sim.combat.units import UNIT_STATS
+from envs.sim.combat.world import CombatWorld
+from envs.sim.direct_base import Observation, RawWriter
+from envs.sim.protocol_base import FOOD_CAP, SELF_PLAYER_ID
 
 _FU = FeatureUnit
 _ORDER_COLUMNS = (int(_FU.order_id_0), int(_FU.order_id_1), int(_FU.order_id_2), int(_FU.order_id_3))
@@ -36,8 +36,8 @@ def _truncate32(values: np.ndarray) -> np.ndarray:
 
 
 class CombatDirectBuilder(RawWriter):
-    """``CombatWorld`` -> pysc2-style observation fields, equal to :class:`~envs.sim.combat_protocol.CombatObservationBuilder`
-    through ``transform_obs``."""
+    """``CombatWorld`` -> pysc2-style observation fields, equal to the protocol path's
+    (:class:`~envs.sim.combat.protocol.CombatProtocolBuilder` through ``transform_obs``)."""
 
     def __init__(self, rules: CombatRules, minimap: tuple[int, int], world_to_raw: transform.Chain):
         cfg = rules.map_config

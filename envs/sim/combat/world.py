@@ -1,12 +1,12 @@
 """State of a combat minigame: two players' units as arrays (one slot per unit), their orders, and commands.
 
 A :class:`CombatWorld` holds every unit of both players in slots: per-slot arrays of position, health, weapon
-cooldown, facing, tag, alive, and constants copied from :data:`envs.sim.units.UNIT_STATS` when the unit spawns
+cooldown, facing, tag, alive, and constants copied from :data:`envs.sim.combat.units.UNIT_STATS` when the unit spawns
 (radius, speed, ranges, damage, ...). Slots of dead units stay (``alive`` False) until :meth:`CombatWorld.compact`
-drops them (the map rules call it when they remove units, e.g. a new wave). :mod:`envs.sim.combat` steps the
+drops them (the map rules call it when they remove units, e.g. a new wave). :mod:`envs.sim.combat.tick` steps the
 arrays one game loop at a time, vectorised over the slots.
 
-Orders (the player's units only; the enemy has no AI, its units act on their own, see :mod:`envs.sim.combat`):
+Orders (the player's units only; the enemy has no AI, its units act on their own, see :mod:`envs.sim.combat.tick`):
 each unit has a queue of :class:`Order` (head = the order it executes). The head is mirrored in the arrays
 ``order_kind``, ``order_point`` and ``order_slot`` for the vectorised step. Kinds:
 
@@ -27,14 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from envs.sim.units import UNIT_STATS
+from envs.sim.abilities import ATTACK_ABILITY, HOLD_ABILITY, SMART, STOP_ABILITY
+from envs.sim.combat.units import UNIT_STATS
 
 IDLE, MOVE, ATTACK, TARGET, HOLD, FOLLOW = range(6)
 """Order kinds (``CombatWorld.order_kind``)."""
-
-SMART, MOVE_ABILITY, ATTACK_ABILITY, STOP_ABILITY, HOLD_ABILITY = 1, 3794, 3674, 3665, 3793
-"""The raw interface's general ability ids the simulator executes (pysc2's ``Smart_*``, ``Move_*``, ``Attack_*``,
-``Stop_quick``, ``HoldPosition_quick``)."""
 
 _CONSTANTS = ("radius", "speed", "range", "scan", "sight", "period", "damage", "bonus", "light", "armor", "splash",
               "suicide", "regeneration", "health_max")  # fmt: skip
@@ -81,9 +78,9 @@ class CombatWorld:
     orders: list[list[Order]] = field(default_factory=list)
     constants: dict[str, np.ndarray] = field(default_factory=lambda: {k: _empty(np.float64) for k in _CONSTANTS})
     next_tag: int = 1
-    """As :class:`envs.sim.world.World`: tags continue across the env's worlds."""
+    """As :class:`envs.sim.pickups.world.World`: tags continue across the env's worlds."""
     pairs: Any = None
-    """Cache of the combat step (:class:`envs.sim.combat.Pairs`: per pair the sum of radii, whether they are enemies,
+    """Cache of the combat step (:class:`.tick.Pairs`: per pair the sum of radii, whether they are enemies,
     ...), valid while the slots do not change: ``None`` after :meth:`spawn` / :meth:`compact`."""
     index: dict[int, int] | None = None
     """Cache: tag -> slot, valid while the slots do not change (``None`` after :meth:`spawn` / :meth:`compact`)."""

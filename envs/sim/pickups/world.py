@@ -1,4 +1,5 @@
-"""2-D dynamics of the simulated minigames: marines moving toward commanded points at the game's speed.
+"""The pickups maps' world (MoveToBeacon, CollectMineralShards): marines moving toward commanded points at the
+game's speed, neutral pickups (the beacon, mineral shards).
 
 Units are in world coordinates (the game's: x right, y up, map ``map_size`` x ``map_size``). Marines do not collide (the real game's separation is
 ignored); a marine with an order moves straight toward the order's target at ``marine_speed`` per game
@@ -16,35 +17,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from envs.sim.abilities import ATTACK_ABILITY, HOLD_ABILITY, MOVE_ABILITY, SMART, STOP_ABILITY
+from envs.sim.geometry import MapConfig, Region
 
-@dataclass(frozen=True)
-class Region:
-    """A rectangle ``(x0, y0, x1, y1)`` minus an optional circle ``(cx, cy, r)``, as in the maps' Regions file."""
+ABILITY_EFFECTS: dict[int, str] = {
+    SMART: "move",  # on the ground = move; on a beacon / shard (neutral, not attackable) = move to it
+    MOVE_ABILITY: "move",  # to a point, or to a unit
+    ATTACK_ABILITY: "move",  # there is nothing attackable on these maps (attack-move to a point; on a unit: move to it)
+    STOP_ABILITY: "stop",
+    HOLD_ABILITY: "stop",
+}
+"""What the marines do on each ability the simulator executes (:mod:`envs.sim.abilities`); the game rejects other
+abilities for marines, the simulator ignores them.
 
-    rect: tuple[float, float, float, float]
-    exclude: tuple[float, float, float] | None = None
-
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """A uniform random point of the region, ``(2,)``."""
-        x0, y0, x1, y1 = self.rect
-        while True:
-            p = rng.uniform((x0, y0), (x1, y1))
-            if self.exclude is None or np.hypot(p[0] - self.exclude[0], p[1] - self.exclude[1]) >= self.exclude[2]:
-                return p
-
-
-@dataclass(frozen=True)
-class MapConfig:
-    """Geometry and unit constants shared by both maps (read off the .SC2Map files shipped with pysc2-evolved)."""
-
-    map_size: int = 64
-    """Map side in world units (both maps are 64 x 64)."""
-    playable: tuple[float, float, float, float] = (22.0, 20.0, 44.0, 36.0)
-    """``(x0, y0, x1, y1)`` of region 1 "Playable Space", where the marines spawn."""
-    marine_speed: float = 2.25 / 16
-    """World units per game loop: the marine's 2.25 per game second (3.15 per real second at "faster")."""
-    marine_radius: float = 0.375
-    marine_health: int = 45
+A "move" with a target unit (``Move_unit``, ``Smart_unit``, ``Attack_unit``) sends the marines to that pickup's
+current position; the order shows ``target_unit_tag`` in the raw units and ends on arrival or when the pickup is
+taken (respawned pickups get new tags), as the game drops an order whose target is gone. A target that is not an
+existing pickup (a marine, a stale tag) is ignored, as a command the simulator cannot execute."""
 
 
 @dataclass
@@ -102,16 +91,18 @@ class World:
                     break
         return out
 
-    def command(
-        self, tags, ability: str, point: np.ndarray | None, queued: bool, ability_id: int, target_tag: int = 0
-    ) -> None:
-        """Give the marines with ``tags`` a ``"move"`` (to ``point``, or to the pickup ``target_tag`` when it is
-        non-zero) or ``"stop"`` order."""
-        target = int(target_tag) if target_tag else None
+    def command(self, tags, ability_id: int, point: tuple[float, float] | None, target_tag: int, queued: bool) -> None:
+        """Execute a raw unit command (:data:`ABILITY_EFFECTS`) for the marines among ``tags``: a move to ``point``, or
+        to the pickup ``target_tag`` (``point`` None), or a stop. A command the simulator cannot execute (another
+        ability; a unit target that is not an existing pickup) is ignored."""
+        effect = ABILITY_EFFECTS.get(ability_id)
+        target = int(target_tag) if point is None and target_tag else None
+        if effect is None or (effect == "move" and point is None and not (target and self.is_pickup(target))):
+            return
         for i, tag in enumerate(self.marines.tags):
             if tag not in tags:
                 continue
-            if ability == "stop":
+            if effect == "stop":
                 self.orders[i].clear()
                 continue
             order = (ability_id, target if target is not None else np.asarray(point, float))
@@ -150,7 +141,7 @@ class World:
 
         Marine motion does not depend on the pickups except through unit-targeted orders, whose target stands
         still until it is taken, so a whole agent step is integrated at once and the rules then scan the path
-        for pickups (:meth:`envs.sim.rules.Rules.step`).
+        for pickups (:meth:`envs.sim.pickups.rules.Rules.step`).
         """
         speed = self.config.marine_speed
         paths = []

@@ -3,7 +3,7 @@
 pysc2-evolved ships DeepMind's ``.SC2Map`` files (``pysc2_evolved/maps/mini_games/``, MPQ archives read with
 ``mpyq``); each rule below cites the trigger of their ``MapScript.galaxy`` or the region of their ``Regions`` file it
 comes from. All three: the player's units are Marines (player 1), the enemy's Zerg units (player 2, no AI: the map
-never orders them, they act as idle units, :mod:`envs.sim.combat`); the curriculum score is the reward.
+never orders them, they act as idle units, :mod:`envs.sim.combat.tick`); the curriculum score is the reward.
 
 - **DefeatRoaches** (script "CombatFocus", trigger ``gt_Init``): with probability 1/2 (``RandomInt(1, 2)``) the
   marines get a random point of "Spawn Region Left" (region 4, x 23.97..27.98, y 25.06..31.05) and the roaches one of
@@ -38,10 +38,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from envs.sim import combat
-from envs.sim.army import CombatWorld
-from envs.sim.units import BANELING, MARINE, ROACH, ZERGLING
-from envs.sim.world import MapConfig, Region
+from envs.sim.combat import tick
+from envs.sim.combat.units import BANELING, MARINE, ROACH, ZERGLING
+from envs.sim.combat.world import CombatWorld
+from envs.sim.geometry import MapConfig, Region
 
 PLAYER, ENEMY = 1, 2
 SIDE_REGIONS = (Region((23.9748, 25.0637, 27.9787, 31.0483)), Region((38.0207, 25.0427, 42.0351, 31.0773)))
@@ -93,10 +93,10 @@ class CombatRules(ABC):
     """A combat minigame: its map, scoring and waves (subclasses place the units)."""
 
     kind: ClassVar[str] = "combat"
-    """Which simulator family plays it (``envs.sim.env``'s registry)."""
+    """Which simulator family plays it (:data:`envs.sim.families.FAMILIES`)."""
 
     TICK = 2
-    """Game loops per combat tick (:func:`envs.sim.combat.step`): the simulator resolves targets, attacks and deaths
+    """Game loops per combat tick (:func:`.tick.step`): the simulator resolves targets, attacks and deaths
     every 2 game loops (1/11.2 s at "faster"), moving units and counting cooldowns (fractions carried over) by 2 loops
     at a time; the per-loop step costs twice as much for a difference no agent acting every 8 loops could exploit."""
 
@@ -129,7 +129,7 @@ class CombatRules(ABC):
         for start in range(0, loops, self.TICK):
             if finished:
                 break
-            dead = combat.step(world, min(self.TICK, loops - start))
+            dead = tick.step(world, min(self.TICK, loops - start))
             if len(dead):
                 kills = int((world.owner[dead] == ENEMY).sum())
                 reward += kills * self.kill_reward - (len(dead) - kills) * self.loss_penalty
@@ -221,4 +221,4 @@ COMBAT_RULES: tuple[CombatRules, ...] = (
         reinforcements=4,
     ),
 )  # fmt: skip
-"""The simulated combat minigames (``envs.sim.rules.RULES`` lists them beside the movement maps)."""
+"""The simulated combat minigames (:data:`envs.sim.catalog.RULES` lists them beside the pickups maps)."""

@@ -1,53 +1,31 @@
-"""The simulator's side of pysc2's protocol: ``ResponseGameInfo`` and ``ResponseObservation`` protos.
+"""The pickups maps' side of pysc2's protocol: a :class:`~envs.sim.pickups.world.World` as an
+``sc_pb.ResponseObservation``, on the shared :class:`~envs.sim.protocol_base.ProtocolWriter`.
 
-Built the way pysc2's own mock env builds them (``mock_sc2_env._make_dummy_game_info`` for the game
-info, the fields ``tests/dummy_observation.Builder`` fills for an observation), so that pysc2's
-``features`` code turns them into the very structures the real game produces. Minimap planes we
-render: ``visibility_map`` (fog is off on these maps: all visible), ``camera``, ``player_id``,
-``player_relative``, ``selected``, ``unit_type`` and ``pathable``; the others stay unset, which
-pysc2 reads as zeros (as it does for layers a game version lacks). Screen planes stay unset too.
+Minimap planes we render: ``visibility_map`` (fog is off on these maps: all visible), ``camera``, ``player_id``,
+``player_relative``, ``selected``, ``unit_type`` and ``pathable``; the others stay unset, which pysc2 reads as zeros
+(as it does for layers a game version lacks). Screen planes stay unset too.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from envs.sc2.pysc2_compat import PlayerRelative, mock_sc2_env, raw_pb2, sc_pb, score_pb2, units
-from envs.sim.rules import Rules
-from envs.sim.world import MapConfig, World
+from envs.pysc2_compat import PlayerRelative, raw_pb2, sc_pb, score_pb2, units
+from envs.sim.pickups.rules import Rules
+from envs.sim.pickups.world import World
+from envs.sim.protocol_base import FOOD_CAP, SELF_PLAYER_ID, ProtocolWriter
 
-SELF_PLAYER_ID = 1
 NEUTRAL_PLAYER_ID = 16
 MARINE = int(units.Terran.Marine)
 
 
-def game_info(players, interface_formats, config: MapConfig) -> list[sc_pb.ResponseGameInfo]:
-    """pysc2's dummy game info with the simulated map's size and playable area."""
-    infos = mock_sc2_env._make_dummy_game_info(players, interface_formats)
-    x0, y0, x1, y1 = (int(v) for v in config.playable)
-    for info in infos:
-        info.start_raw.map_size.x = info.start_raw.map_size.y = config.map_size
-        info.start_raw.playable_area.p0.x, info.start_raw.playable_area.p0.y = x0, y0
-        info.start_raw.playable_area.p1.x, info.start_raw.playable_area.p1.y = x1, y1
-    return infos
-
-
-class ObservationBuilder:
+class PickupsProtocolBuilder(ProtocolWriter):
     """``World`` -> ``sc_pb.ResponseObservation`` at a given minimap resolution."""
 
-    def __init__(self, rules: Rules, config: MapConfig, minimap: tuple[int, int]):
-        self._rules, self._config = rules, config
-        self._w, self._h = minimap
-        self._scale = (self._w / config.map_size, self._h / config.map_size)
-        x0, y0, x1, y1 = config.playable
-        self._pathable = np.zeros((self._h, self._w), np.uint8)
-        (c0, r0), (c1, r1) = self._cell(x0, y1), self._cell(x1, y0)
-        self._pathable[r0:r1, c0:c1] = 1
+    def __init__(self, rules: Rules, minimap: tuple[int, int]):
+        super().__init__(rules.map_config, minimap)
+        self._rules = rules
         self._visible = np.full((self._h, self._w), 2, np.uint8).tobytes()
-        self._camera = self._pathable_bytes = self._pathable.tobytes()
-        self._empty = bytes(self._w * self._h)
         self.reset()
 
     def reset(self) -> None:
@@ -68,16 +46,6 @@ class ObservationBuilder:
             self._pickup_protos[tag] = u
         return self._pickup_protos[tag]
 
-    def _cell(self, x: float, y: float) -> tuple[int, int]:
-        """World point -> minimap ``(col, row)``: pysc2's world->minimap transform (y flipped, floor), clipped."""
-        col = int(math.floor(x * self._scale[0]))
-        row = int(math.floor((self._config.map_size - y) * self._scale[1]))
-        return min(max(col, 0), self._w - 1), min(max(row, 0), self._h - 1)
-
-    def _plane(self, renders, name: str, data: bytes) -> None:
-        plane = getattr(renders, name)
-        plane.bits_per_pixel, plane.size.x, plane.size.y, plane.data = 8, self._w, self._h, data
-
     def build(self, world: World, game_loop: int, score: int) -> sc_pb.ResponseObservation:
         response = sc_pb.ResponseObservation()
         obs = response.observation
@@ -85,7 +53,7 @@ class ObservationBuilder:
         marines = world.marines
         n_marines = int(marines.alive.sum())
         obs.player_common.player_id = SELF_PLAYER_ID
-        obs.player_common.food_cap = 15
+        obs.player_common.food_cap = FOOD_CAP
         obs.player_common.food_used = obs.player_common.food_army = obs.player_common.army_count = n_marines
         obs.player_common.minerals = score * self._rules.minerals_per_pickup
         obs.score.score_type = score_pb2.Score.Curriculum

@@ -1,5 +1,5 @@
-"""One combat tick, vectorised over the units of a :class:`~envs.sim.army.CombatWorld` (numpy, no per-pair Python
-loop). The map rules advance the world in ticks of 2 game loops (:attr:`envs.sim.combat_rules.CombatRules.TICK`).
+"""One combat tick, vectorised over the units of a :class:`~envs.sim.combat.world.CombatWorld` (numpy, no per-pair
+Python loop). The map rules advance the world in ticks of 2 game loops (:attr:`envs.sim.combat.rules.CombatRules.TICK`).
 
 The model, in the order a tick applies it to every unit at once (distances between the edges of the units' circles
 unless said otherwise):
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.sim.army import ATTACK, FOLLOW, HOLD, IDLE, MOVE, TARGET, CombatWorld
+from envs.sim.combat.world import ATTACK, FOLLOW, HOLD, IDLE, MOVE, TARGET, CombatWorld
 
 _FAR = 1e9
 """Edge distance of no candidate target (the pairs that do not interact have edge distance ``inf``, see ``Pairs``)."""

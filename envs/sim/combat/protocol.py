@@ -1,10 +1,9 @@
-"""The combat maps' side of pysc2's protocol: a :class:`~envs.sim.army.CombatWorld` as an ``sc_pb.ResponseObservation``.
-
-As :mod:`envs.sim.protocol` (the movement maps), whose builder this one extends, with the fields a combat
+"""The combat maps' side of pysc2's protocol: a :class:`~envs.sim.combat.world.CombatWorld` as an
+``sc_pb.ResponseObservation``, on the shared :class:`~envs.sim.protocol_base.ProtocolWriter`, with the fields a combat
 observation carries in the raw interface:
 
 - raw units: the player's living units (``alliance`` Self, owner 1) and the enemy units it sees (Enemy, owner 2:
-  all of them without fog, :mod:`envs.sim.fog`), in slot order, each with ``unit_type``, ``health`` /
+  all of them without fog, :mod:`envs.sim.combat.fog`), in slot order, each with ``unit_type``, ``health`` /
   ``health_max``, ``shield`` 0, ``facing``, ``radius``; the player's units also with ``weapon_cooldown`` (game loops
   until the weapon is ready) and ``orders`` (ability, target point or unit tag), which the game leaves out for enemy
   units ("not populated for enemies" in ``raw.proto``);
@@ -18,15 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.sc2.pysc2_compat import PlayerRelative, raw_pb2, sc_pb, score_pb2
-from envs.sim.army import CombatWorld
-from envs.sim.combat_rules import CombatRules
-from envs.sim.fog import View
-from envs.sim.protocol import SELF_PLAYER_ID, ObservationBuilder
+from envs.pysc2_compat import PlayerRelative, raw_pb2, sc_pb, score_pb2
+from envs.sim.combat.fog import View
+from envs.sim.combat.rules import CombatRules
+from envs.sim.combat.world import CombatWorld
+from envs.sim.protocol_base import FOOD_CAP, SELF_PLAYER_ID, ProtocolWriter
 
 ENEMY_PLAYER_ID = 2
-FOOD_CAP = 15
-"""As the movement maps report it (:class:`envs.sim.protocol.ObservationBuilder`)."""
 RELATIVE = {SELF_PLAYER_ID: int(PlayerRelative.SELF), ENEMY_PLAYER_ID: int(PlayerRelative.ENEMY)}
 ALLIANCE = {SELF_PLAYER_ID: raw_pb2.Self, ENEMY_PLAYER_ID: raw_pb2.Enemy}
 
@@ -41,11 +38,11 @@ def unit_pixels(world: CombatWorld, seen: np.ndarray, cells) -> tuple[np.ndarray
     return rows, cols, world.owner[order], relative, world.unit_type[order]
 
 
-class CombatObservationBuilder(ObservationBuilder):
+class CombatProtocolBuilder(ProtocolWriter):
     """``CombatWorld`` -> ``sc_pb.ResponseObservation`` at a given minimap resolution (see the module docstring)."""
 
     def __init__(self, rules: CombatRules, minimap: tuple[int, int]):
-        super().__init__(rules, rules.map_config, minimap)
+        super().__init__(rules.map_config, minimap)
         self._flip = tuple(np.array(v, np.float64) for v in ((1.0, -1.0), (0.0, self._config.map_size), self._scale,
                                                               (self._w - 1, self._h - 1)))  # fmt: skip
         """:meth:`cells`' constants: ``(x, y) * (1, -1) + (0, map size)``, times the scale, clipped to the last
@@ -76,7 +73,7 @@ class CombatObservationBuilder(ObservationBuilder):
         """Nothing is cached across worlds."""
 
     def cells(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """World ``pos (K, 2)`` -> minimap ``(cols, rows)``: :meth:`ObservationBuilder._cell` on arrays (``x * 1 + 0``
+        """World ``pos (K, 2)`` -> minimap ``(cols, rows)``: :meth:`ProtocolWriter._cell` on arrays (``x * 1 + 0``
         and ``y * -1 + size`` are ``x`` and ``size - y`` exactly)."""
         flip, offset, scale, last = self._flip
         cells = np.floor((pos * flip + offset) * scale)

@@ -1,7 +1,5 @@
-"""Rules of the simulated minigames, transcribed from the maps' own trigger scripts and regions.
-
-:data:`RULES` is where a simulated minigame lives: one entry per map (numpy only, no pysc2, so the registry
-reads the simulated map names from it through :mod:`envs.maps`).
+"""Rules of the pickups minigames (MoveToBeacon, CollectMineralShards), transcribed from the maps' own trigger
+scripts and regions (numpy only, no pysc2: :data:`envs.sim.catalog.RULES` lists them for the registry).
 
 pysc2-evolved ships DeepMind's ``.SC2Map`` files; ``MapScript.galaxy`` and ``Regions`` inside them
 (read with ``mpyq``) say:
@@ -15,8 +13,6 @@ pysc2-evolved ships DeepMind's ``.SC2Map`` files; ``MapScript.galaxy`` and ``Reg
   100 minerals; score = minerals / 100. When none is left, 20 new ones spawn the same way.
 - Both: a 120 game-second timer (1920 game loops) ends the episode.
 
-The combat minigames (DefeatRoaches, DefeatZerglingsAndBanelings, FindAndDefeatZerglings): :mod:`envs.sim.combat_rules`.
-
 Not from the maps (approximations): shards are picked up when a marine's centre comes within
 ``pickup_radius + marine_radius``; marines do not collide with each other.
 """
@@ -28,13 +24,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from envs.sim.combat_rules import COMBAT_RULES, CombatRules
-from envs.sim.world import MapConfig, Region, Units, World
+from envs.sim.geometry import MapConfig, Region
+from envs.sim.pickups.world import Units, World
 
 
 @dataclass(frozen=True)
 class Rules:
-    """One simulated minigame."""
+    """One pickups minigame."""
 
     name: str
     num_marines: int
@@ -53,7 +49,7 @@ class Rules:
     """Minerals the player gains per pickup (shards give 100; the beacon none)."""
 
     kind: ClassVar[str] = "pickups"
-    """Which simulator family plays it (``envs.sim.env``'s registry; the combat maps are ``"combat"``)."""
+    """Which simulator family plays it (:data:`envs.sim.families.FAMILIES`)."""
     map_config: ClassVar[MapConfig] = MapConfig()
 
     def new_world(self, next_tag: int) -> World:
@@ -141,23 +137,17 @@ class Rules:
 
 _MARINE_RADIUS = MapConfig().marine_radius
 
-RULES: dict[str, Rules | CombatRules] = {
-    r.name: r
-    for r in (
-        Rules(
-            "MoveToBeacon", num_marines=1, num_pickups=1, pickup_unit_type=317, pickup_radius=1.25, reach=1.25,
-            spawn_region=Region((23.5, 21.5, 42.5, 34.5), exclude=(33.0, 28.0, 4.0)), min_dist=5.0,
-            respawn_all_at_once=False, minerals_per_pickup=0,
-        ),
-        Rules(
-            "CollectMineralShards", num_marines=2, num_pickups=20, pickup_unit_type=1680, pickup_radius=0.5,
-            reach=0.5 + _MARINE_RADIUS, spawn_region=Region((23.0, 21.0, 43.0, 35.0)), min_dist=2.0,
-            respawn_all_at_once=True, minerals_per_pickup=100,
-        ),
-        *COMBAT_RULES,
-    )
-}  # fmt: skip
-"""The simulated minigames by map name: the one list of them (``envs.maps.SIM_MAPS``, the ``Sim-<map>-v0`` ids,
-reads it; adding a map here registers its id, see :mod:`envs.maps`). The combat maps' rules live in
-:mod:`envs.sim.combat_rules`. Unit types 317 (Beacon_Terran) and 1680
-(NaturalMinerals) are the maps' custom units, absent from pysc2's units.py."""
+PICKUP_RULES: tuple[Rules, ...] = (
+    Rules(
+        "MoveToBeacon", num_marines=1, num_pickups=1, pickup_unit_type=317, pickup_radius=1.25, reach=1.25,
+        spawn_region=Region((23.5, 21.5, 42.5, 34.5), exclude=(33.0, 28.0, 4.0)), min_dist=5.0,
+        respawn_all_at_once=False, minerals_per_pickup=0,
+    ),
+    Rules(
+        "CollectMineralShards", num_marines=2, num_pickups=20, pickup_unit_type=1680, pickup_radius=0.5,
+        reach=0.5 + _MARINE_RADIUS, spawn_region=Region((23.0, 21.0, 43.0, 35.0)), min_dist=2.0,
+        respawn_all_at_once=True, minerals_per_pickup=100,
+    ),
+)  # fmt: skip
+"""The simulated pickups minigames (:data:`envs.sim.catalog.RULES` lists them beside the combat maps). Unit types 317
+(Beacon_Terran) and 1680 (NaturalMinerals) are the maps' custom units, absent from pysc2's units.py."""

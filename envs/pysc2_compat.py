@@ -4,13 +4,18 @@ We use ``pysc2-evolved`` (module ``pysc2_evolved``), not DeepMind's ``pysc2``: `
 does not import on Python 3.11 with protobuf 7 (its s2clientprotocol ships old-style generated
 protos, and ``lib/colors.py`` calls ``random.shuffle(x, fn)``, removed in Python 3.11).
 ``pysc2-evolved`` 1.1.1 is the maintained fork; it imports beside ray 2.60 in either order.
-Keeping the import here means a future switch of fork touches one file (see docs/envs.md).
+Keeping the import here means a future switch of fork touches one file (see docs/envs.md). It sits at the
+bottom of envs/ (it imports only :mod:`envs.maps`), so that the adapter (``envs/sc2/``) and the simulator
+(``envs/sim/``) both use it and neither imports the other for it. It also checks, when pysc2 is imported, that
+pysc2's minigame list is still :data:`envs.maps.MINIGAME_INFO`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+
+from envs.maps import MINIGAME_INFO
 
 # pysc2's human renderer imports pygame, which prints a banner on import.
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -39,6 +44,7 @@ PACKAGED_MAPS_DIR = os.path.join(os.path.dirname(maps.__file__), "mini_games")
 """The wheel ships DeepMind's minigame .SC2Map files here; the game reads them from $SC2PATH/Maps/mini_games."""
 MINIGAMES: tuple[str, ...] = tuple(sorted(mini_games.mini_games))
 """The seven SC2LE minigames, by map name."""
+assert set(MINIGAME_INFO) == set(MINIGAMES), "pysc2's minigame list changed: update envs.maps.MINIGAME_INFO"
 
 FeatureUnit = features.FeatureUnit
 MinimapFeatures = features.MINIMAP_FEATURES

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.sim.army import CombatWorld
+from envs.sim.combat.world import CombatWorld
 
 HIDDEN, FOGGED, VISIBLE = 0, 1, 2
 """pysc2's ``visibility_map`` values."""
@@ -33,8 +33,8 @@ class View:
 
 
 class Fog:
-    """The player's view of a :class:`~envs.sim.army.CombatWorld`, on a ``minimap = (W, H)`` grid of a ``map_size`` map;
-    ``enabled=False``: everything visible."""
+    """The player's view of a :class:`~envs.sim.combat.world.CombatWorld`, on a ``minimap = (W, H)`` grid of a
+    ``map_size`` map; ``enabled=False``: everything visible."""
 
     def __init__(self, map_size: int, minimap: tuple[int, int], enabled: bool):
         self.enabled = enabled
@@ -47,6 +47,10 @@ class Fog:
     def reset(self) -> None:
         """A new episode: nothing explored."""
         self._explored = np.zeros(self._all_visible.shape, bool)
+
+    def __call__(self, world: CombatWorld) -> tuple[View]:
+        """The observation builders' view arguments (:class:`envs.sim.families.Family`): :meth:`update`'s view."""
+        return (self.update(world),)
 
     def update(self, world: CombatWorld) -> View:
         """The view of ``world`` now; marks the visible cells explored."""

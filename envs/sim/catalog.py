@@ -1,0 +1,23 @@
+"""The simulated minigames: every map the simulator plays, by name, with its rules.
+
+The one list of them (numpy only, no pysc2: ``import envs`` reads :data:`SIM_MAPS` to register the
+``Sim-<map>-v0`` ids). A map's rules live in the folder of its family (``pickups/rules.py``, ``combat/rules.py``);
+``rules.kind`` names the family, whose world and observation builders :data:`envs.sim.families.FAMILIES` holds.
+Adding a map of an existing family: its rules in that family's ``rules.py``, listed here (the id follows; see
+:mod:`envs.maps` for the rest). A new family: a folder with the same files (``world.py``, ``rules.py``,
+``protocol.py``, ``direct.py``), its entry in :data:`~envs.sim.families.FAMILIES`, its rules listed here.
+"""
+
+from __future__ import annotations
+
+from envs.maps import MINIGAME_INFO
+from envs.sim.combat.rules import COMBAT_RULES, CombatRules
+from envs.sim.pickups.rules import PICKUP_RULES, Rules
+
+RULES: dict[str, Rules | CombatRules] = {r.name: r for r in (*PICKUP_RULES, *COMBAT_RULES)}
+"""The simulated minigames by map name."""
+
+SIM_MAPS: tuple[str, ...] = tuple(RULES)
+"""The minigames the simulator plays, in :data:`RULES` order (the ``Sim-<map>-v0`` ids)."""
+
+assert set(SIM_MAPS) <= set(MINIGAME_INFO), f"simulated maps not in MINIGAME_INFO: {set(SIM_MAPS) - set(MINIGAME_INFO)}"

@@ -1,0 +1,1 @@
+"""The combat maps (DefeatRoaches, DefeatZerglingsAndBanelings, FindAndDefeatZerglings): two players' units."""

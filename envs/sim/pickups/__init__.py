@@ -1,0 +1,1 @@
+"""The pickups maps (MoveToBeacon, CollectMineralShards): marines and neutral pickups (a beacon, mineral shards)."""
