@@ -21,7 +21,7 @@ def quiet_ray_env() -> None:
 
 def build_algorithm(config: str, overrides: list[str]):
     """``configs/<config>`` with ``--set``-style ``overrides`` -> a built RLlib Algorithm (Ray must be up)."""
-    from agents.app.config import load_config
+    from agents.experiment.loader import load_config
     from agents.rllib.build import algorithm_config
 
     cfg = load_config(ROOT / "configs" / config, overrides)

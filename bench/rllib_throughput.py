@@ -10,7 +10,7 @@ other work sharing the cores); wall-clock steps/s are shown beside. A component 
 ``forward_exploration`` at the sampling batch size, the vectorised env stepping alone, both CPU time)
 shows where the difference goes. Target: Perceiver >= 0.6x the MLP's steps/s.
 
-A third row samples the SC2 simulator (``configs/sim_movetobeacon_perceiver.yaml`` on
+A third row samples the SC2 simulator (``configs/sim_move_to_beacon_perceiver.yaml`` on
 ``perceiver_rl/Sim-MoveToBeacon-v0``: the AlphaStar module, structured actions, 64 x 64 planes) with its own
 ``num_envs_per_env_runner`` (16, its training setting), timed in the same round robin. RLlib's default MLP
 is no reference there: it would read the 20,778 flattened observation values (its first layer alone costs
@@ -36,7 +36,7 @@ from _rllib import build_algorithm, quiet_ray_env  # noqa: E402
 CONTENDERS = {  # name -> (experiment, whether --envs overrides its num_envs_per_env_runner)
     "perceiver": ("cartpole_perceiver.yaml", True),
     "mlp": ("cartpole_mlp.yaml", True),
-    "alphastar_sim": ("sim_movetobeacon_perceiver.yaml", False),
+    "alphastar_sim": ("sim_move_to_beacon_perceiver.yaml", False),
 }
 TARGET = 0.6
 

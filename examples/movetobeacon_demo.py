@@ -1,8 +1,8 @@
 """The main job (``make demo``): train the Perceiver IO policy on the MoveToBeacon simulator, evaluate it.
 
-1. ``perceiver-rl train configs/sim_movetobeacon_unit_perceiver.yaml`` (the minigame's raw action set: points and
+1. ``perceiver-rl train configs/sim_move_to_beacon_perceiver_unit.yaml`` (the minigame's raw action set: points and
    units, e.g. ``Move_unit`` on the beacon through the Perceiver's entity pointer) for a few minutes of wall time
-   (point targeting alone, ``configs/sim_movetobeacon_perceiver.yaml``, needs ~150k+ steps: docs/results.md);
+   (point targeting alone, ``configs/sim_move_to_beacon_perceiver.yaml``, needs ~150k+ steps: docs/results.md);
 2. greedy evaluation of the trained policy on held-out seeds, and the scripted optimal agent on the same seeds;
 3. prints both beside the SC2LE reference rows; leaves TensorBoard logs and a learning-curve PNG in the run dir.
 
@@ -19,14 +19,14 @@ import gymnasium as gym
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "configs" / "sim_movetobeacon_unit_perceiver.yaml"
+CONFIG = ROOT / "configs" / "sim_move_to_beacon_perceiver_unit.yaml"
 ENV_ID = "perceiver_rl/Sim-MoveToBeacon-v0"
 
 
 def scripted_scores(episodes: int, seed: int) -> list[float]:
     """The scripted agent on the env the policy trained on (the config's ``env_config``)."""
     import envs
-    from agents.app.config import load_config
+    from agents.experiment.loader import load_config
     from envs.sc2 import SCRIPTED_AGENTS, run_episode
 
     env = gym.make(ENV_ID, **load_config(CONFIG).env_config)

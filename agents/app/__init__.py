@@ -1,3 +1,4 @@
-"""The application: the ``perceiver-rl`` command line (``cli``), the typed experiment config (``config``), the
-training loop (``train``), evaluation, behaviour-cloning pretraining, Ray Tune sweeps, checkpoints, TensorBoard
-scalars, plots and the SC2LE reference scores. It builds on ``agents.nets`` and ``agents.rllib``."""
+"""The application: the ``perceiver-rl`` command line (``cli`` assembling ``commands``, one module per command), the training loop (``train``), evaluation,
+behaviour-cloning pretraining, Ray Tune sweeps, TensorBoard scalars, plots and the SC2LE reference scores. It
+builds on ``agents.rllib``, ``agents.experiment`` (the config, checkpoints, run directories) and ``agents.nets``;
+nothing below imports it."""

@@ -9,23 +9,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint, resolve_checkpoint, run_dir_of
-from .config import ConfigError, ExperimentConfig, load_saved_config
-
-
-def load_run_config(ckpt: Path) -> ExperimentConfig:
-    """The run's ``config.yaml`` (safe YAML, type- and range-checked); ``ConfigError`` naming the file."""
-    return load_saved_config(run_dir_of(ckpt) / "config.yaml")
-
-
-def load_module(checkpoint: str | Path, env: gym.Env):
-    """The run's RLModule for ``env``'s spaces with the checkpoint's weights (checked: keys, shapes, finite)."""
-    ckpt = resolve_checkpoint(checkpoint)
-    cfg = load_run_config(ckpt)
-    _, state, _ = load_checkpoint(ckpt)
-    from ..rllib.build import module_with_state
-
-    return module_with_state(cfg, env, state, f"{ckpt} (for {env.spec.id if env.spec else 'this env'})").eval()
+from ..experiment.checkpoint import load_checkpoint, resolve_checkpoint
+from ..experiment.config import ConfigError
+from ..experiment.run_dir import load_run_config
 
 
 class ModulePolicy:
@@ -93,6 +79,7 @@ def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: in
 
     torch.set_num_threads(cfg.torch_threads)
     from ..rllib.build import make_env, observations_problem
+    from ..rllib.runs import load_module
 
     own = env_id in (None, cfg.env)
     env_id = env_id or cfg.env

@@ -35,8 +35,8 @@ import torch
 
 from envs.spec import ARGUMENTS
 
-from .checkpoint import Counters, save_checkpoint
-from .config import ConfigError, ExperimentConfig, PretrainConfig
+from ..experiment.checkpoint import Counters, save_checkpoint
+from ..experiment.config import ConfigError, ExperimentConfig, PretrainConfig
 from ..nets.observation import stack_observations
 
 _LOCATION, _TARGET = ARGUMENTS.index("location"), ARGUMENTS.index("target_unit")

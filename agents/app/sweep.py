@@ -1,6 +1,7 @@
 """The plan of a hyper-parameter sweep (``perceiver-rl tune``): ``--grid`` parsing, the trials (the grid's
 cartesian product, times ``--samples`` seeds), their checks, and the results table. No Ray here: the runner
-is :mod:`agents.app.tune`.
+is :mod:`agents.app.tune`. No torch at import either (the config, which imports the model configs, is imported
+when a trial is planned): ``perceiver-rl --help`` reads :data:`METRICS`.
 
 ``--grid training.lr=1e-4,3e-4`` gives a key and its values; each value is read exactly as ``--set key=value``
 reads it (a YAML scalar, or a flow list such as ``[8,16]``: commas inside brackets or quotes do not split). Every
@@ -16,9 +17,12 @@ import itertools
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .config import ConfigError, ExperimentConfig, apply_overrides, config_from_dict
+from ..nets.config_values import ConfigError
+
+if TYPE_CHECKING:
+    from ..experiment.config import ExperimentConfig
 
 METRICS = ("episode_return_mean", "episode_len_mean", "env_steps_per_s", "policy_loss", "vf_loss", "entropy")
 """Columns of progress.jsonl a sweep can be ranked by (``--metric``); the last iteration's value counts."""
@@ -83,6 +87,8 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[str]]:
 
 
 def _config(base: dict, overrides: Sequence[tuple[str, str]]) -> ExperimentConfig:
+    from ..experiment.loader import apply_overrides, config_from_dict
+
     return config_from_dict(apply_overrides(copy.deepcopy(base), [f"{k}={v}" for k, v in overrides]))
 
 

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Callable, TextIO
 
-import yaml
-
-from .checkpoint import (  # noqa: F401 - target_network_keys: re-exported for older imports
-    CheckpointError,
-    Counters,
-    load_checkpoint,
-    resolve_checkpoint,
-    save_checkpoint,
-    target_network_keys,
-)
-from .config import ConfigError, ExperimentConfig, first_line
+from ..experiment.checkpoint import CheckpointError, Counters, load_checkpoint, resolve_checkpoint, save_checkpoint
+from ..experiment.config import ExperimentConfig, first_line
 from .tensorboard import ScalarLogger
 
 
@@ -50,35 +39,6 @@ def _fmt_eta(seconds: float) -> str:
         return "--:--:--"
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def check_runs_dir(cfg: ExperimentConfig) -> None:
-    """``ConfigError`` naming ``runs_dir`` unless a run directory can be created under it: its nearest existing
-    ancestor is a writable directory (checked before Ray starts; ``new_run_dir`` reports what is left)."""
-    path = Path(cfg.runs_dir).absolute()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise ConfigError(f"runs_dir: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"runs_dir: {existing} is not writable")
-
-
-def new_run_dir(cfg: ExperimentConfig) -> Path:
-    run_dir = Path(cfg.runs_dir) / f"{cfg.name or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}"
-    suffix = 1
-    while run_dir.exists():
-        run_dir = run_dir.with_name(f"{run_dir.name.rsplit('.', 1)[0]}.{suffix}")
-        suffix += 1
-    try:
-        run_dir.mkdir(parents=True)
-    except OSError as e:
-        raise ConfigError(f"runs_dir: cannot create {run_dir} ({e.strerror or e})") from None
-    try:
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False))
-    except OSError as e:  # e.g. a full disk: leave no half-written run directory
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise ConfigError(f"runs_dir: cannot write {run_dir / 'config.yaml'} ({e.strerror or e})") from None
-    return run_dir
 
 
 def checked_checkpoint(cfg: ExperimentConfig, path: str | Path, option: str, *, resume: bool = False) -> Path:

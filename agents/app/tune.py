@@ -1,7 +1,5 @@
-"""``perceiver-rl tune``: a hyper-parameter sweep of an experiment with Ray Tune, one run directory per trial.
-
-    perceiver-rl tune CONFIG.yaml --grid training.lr=1e-4,3e-4 [--grid KEY=V1,V2 ...] [--set a.b=c ...]
-                      [--samples N] [--metric episode_return_mean] [--mode max|min] [--address ADDR]
+"""Running a hyper-parameter sweep (the plan of :mod:`agents.app.sweep`) with Ray Tune, one run directory per
+trial; the ``perceiver-rl tune`` command is :mod:`agents.app.commands.tune`.
 
 Each trial is a ``perceiver-rl train`` run (:class:`agents.app.train.Trainer`) inside a Tune function trainable, so
 it leaves the usual layout in ``<runs_dir>/<name>-tune-<timestamp>/<trial>-<timestamp>/`` (config.yaml,
@@ -11,23 +9,24 @@ iteration's progress row to Tune. A trial asks Tune for the CPUs its Algorithm u
 once as the machine or cluster has. At the end a table of the trials, best first by ``--metric`` (the last
 iteration's value), is printed and written to ``results.json``.
 
-Everything is checked before Ray starts, for every trial (its config, env, RLlib's checks, the module built
-once): bad input is one line and exit status 2, nothing written (docs/cli.md, "Errors").
+:func:`check_trials` checks every trial before Ray starts (its config, env, RLlib's checks, the module built
+once) and :func:`check_cluster_fits` that each fits the cluster: the command turns their ``ConfigError`` into one
+line and exit status 2, nothing written (docs/cli.md, "Errors").
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from .config import ConfigError, load_config, load_saved_config
-from .sweep import METRICS, Trial, grid_error, parse_grid, plan_trials, rank, results_table
+from ..experiment.loader import load_saved_config
+from ..nets.config_values import ConfigError
+from .commands.common import quiet_ray
+from .sweep import METRICS, Trial, grid_error, rank
 
 
 def run_trial(params: dict) -> None:
@@ -37,8 +36,7 @@ def run_trial(params: dict) -> None:
 
     from .train import Trainer
 
-    for name in ("ray.rllib", "ray._common.deprecation"):  # as the CLI does: RLlib's notices are noise here
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_ray()  # as the command line does: RLlib's notices are noise here
     run_dir = Path(params["run_dir"])
     cfg = load_saved_config(run_dir / "config.yaml")
     with (run_dir / "train.log").open("a") as log:
@@ -49,11 +47,11 @@ def run_trial(params: dict) -> None:
             trainer.close()
 
 
-def _check_trials(trials: list[Trial]) -> dict[int, Any]:
+def check_trials(trials: list[Trial]) -> dict[int, Any]:
     """What ``train`` checks, for every trial (``check_experiment``: env, RLlib's checks, the module built once);
     returns each trial's Tune resource request (RLlib's ``default_resource_request`` of its config)."""
+    from ..experiment.run_dir import check_runs_dir
     from ..rllib.build import check_experiment
-    from .train import check_runs_dir
 
     requests = {}
     for trial in trials:
@@ -66,7 +64,7 @@ def _check_trials(trials: list[Trial]) -> dict[int, Any]:
     return requests
 
 
-def _check_cluster_fits(requests: dict[int, Any]) -> None:
+def check_cluster_fits(requests: dict[int, Any]) -> None:
     """Every trial's CPUs fit the Ray cluster (else Tune would wait for them forever); ``ConfigError`` otherwise."""
     import ray
 
@@ -80,7 +78,7 @@ def _check_cluster_fits(requests: dict[int, Any]) -> None:
 
 def _trial_dirs(trials: list[Trial], sweep_dir: Path) -> dict[str, Trial]:
     """Each trial's run directory under ``sweep_dir`` (named after its label; its ``config.yaml`` written)."""
-    from .train import new_run_dir
+    from ..experiment.run_dir import new_run_dir
 
     runs_dir = str(sweep_dir.absolute())  # a Tune trial runs in a directory of Tune's: no relative paths
     return {str(new_run_dir(dataclasses.replace(t.config, runs_dir=runs_dir, name=t.label))): t for t in trials}
@@ -159,57 +157,4 @@ def run_sweep(trials: list[Trial], requests: dict[int, Any], sweep_dir: Path, me
     return rows
 
 
-def cmd_tune(args) -> int:
-    """The ``tune`` command: check every trial, start (or join) Ray, run the sweep, print the ranked table."""
-    from .cli import _fail, _quiet_ray, in_ray_session
-
-    try:
-        base = load_config(args.config, args.set)
-        trials = plan_trials(base, parse_grid(args.grid), args.samples)
-        _quiet_ray()
-        logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "Wrote the latest version of all result files ..."
-        requests = _check_trials(trials)
-    except ConfigError as e:
-        return _fail(str(e))
-
-    import ray
-
-    from .train import new_run_dir
-
-    def setup() -> Path:
-        _check_cluster_fits(requests)
-        return new_run_dir(dataclasses.replace(base, name=f"{base.name or 'run'}-tune"))
-
-    def work(sweep_dir: Path) -> int:
-        cpus = max(r.required_resources.get("CPU", 0) for r in requests.values())
-        print(f"sweep directory: {sweep_dir} ({len(trials)} trials of up to {cpus:g} CPUs each; "
-              f"Ray cluster CPUs: {ray.cluster_resources().get('CPU', 0):g})", flush=True)  # fmt: skip
-        (sweep_dir / "sweep.json").write_text(json.dumps(
-            {"config": str(args.config), "set": args.set, "grid": args.grid, "samples": args.samples,
-             "metric": args.metric, "mode": args.mode}, indent=1))  # fmt: skip
-        rows = run_sweep(trials, requests, sweep_dir, args.metric, args.mode)
-        keys = [k for k, _ in trials[0].overrides]
-        print(f"\ntrials by {args.metric} ({args.mode}, last iteration):")
-        print(results_table(rows, ["trial", *keys, "status", "iteration", "env_steps", args.metric]))
-        print(f"results: {sweep_dir / 'results.json'}")
-        return 0 if all(r["status"] == "done" for r in rows) else 1
-
-    return in_ray_session(args.address, setup, work)
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``tune`` on the ``perceiver-rl`` sub-command parser ``sub``."""
-    from .cli import _at_least
-
-    t = sub.add_parser("tune", help="hyper-parameter sweep with Ray Tune (one run directory per trial)")
-    t.add_argument("config", help="experiment YAML (configs/*.yaml)")
-    t.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values of a config key to sweep, e.g. training.lr=1e-4,3e-4")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key in every trial")
-    t.add_argument("--samples", type=_at_least(1), default=1, help="seeds per grid point (seed, seed + 1, ...)")
-    t.add_argument("--metric", choices=METRICS, default="episode_return_mean", help="progress.jsonl column that ranks the trials")
-    t.add_argument("--mode", choices=("max", "min"), default="max", help="whether a larger --metric is better")
-    t.add_argument("--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379)")
-    t.set_defaults(fn=cmd_tune)
-
-
-__all__ = ["add_parser", "cmd_tune", "run_sweep", "run_trial"]
+__all__ = ["check_cluster_fits", "check_trials", "run_sweep", "run_trial"]

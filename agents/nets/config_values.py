@@ -1,5 +1,5 @@
 """What a valid config value is: :class:`ConfigError`, the valid range of each numeric field (declared next to
-the field with :func:`ranged`), and the shape of RLlib's schedules. ``agents.app.config`` applies them when a
+the field with :func:`ranged`), and the shape of RLlib's schedules. ``agents.experiment.loader`` applies them when a
 config is built, naming the key, before anything is written."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Range:
     """Valid values of a numeric field: ``ge`` / ``le`` inclusive, ``gt`` / ``lt`` exclusive bounds.
 
     Applies to every number in the value (each item of a list, recursively); ``None`` and strings are
-    left to the field's type. Floats must also be finite (``agents.app.config`` refuses NaN and inf everywhere).
+    left to the field's type. Floats must also be finite (``agents.experiment.loader`` refuses NaN and inf everywhere).
     """
 
     ge: float | None = None

@@ -31,7 +31,8 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 
 from envs.spec import ActionSpec, ActionType, ObservationSpec, TokenSpec
 
-from ..app.config import config_from_dict
+from ..experiment.loader import config_from_dict
+from ..experiment.plugins import import_plugins
 from ..nets.policy import AlphaStarPolicy, PolicyConfig
 from ..nets.space_policy import SpacePolicy
 from .eval_once import EvalOnceMixin
@@ -61,6 +62,7 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
     is a copy of the policy."""
 
     def setup(self) -> None:
+        import_plugins(self.model_config.get("plugins", ()))  # before the registries are read: user encoders, heads
         config = config_from_dict(self.model_config.get("policy", {}), PolicyConfig)
         if "act_spec" in self.model_config:  # a structured env: build.module_spec shipped its contract
             obs_spec, act_spec = contract_from_model_config(self.model_config)

@@ -18,13 +18,14 @@ callback that ``perceiver-rl train`` adds (episode metrics of the SC2 adapter's 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import envs
 
-from ..app.config import ExperimentConfig, ModelConfig, config_from_dict
+from ..experiment.config import ExperimentConfig, ModelConfig
+from ..experiment.loader import config_from_dict
 from .build import ALGORITHMS, build_module, check_choices, check_env, module_spec
 from .callbacks import InfoCounters
 
@@ -36,19 +37,23 @@ def experiment_config(
     model: Mapping[str, Any] | ModelConfig | None = None,
     env_config: Mapping[str, Any] | None = None,
     algorithm: str = "PPO",
+    plugins: Sequence[str] = (),
 ) -> ExperimentConfig:
-    """The typed experiment of ``env`` with ``model`` (the keys of a YAML ``model:`` section, or a ``ModelConfig``),
-    type- and range-checked as the YAML is; ``ConfigError`` (a ``ValueError``) naming the key otherwise
-    (``model.num_heads: expected a divisor of model.latent_channels (64), got 3``)."""
+    """The typed experiment of ``env`` with ``model`` (the keys of a YAML ``model:`` section, or a ``ModelConfig``)
+    and ``plugins``, type- and range-checked as the YAML is; ``ConfigError`` (a ``ValueError``) naming the key
+    otherwise (``model.num_heads: expected a divisor of model.latent_channels (64), got 3``)."""
     if isinstance(model, ModelConfig):
         model = dataclasses.asdict(model)
-    return config_from_dict(
-        {"env": env, "algorithm": algorithm, "env_config": dict(env_config or {}), "model": dict(model or {})}
-    )
+    return config_from_dict({"env": env, "algorithm": algorithm, "env_config": dict(env_config or {}),
+                             "model": dict(model or {}), "plugins": list(plugins)})  # fmt: skip
 
 
 def perceiver_module_spec(
-    env: str, model: Mapping[str, Any] | ModelConfig | None = None, env_config: Mapping[str, Any] | None = None
+    env: str,
+    model: Mapping[str, Any] | ModelConfig | None = None,
+    env_config: Mapping[str, Any] | None = None,
+    *,
+    plugins: Sequence[str] = (),
 ) -> RLModuleSpec:
     """The ``RLModuleSpec`` that ``perceiver-rl train`` would give RLlib for ``env`` and ``model``, for
     ``AlgorithmConfig.rl_module(rl_module_spec=...)`` of PPO or APPO.
@@ -58,13 +63,14 @@ def perceiver_module_spec(
     env's observation / action contract is read from the env they make). ``model``: the keys of an experiment
     YAML's ``model:`` section (``module``: ``alphastar``, the policy family of SC2-style and token envs, or
     ``default`` for RLlib's MLP; ``policy``: ``encoder``, ``heads``, widths, ``lstm`` ...); missing keys take their
-    defaults.
+    defaults. ``plugins``: modules that register the user's encoders or heads (the YAML's ``plugins:``), imported
+    now and in every EnvRunner and learner that builds the module.
 
     The env is made once and the module built once, so that every mistake a config can make (unknown key or
     name, out-of-range value, an env whose observations do not fit the module, a model that cannot be built)
     raises ``ConfigError`` naming it here, not later inside an EnvRunner.
     """
-    cfg = experiment_config(env, model, env_config)
+    cfg = experiment_config(env, model, env_config, plugins=plugins)
     check_choices(cfg)
     envs.register_all()  # the RLlib names too: EnvRunner processes look the ids up there
     gym_env = check_env(cfg)

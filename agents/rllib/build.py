@@ -14,11 +14,14 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import envs
 
-from ..app.config import ConfigError, ExperimentConfig, first_line
+from ..experiment.checkpoint import fitting_state
+from ..experiment.config import ConfigError, ExperimentConfig, first_line
 from .callbacks import InfoCounters
 from .faults import register_faulty_env
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "APPO": APPOConfig}
+"""Algorithm name -> its RLlib config class; its hyper-parameters are ``training:`` and its own section
+(``agents.experiment.algorithms.ALGORITHM_SECTIONS``: the config rejects a name that has none)."""
 TARGET_NETWORK_ALGORITHMS = frozenset({"APPO"})
 """Algorithms whose learner gives the module target networks (their weights are in its checkpoints)."""
 
@@ -77,14 +80,15 @@ def observations_problem(module: str, env: gym.Env) -> str | None:
 
 def module_spec(cfg: ExperimentConfig, env: gym.Env) -> RLModuleSpec:
     """The RLModuleSpec of ``cfg.model`` for ``env`` (made by ``check_env(cfg)``: its observations fit the module):
-    the module class and a ``model_config`` holding ``model.max_seq_len`` and the module's section of ``model:``
-    as a mapping, plus the env's structured observation / action contract where it has one (SC2-style envs; a
-    token env's policy is built from its spaces). No spaces: RLlib fills them in from the env it samples."""
+    the module class and a ``model_config`` holding ``model.max_seq_len``, the module's section of ``model:`` as a
+    mapping and ``plugins`` (imported wherever the module is built), plus the env's structured observation / action
+    contract where it has one (SC2-style envs; a token env's policy is built from its spaces). No spaces: RLlib
+    fills them in from the env it samples."""
     factory, _, section = MODULES[cfg.model.module]
     options = dataclasses.asdict(getattr(cfg.model, section))
     if factory is None:  # RLlib's default MLP module reads its DefaultModelConfig keys at the top level
         return RLModuleSpec(model_config=options)
-    model = {"max_seq_len": cfg.model.max_seq_len, section: options}
+    model = {"max_seq_len": cfg.model.max_seq_len, section: options, "plugins": list(cfg.plugins)}
     try:
         contract = envs.contract_of(env)
     except ValueError:  # not one of our envs: an entity list of its own, built from its spaces
@@ -98,8 +102,6 @@ def module_spec(cfg: ExperimentConfig, env: gym.Env) -> RLModuleSpec:
 
 def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     """Build the (PPO | APPO) AlgorithmConfig for ``cfg``; raises ConfigError naming a bad key."""
-    if cfg.algorithm not in ALGORITHMS:
-        raise ConfigError(f"algorithm: unknown algorithm {cfg.algorithm!r} (valid: {', '.join(ALGORITHMS)})")
     env = check_env(cfg)
     try:
         spec = module_spec(cfg, env)
@@ -112,7 +114,7 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
         if f.kill_process and er.num_env_runners < 1:
             raise ConfigError("faults.kill_process: needs env_runners.num_env_runners >= 1 (it would kill the driver)")
         env_name = register_faulty_env(cfg.env, f)
-    training = dataclasses.asdict(cfg.training)
+    training = {**dataclasses.asdict(cfg.training), **dataclasses.asdict(cfg.algorithm_section())}
     try:  # RLlib's own consistency checks (some run in the builder calls, some in validate())
         return _rllib_config(cfg, env_name, spec, training)
     except (ValueError, TypeError) as e:
@@ -197,8 +199,6 @@ def module_with_state(cfg: ExperimentConfig, env: gym.Env, state: dict, source: 
     shapes, finite; ``CheckpointError`` naming ``source`` otherwise). The module's target networks are made
     (to recognise their keys); ``targets``: ``state`` must hold their weights too (resuming APPO)."""
     from ray.rllib.core.rl_module.apis import TargetNetworkAPI
-
-    from ..app.checkpoint import fitting_state
 
     module = build_module(cfg, env)
     if isinstance(module, TargetNetworkAPI):

@@ -14,7 +14,7 @@ import os
 import gymnasium as gym
 import numpy as np
 
-from ..app.config import FaultConfig
+from ..experiment.config import FaultConfig
 
 
 class EnvCrashed(RuntimeError):

@@ -3,6 +3,7 @@
 * :func:`rl_module_from_run` / :func:`algorithm_from_run`: a run directory written by ``perceiver-rl train`` (or
   ``pretrain``, or :func:`save_run`) -> an RLlib ``RLModule`` with its weights, or an ``Algorithm`` (the run's
   config, or one of the caller's) whose learners and EnvRunners hold them.
+* :func:`load_module`: the module of a run directory for a given env (``perceiver-rl evaluate``'s).
 * :func:`save_run`: an ``Algorithm`` or ``RLModule`` of a user's own RLlib script (modules from
   ``perceiver_module_spec``) -> a run directory in our layout (``config.yaml`` + ``checkpoints/``), which
   ``perceiver-rl evaluate`` plays and ``perceiver-rl train --init-from`` fine-tunes.
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from pathlib import Path
 from typing import Any, Mapping
 
+import gymnasium as gym
 import numpy as np
 import torch
 from ray.rllib.algorithms.algorithm import Algorithm
@@ -26,12 +29,30 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-from ..app.checkpoint import Counters, fitting_state, load_checkpoint, resolve_checkpoint, save_checkpoint
-from ..app.config import ConfigError, EnvRunnerConfig, ExperimentConfig, ModelConfig, TrainingConfig, config_from_dict
-from ..app.evaluate import load_module, load_run_config
+from ..experiment.algorithms import ALGORITHM_SECTIONS
+from ..experiment.checkpoint import Counters, fitting_state, load_checkpoint, resolve_checkpoint, save_checkpoint
+from ..experiment.config import ConfigError, EnvRunnerConfig, ExperimentConfig, ModelConfig, TrainingConfig
+from ..experiment.loader import config_from_dict
+from ..experiment.run_dir import check_runs_dir, load_run_config, new_run_dir
 from .build import MODULES, algorithm_config, make_env, module_with_state
 
-__all__ = ["algorithm_from_run", "load_module_weights", "rl_module_from_run", "run_algorithm_config", "save_run"]
+__all__ = [
+    "algorithm_from_run",
+    "load_module",
+    "load_module_weights",
+    "rl_module_from_run",
+    "run_algorithm_config",
+    "save_run",
+]
+
+
+def load_module(checkpoint: str | Path, env: gym.Env) -> RLModule:
+    """The run's RLModule for ``env``'s spaces with the checkpoint's weights (checked: keys, shapes, finite), in
+    eval mode; ``checkpoint``: a run or checkpoint directory."""
+    ckpt = resolve_checkpoint(checkpoint)
+    cfg = load_run_config(ckpt)
+    _, state, _ = load_checkpoint(ckpt)
+    return module_with_state(cfg, env, state, f"{ckpt} (for {env.spec.id if env.spec else 'this env'})").eval()
 
 
 def rl_module_from_run(run_dir: str | Path) -> RLModule:
@@ -96,11 +117,13 @@ def _module_name(module_class: type) -> str:
     return ours[module_class]
 
 
-def _model_section(module_class: type, module_config: Mapping[str, Any]) -> dict:
-    """The ``model:`` section a module of ``module_class`` was built from: its name, and the ``ModelConfig`` keys
-    that ``build.module_spec`` put into its ``model_config`` (RLlib's own keys and the env contract left out)."""
+def _module_keys(module_class: type, module_config: Mapping[str, Any]) -> dict:
+    """The config keys a module of ``module_class`` was built from: ``model:`` (its name, and the ``ModelConfig``
+    keys that ``build.module_spec`` put into its ``model_config``; RLlib's own keys and the env contract left out)
+    and ``plugins``."""
     fields = [f.name for f in dataclasses.fields(ModelConfig) if f.name in module_config and f.name != "module"]
-    return {"module": _module_name(module_class), **{name: module_config[name] for name in fields}}
+    model = {"module": _module_name(module_class), **{name: module_config[name] for name in fields}}
+    return {"model": model, "plugins": list(module_config.get("plugins", []))}
 
 
 def _learner_module(learner) -> tuple[type, dict]:
@@ -108,14 +131,19 @@ def _learner_module(learner) -> tuple[type, dict]:
     return type(module), dict(module.model_config or {})
 
 
-_COPIED = {"training": TrainingConfig, "env_runners": EnvRunnerConfig}
-"""Sections whose keys have RLlib's names: ``save_run`` reads them from the Algorithm's config."""
+_COPIED = {"training": TrainingConfig, "env_runners": EnvRunnerConfig,
+           **{section: typing.get_type_hints(ExperimentConfig)[section] for section in ALGORITHM_SECTIONS.values()}}
+"""Sections whose keys have RLlib's names: ``save_run`` reads them from the Algorithm's config (an algorithm's own
+section only for that algorithm)."""
 
 
-def _hyper_parameters(algo_config: AlgorithmConfig) -> dict:
-    """Our ``training`` / ``env_runners`` keys (and ``seed``) that ``algo_config`` has, by their RLlib names."""
+def _hyper_parameters(algo_config: AlgorithmConfig, algorithm: str) -> dict:
+    """Our ``training`` / ``env_runners`` / ``algorithm``'s section keys (and ``seed``) that ``algo_config`` has, by
+    their RLlib names."""
+    sections = {"training", "env_runners", ALGORITHM_SECTIONS.get(algorithm)}
     data = {section: {f.name: getattr(algo_config, f.name) for f in dataclasses.fields(cls)
-                      if getattr(algo_config, f.name, None) is not None} for section, cls in _COPIED.items()}  # fmt: skip
+                      if getattr(algo_config, f.name, None) is not None}
+            for section, cls in _COPIED.items() if section in sections}  # fmt: skip
     return {**data, **({"seed": algo_config.seed} if algo_config.seed is not None else {})}
 
 
@@ -137,8 +165,8 @@ def _expressible(data: dict) -> ExperimentConfig:
 
 
 def _source(obj: Algorithm | RLModule, env: str | None, env_config: Mapping[str, Any] | None, algorithm: str | None):
-    """(config keys: ``model``, ``algorithm`` and an Algorithm's hyper-parameters; weights; env id; env_config;
-    counters) of an Algorithm or an RLModule."""
+    """(config keys: ``model``, ``plugins``, ``algorithm`` and an Algorithm's hyper-parameters; weights; env id;
+    env_config; counters) of an Algorithm or an RLModule."""
     if isinstance(obj, Algorithm):
         (state,) = obj.learner_group.get_weights([DEFAULT_MODULE_ID]).values()
         (described,) = obj.learner_group.foreach_learner(_learner_module)
@@ -146,13 +174,13 @@ def _source(obj: Algorithm | RLModule, env: str | None, env_config: Mapping[str,
         counters = Counters(iteration=obj.iteration or 0, env_steps=int(steps))
         env = env or obj.config.env
         env_config = dict(obj.config.env_config) if env_config is None else env_config
-        data = {"model": _model_section(*described.get()), "algorithm": algorithm or type(obj).__name__,
-                **_hyper_parameters(obj.config)}  # fmt: skip
+        algorithm = algorithm or type(obj).__name__
+        data = {**_module_keys(*described.get()), "algorithm": algorithm, **_hyper_parameters(obj.config, algorithm)}
         return data, state, env, env_config, counters
     if isinstance(obj, RLModule):
         if env is None:
             raise ConfigError("save_run: env: required with an RLModule (the env id it was trained on)")
-        data = {"model": _model_section(type(obj), obj.model_config or {}), "algorithm": algorithm or "PPO"}
+        data = {**_module_keys(type(obj), obj.model_config or {}), "algorithm": algorithm or "PPO"}
         return data, obj.state_dict(), env, env_config, Counters()
     raise ConfigError(f"save_run: expected an RLlib Algorithm or RLModule, got {type(obj).__name__}")
 
@@ -169,12 +197,11 @@ def save_run(
     """Write the weights of ``obj`` (an ``Algorithm``: its learner's module; or an ``RLModule``) as a new run
     directory ``<runs_dir>/<name>-<timestamp>`` in our layout, for ``perceiver-rl evaluate`` / ``train
     --init-from``; returns it. The module must come from ``perceiver_module_spec`` (its ``model_config`` holds
-    the ``model:`` keys). ``env`` / ``env_config`` / ``algorithm`` default to the Algorithm's (an RLModule needs
-    ``env``); an Algorithm's ``training`` / ``env_runners`` hyper-parameters and seed go into ``config.yaml`` where
-    our config can express them (the others keep their defaults). Everything is checked (the config, the weights
-    against the module it rebuilds) before anything is written; ``ConfigError`` naming the culprit otherwise."""
-    from ..app.train import check_runs_dir, new_run_dir
-
+    the ``model:`` keys and ``plugins``). ``env`` / ``env_config`` / ``algorithm`` default to the Algorithm's (an
+    RLModule needs ``env``); an Algorithm's ``training`` / ``env_runners`` / algorithm-section hyper-parameters and
+    seed go into ``config.yaml`` where our config can express them (the others keep their defaults). Everything is
+    checked (the config, the weights against the module it rebuilds) before anything is written; ``ConfigError``
+    naming the culprit otherwise."""
     data, state, env, env_config, counters = _source(obj, env, env_config, algorithm)
     if not isinstance(env, str):
         raise ConfigError(f"save_run: env: expected a registered env id, got {env!r}")

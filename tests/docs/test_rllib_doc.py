@@ -11,7 +11,7 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
-from agents.app.checkpoint import TARGET_PREFIXES, resolve_checkpoint
+from agents.experiment.checkpoint import TARGET_PREFIXES, resolve_checkpoint
 from agents.app.cli import main
 from agents.rllib import save_run
 

@@ -1,6 +1,9 @@
 """The `perceiver-rl` command line: tiny real training runs, checkpoint -> evaluate, bad input."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +28,8 @@ KINDS = [
     ("cartpole_mlp.yaml", []),
     ("cartpole_perceiver.yaml", ["model.policy.encoder=transformer", "model.policy.lstm=true"]),
     ("minigrid_doorkey_perceiver.yaml", []),
-    ("sim_movetobeacon_perceiver.yaml", ["env_config.spatial_size=16"]),
-    ("sim_collectmineralshards_transformer.yaml", ["env_config.spatial_size=16", "model.policy.lstm=true"]),
+    ("sim_move_to_beacon_perceiver.yaml", ["env_config.spatial_size=16"]),
+    ("sim_collect_mineral_shards_transformer.yaml", ["env_config.spatial_size=16", "model.policy.lstm=true"]),
 ]
 
 
@@ -51,9 +54,11 @@ def test_checkpoint_evaluate_round_trip_same_greedy_actions(ray_session, tmp_pat
     import gymnasium as gym
 
     import envs
-    from agents.app.evaluate import ModulePolicy, load_module
-    from agents.app.train import Trainer, new_run_dir
-    from agents.app.config import load_config
+    from agents.app.evaluate import ModulePolicy
+    from agents.app.train import Trainer
+    from agents.experiment.loader import load_config
+    from agents.experiment.run_dir import new_run_dir
+    from agents.rllib.runs import load_module
 
     envs.register_all()
     cfg = load_config(CONFIGS_DIR / "cartpole_perceiver.yaml", TINY + [f"runs_dir={tmp_path}"])
@@ -121,7 +126,7 @@ model:
 
 
 def test_a_run_directory_with_the_old_model_format_is_refused_by_resume_and_evaluate(tmp_path, capsys):
-    from agents.app.checkpoint import Counters, save_checkpoint
+    from agents.experiment.checkpoint import Counters, save_checkpoint
 
     run_dir = tmp_path / "cartpole_perceiver-20261101-000000"
     run_dir.mkdir()
@@ -159,3 +164,38 @@ def test_list(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "perceiver_rl/Tokens-CartPole-v1" in out and "configs/cartpole_perceiver.yaml" in out
+
+
+def test_cli_assembles_every_command_module():
+    from agents.app import commands
+    from agents.app.cli import COMMANDS
+
+    modules = {path.stem for path in Path(commands.__file__).parent.glob("*.py")} - {"__init__", "common"}
+    assert sorted(m.__name__.rsplit(".", 1)[1] for m in COMMANDS) == sorted(modules)
+
+
+def test_list_names_every_built_in_entry():
+    """`list` declares the built-in names instead of importing torch and Ray for the registries: they must be the
+    entries that agents/ itself registers (tests register their own)."""
+    from agents.app.commands.list import BUILT_IN
+    from agents.nets.encoders import ENTITY_ENCODERS
+    from agents.nets.heads import HEAD_TORSOS
+    from agents.rllib.build import MODULES
+
+    def built_in(registry):
+        return tuple(name for name, cls in registry.items() if cls.__module__.startswith("agents."))
+
+    assert BUILT_IN == {"modules": tuple(MODULES), "entity encoders": built_in(ENTITY_ENCODERS), "heads": built_in(HEAD_TORSOS)}
+
+
+@pytest.mark.parametrize("argv,shown", [(["--help"], "usage: perceiver-rl"), (["list"], "configs/cartpole_perceiver.yaml")])
+def test_help_and_list_load_no_torch_ray_or_pysc2(argv, shown):
+    """`--help` and `list` answer at once: torch, Ray and pysc2 are imported only by the commands that use them."""
+    code = (
+        "import sys\nfrom agents.app.cli import main\n"
+        f"try:\n    main({argv!r})\n"
+        "finally:\n    print('loaded:', sorted({m.split('.')[0] for m in sys.modules if m.startswith(('torch', 'ray', 'pysc2'))}))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=CONFIGS_DIR.parent)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shown in run.stdout and run.stdout.splitlines()[-1] == "loaded: []", run.stdout[-2000:]

@@ -63,7 +63,7 @@ CONFIG_CASES = [
     (["--set", "env_runners.num_env_runners=-1"], "env_runners.num_env_runners: expected >= 0, got -1"),
     (["--set", "env_runners.num_envs_per_env_runner=0"], "env_runners.num_envs_per_env_runner: expected >= 1, got 0"),
     (["--set", "training.minibatch_size=100000"], "training.minibatch_size: expected <= training.train_batch_size_per_learner"),
-    (["--set", "training.entropy_coeff=[[5, 0.1]]"], "training.entropy_coeff[0]: expected the schedule to start at env step 0"),
+    (["--set", "ppo.entropy_coeff=[[5, 0.1]]"], "ppo.entropy_coeff[0]: expected the schedule to start at env step 0"),
     (["--set", "name=../escape"], "name: expected a plain file name"),
     (["--set", "model.policy.encoder=nope"], "model.policy.encoder: unknown encoder 'nope'"),
     (["--set", "model.module=perceiver"], "model.module: unknown module 'perceiver' (valid: alphastar, default)"),
@@ -127,10 +127,10 @@ def test_missing_config_and_no_command(cwd):
 @pytest.fixture(scope="module")
 def run_dir(cwd) -> Path:
     """A CartPole run directory with one checkpoint of a freshly built module (written in-process)."""
-    from agents.app.checkpoint import Counters, save_checkpoint
-    from agents.app.config import load_config
+    from agents.experiment.checkpoint import Counters, save_checkpoint
+    from agents.experiment.loader import load_config
     from agents.rllib.build import build_module, make_env
-    from agents.app.train import new_run_dir
+    from agents.experiment.run_dir import new_run_dir
 
     cfg = load_config(CARTPOLE, [f"runs_dir={cwd / 'runs'}"])
     env = make_env(cfg.env, cfg.env_config)

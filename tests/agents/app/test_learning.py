@@ -10,8 +10,8 @@ from support.cli import sets
 
 RUNS = [
     # config, env steps: both reach greedy >= 24 well within these budgets (docs/results.md, their curves)
-    ("sim_movetobeacon_unit_perceiver.yaml", 50_000),  # Perceiver IO, points + units: ~3 min
-    ("sim_movetobeacon_transformer.yaml", 96_000),  # transformer, point targeting only: ~3.5 min
+    ("sim_move_to_beacon_perceiver_unit.yaml", 50_000),  # Perceiver IO, points + units: ~3 min
+    ("sim_move_to_beacon_transformer.yaml", 96_000),  # transformer, point targeting only: ~3.5 min
 ]
 
 

@@ -10,7 +10,7 @@ from agents.app.cli import CONFIGS_DIR, main
 
 from support.cli import TINY, sets
 
-CONFIG = str(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml")
+CONFIG = str(CONFIGS_DIR / "sim_move_to_beacon_perceiver.yaml")
 SMALL = ["env_config.spatial_size=16"]
 """A 16 x 16 grid: the mechanics tests' demos and model stay small."""
 
@@ -51,7 +51,7 @@ def test_demonstrations_are_what_the_env_saw_and_took():
     import gymnasium as gym
 
     import envs
-    from agents.app.config import load_config
+    from agents.experiment.loader import load_config
     from agents.app.pretrain import ScriptedDemos
     from envs.sc2.scripted import SCRIPTED_AGENTS
 
@@ -82,15 +82,15 @@ def test_demonstrations_are_what_the_env_saw_and_took():
 def test_a_unit_targeting_config_is_demonstrated_by_pointer_and_cloned_with_target_accuracy(tmp_path, capsys):
     """With ``Move_unit`` in the action set the demos move the marines by unit targeting (the pointer heads the
     policy would use), and the epoch line reports the target-unit accuracy (no location is demonstrated)."""
-    from agents.app.config import load_config
+    from agents.experiment.loader import load_config
     from agents.app.pretrain import ScriptedDemos
 
-    cfg = load_config(str(CONFIGS_DIR / "sim_collectmineralshards_unit_perceiver.yaml"), SMALL)
+    cfg = load_config(str(CONFIGS_DIR / "sim_collect_mineral_shards_perceiver_unit.yaml"), SMALL)
     demos = ScriptedDemos(cfg).collect(1, seed=0)
     moves = demos.actions["action_type"] != 0
     assert moves.any() and (demos.actions["action_type"][moves] == 2).all()  # no_op, Move_pt, Move_unit, Smart_unit
     assert demos.obs["targetable_mask"][moves, demos.actions["target_unit"][moves]].all()
-    code = main(["pretrain", str(CONFIGS_DIR / "sim_collectmineralshards_unit_perceiver.yaml"), "--episodes", "1", "--epochs", "1",
+    code = main(["pretrain", str(CONFIGS_DIR / "sim_collect_mineral_shards_perceiver_unit.yaml"), "--episodes", "1", "--epochs", "1",
                  *sets([f"runs_dir={tmp_path}", *SMALL])])  # fmt: skip
     (row,) = [json.loads(line) for line in next(tmp_path.iterdir()).joinpath("progress.jsonl").read_text().splitlines()]
     assert code == 0 and 0 <= row["target_unit_accuracy"] <= 1 and np.isnan(row["location_accuracy"])
@@ -117,9 +117,10 @@ def test_lstm_policy_pretrains_on_whole_episodes(tmp_path):
 
 @pytest.mark.parametrize("algorithm", [[], ["algorithm=APPO", "env_runners.rollout_fragment_length=64"]], ids=["PPO", "APPO"])
 def test_init_from_loads_the_weights_into_learner_and_env_runners(ray_session, pretrained, tmp_path, algorithm):
-    from agents.app.checkpoint import load_checkpoint, resolve_checkpoint
-    from agents.app.config import load_config
-    from agents.app.train import Trainer, init_checkpoint, new_run_dir, target_network_keys
+    from agents.app.train import Trainer, init_checkpoint
+    from agents.experiment.checkpoint import load_checkpoint, resolve_checkpoint, target_network_keys
+    from agents.experiment.loader import load_config
+    from agents.experiment.run_dir import new_run_dir
 
     cfg = load_config(CONFIG, SMALL + TINY + [f"runs_dir={tmp_path}", *algorithm])
     ckpt = init_checkpoint(cfg, pretrained)
@@ -197,8 +198,8 @@ def _cloned(tmp_path, config: str):
     seeds 10000-10001, the cloned policy)."""
     import gymnasium as gym
 
-    from agents.app.config import load_config
-    from agents.app.evaluate import load_module
+    from agents.experiment.loader import load_config
+    from agents.rllib.runs import load_module
     from agents.app.pretrain import ScriptedDemos
 
     code, run_dir = pretrain(tmp_path, episodes=20, epochs=20, config=config)
@@ -242,7 +243,7 @@ def test_pretrained_unit_targeting_policy_imitates_the_scripted_agent_and_scores
     measured 26.55 +- 2.36 over 20 seeds after behaviour cloning alone (docs/results.md)."""
     from agents.app.evaluate import evaluate
 
-    run_dir, held_out, policy = _cloned(tmp_path, str(CONFIGS_DIR / "sim_movetobeacon_unit_perceiver.yaml"))
+    run_dir, held_out, policy = _cloned(tmp_path, str(CONFIGS_DIR / "sim_move_to_beacon_perceiver_unit.yaml"))
     with torch.no_grad():
         out = policy(held_out.obs, deterministic=True)
     assert np.array_equal(out.actions["action_type"].numpy(), held_out.actions["action_type"])

@@ -52,7 +52,7 @@ def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path
 
     from agents.app.tensorboard import scalar_series
     from agents.app.train import Trainer
-    from agents.app.config import config_from_dict
+    from agents.experiment.loader import config_from_dict
     import yaml
 
     run_dir = _kill_after_checkpoint(tmp_path, iteration=2)
@@ -93,7 +93,7 @@ def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path
 
 
 def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
-    from agents.app.checkpoint import Counters, load_checkpoint, save_checkpoint
+    from agents.experiment.checkpoint import Counters, load_checkpoint, save_checkpoint
 
     ckpt = save_checkpoint(tmp_path, Counters(iteration=1), {"w": torch.ones(2)}, {})
     marker = tmp_path / "pwned"
@@ -118,7 +118,7 @@ def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
 def test_a_checkpoint_from_before_an_architecture_change_is_named_as_such(expected, old, change):
     import torch
 
-    from agents.app.checkpoint import weights_mismatch
+    from agents.experiment.checkpoint import weights_mismatch
 
     message = weights_mismatch({expected: torch.zeros(2, 2)}, {old: torch.zeros(4, 2)})
     assert f"unexpected: {old}" in message and f"predates {change}" in message
@@ -127,7 +127,7 @@ def test_a_checkpoint_from_before_an_architecture_change_is_named_as_such(expect
 def test_a_perceiver_checkpoint_from_before_the_projected_pointer_keys_is_named_as_such():
     import torch
 
-    from agents.app.checkpoint import weights_mismatch
+    from agents.experiment.checkpoint import weights_mismatch
 
     expected = {"policy.heads.entity_keys.weight": torch.zeros(2, 2)}
     old = {"policy.heads.entity_query.weight": torch.zeros(2, 2), "policy.torso.entity_encoder.entity_out.weight": torch.zeros(2, 2)}
@@ -140,7 +140,7 @@ def test_target_network_weights_of_an_appo_checkpoint_are_left_out_when_initiali
     import torch
     from torch import nn
 
-    from agents.app.checkpoint import fitting_state
+    from agents.experiment.checkpoint import fitting_state
 
     module = nn.Module()
     module.policy = nn.Linear(2, 2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.app.cli import CONFIGS_DIR, main
-from agents.app.config import ConfigError, ExperimentConfig
+from agents.experiment.config import ConfigError, ExperimentConfig
 from agents.app.sweep import METRICS, parse_grid, plan_trials, rank
 from agents.app.tensorboard import scalar_series
 

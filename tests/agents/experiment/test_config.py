@@ -3,7 +3,8 @@ import json
 import pytest
 import yaml
 
-from agents.app.config import ConfigError, ExperimentConfig, apply_overrides, config_from_dict, load_config
+from agents.experiment.config import ConfigError, ExperimentConfig
+from agents.experiment.loader import apply_overrides, config_from_dict, load_config
 
 
 def test_configs_dir_files_all_load():
@@ -103,7 +104,7 @@ def _other(name, default):
 
 
 def test_every_model_field_is_settable_with_set(tmp_path):
-    from agents.app.config import ModelConfig
+    from agents.experiment.config import ModelConfig
 
     f = tmp_path / "x.yaml"
     f.write_text("env: CartPole-v1\n")
@@ -131,7 +132,7 @@ def test_every_model_field_is_settable_with_set(tmp_path):
     ],
 )  # fmt: skip
 def test_old_model_formats_are_refused_naming_the_format_change(tmp_path, env, model, says):
-    from agents.app.config import load_saved_config
+    from agents.experiment.loader import load_saved_config
 
     saved = tmp_path / "config.yaml"
     saved.write_text(f"env: perceiver_rl/{env}\nmodel:\n{model}  max_seq_len: 20\n")
@@ -172,7 +173,7 @@ def test_a_nested_override_reaches_the_entity_encoder():
     from agents.app.cli import CONFIGS_DIR
     from agents.rllib.build import build_module, make_env
 
-    cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", ["model.policy.entity_encoder.num_latents=3"])
+    cfg = load_config(CONFIGS_DIR / "sim_move_to_beacon_perceiver.yaml", ["model.policy.entity_encoder.num_latents=3"])
     env = make_env(cfg.env, cfg.env_config)
     try:
         module = build_module(cfg, env)
@@ -184,10 +185,10 @@ def test_a_nested_override_reaches_the_entity_encoder():
 
 def test_a_run_directory_saves_the_model_sections_and_reads_them_back(tmp_path):
     from agents.app.cli import CONFIGS_DIR
-    from agents.app.config import load_saved_config
-    from agents.app.train import new_run_dir
+    from agents.experiment.loader import load_saved_config
+    from agents.experiment.run_dir import new_run_dir
 
-    cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
+    cfg = load_config(CONFIGS_DIR / "sim_move_to_beacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
     run_dir = new_run_dir(cfg)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
     assert set(saved) == {"module", "max_seq_len", "policy", "default"}
@@ -200,10 +201,10 @@ def test_a_run_directory_saves_the_model_sections_and_reads_them_back(tmp_path):
 def test_a_run_saved_before_the_perceivers_own_widenings_loads_with_the_widths_it_was_trained_with(tmp_path):
     """Runs saved before Dec 2026 built the Perceiver's cross- and latent MLPs with ``widening_factor``."""
     from agents.app.cli import CONFIGS_DIR
-    from agents.app.config import load_saved_config
-    from agents.app.train import new_run_dir
+    from agents.experiment.loader import load_saved_config
+    from agents.experiment.run_dir import new_run_dir
 
-    cfg = load_config(CONFIGS_DIR / "sim_movetobeacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
+    cfg = load_config(CONFIGS_DIR / "sim_move_to_beacon_perceiver.yaml", [f"runs_dir={tmp_path}"])
     path = new_run_dir(cfg) / "config.yaml"
     saved = yaml.safe_load(path.read_text())
     encoder = saved["model"]["policy"]["entity_encoder"]
@@ -215,3 +216,45 @@ def test_a_run_saved_before_the_perceivers_own_widenings_loads_with_the_widths_i
     encoder["self_attention_widening_factor"] = 1  # a run saved after the change: taken as written
     path.write_text(yaml.safe_dump(saved))
     assert load_saved_config(path).model.policy.entity_encoder.cross_attention_widening_factor == 1
+
+
+# ------------------------------------------------------------------------------- each algorithm's own section
+
+
+@pytest.mark.parametrize("config", ["cartpole_perceiver.yaml", "cartpole_perceiver_appo.yaml"])
+def test_a_run_saved_before_the_algorithm_sections_loads_with_the_keys_it_was_trained_with(tmp_path, config):
+    """Runs saved before Dec 2026 hold PPO's keys (clip_param, lambda_, ...) in ``training:``, for PPO and APPO."""
+    from agents.app.cli import CONFIGS_DIR
+    from agents.experiment.loader import load_saved_config
+    from agents.experiment.run_dir import new_run_dir
+
+    overrides = [f"runs_dir={tmp_path}", "ppo.clip_param=0.3", "appo.clip_param=0.3", "ppo.use_kl_loss=true"]
+    cfg = load_config(CONFIGS_DIR / config, overrides)
+    path = new_run_dir(cfg) / "config.yaml"
+    saved = yaml.safe_load(path.read_text())
+    section = {"PPO": "ppo", "APPO": "appo"}[cfg.algorithm]
+    saved["training"].update(saved.pop(section))
+    del saved["ppo" if section == "appo" else "appo"], saved["plugins"]
+    path.write_text(yaml.safe_dump(saved))
+    loaded = load_saved_config(path)
+    assert loaded.training == cfg.training and loaded.algorithm_section() == cfg.algorithm_section()
+    assert load_saved_config(path, [f"{section}.clip_param=0.4"]).algorithm_section().clip_param == 0.4
+
+
+@pytest.mark.parametrize("algorithm,section", [("PPO", "ppo"), ("APPO", "appo")])
+def test_an_algorithms_own_key_under_training_names_its_new_place(tmp_path, algorithm, section):
+    f = tmp_path / "x.yaml"
+    f.write_text(f"algorithm: {algorithm}\nenv_runners: {{rollout_fragment_length: 50}}\ntraining: {{lr: 1e-3}}\n")
+    expected = rf"^training\.clip_param: moved to {section}\.clip_param \(Dec 2026: each algorithm's own keys"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(f, ["training.clip_param=0.3"])
+    assert getattr(load_config(f, [f"{section}.clip_param=0.3"]), section).clip_param == 0.3
+
+
+def test_only_the_algorithms_own_section_is_read():
+    ppo = config_from_dict({"algorithm": "PPO", "ppo": {"clip_param": 0.3}, "appo": {"clip_param": 0.1}})
+    appo = config_from_dict({"algorithm": "APPO", "ppo": {"clip_param": 0.3}, "appo": {"clip_param": 0.1},
+                             "env_runners": {"rollout_fragment_length": 50}})  # fmt: skip
+    assert ppo.algorithm_section().clip_param == 0.3 and appo.algorithm_section().clip_param == 0.1
+    with pytest.raises(ConfigError, match=r"^algorithm: unknown algorithm 'DQN' \(valid: PPO, APPO\)$"):
+        config_from_dict({"algorithm": "DQN"})

@@ -9,7 +9,9 @@ import typing
 
 import pytest
 
-from agents.app.config import ConfigError, ExperimentConfig, Range, config_from_dict
+from agents.experiment.config import ConfigError, ExperimentConfig
+from agents.experiment.loader import config_from_dict
+from agents.nets.config_values import Range
 
 ANY_FINITE = {"stop.mean_return"}
 """Numeric fields where every finite number makes sense."""
@@ -114,12 +116,12 @@ def test_no_float_field_takes_nan_or_inf(key, value):
         ({"training": {"minibatch_size": 4001, "train_batch_size_per_learner": 4000}},
          "training.minibatch_size: expected <= training.train_batch_size_per_learner (4000), got 4001"),
         ({"model": {"policy": {"spatial_channels": []}}}, "model.policy.spatial_channels: expected a non-empty list"),
-        ({"training": {"entropy_coeff": []}}, "training.entropy_coeff: expected a number or a schedule"),
-        ({"training": {"entropy_coeff": [[100, 0.1]]}}, "training.entropy_coeff[0]: expected the schedule to start at env step 0"),
-        ({"training": {"entropy_coeff": [[0, 0.1], [10, 0.0], [10, 0.2]]}}, "training.entropy_coeff[2]: expected an env step > 10"),
-        ({"training": {"entropy_coeff": [[0, 0.1, 2]]}}, "training.entropy_coeff[0]: expected a pair [env_step, value]"),
-        ({"training": {"entropy_coeff": [[0, 0.1], [10, -0.1]]}}, "training.entropy_coeff[1][1]: expected >= 0"),
-        ({"training": {"entropy_coeff": [[-5, 0.1]]}}, "training.entropy_coeff[0][0]: expected >= 0"),
+        ({"ppo": {"entropy_coeff": []}}, "ppo.entropy_coeff: expected a number or a schedule"),
+        ({"ppo": {"entropy_coeff": [[100, 0.1]]}}, "ppo.entropy_coeff[0]: expected the schedule to start at env step 0"),
+        ({"ppo": {"entropy_coeff": [[0, 0.1], [10, 0.0], [10, 0.2]]}}, "ppo.entropy_coeff[2]: expected an env step > 10"),
+        ({"ppo": {"entropy_coeff": [[0, 0.1, 2]]}}, "ppo.entropy_coeff[0]: expected a pair [env_step, value]"),
+        ({"ppo": {"entropy_coeff": [[0, 0.1], [10, -0.1]]}}, "ppo.entropy_coeff[1][1]: expected >= 0"),
+        ({"ppo": {"entropy_coeff": [[-5, 0.1]]}}, "ppo.entropy_coeff[0][0]: expected >= 0"),
         ({"env_runners": {"rollout_fragment_length": "often"}}, "env_runners.rollout_fragment_length: expected 'auto' or an int >= 1"),
         ({"algorithm": "APPO"}, "env_runners.rollout_fragment_length: expected an int >= 1 with algorithm APPO"),
         ({"name": "../../etc"}, "name: expected a plain file name"),
@@ -135,6 +137,6 @@ def test_relations_between_fields(data, culprit):
 
 
 def test_a_schedule_that_is_well_formed_is_kept():
-    cfg = config_from_dict({"training": {"entropy_coeff": [[0, 0.02], [100000, 0.002]]}})
-    assert cfg.training.entropy_coeff == [[0.0, 0.02], [100000.0, 0.002]]
+    cfg = config_from_dict({"ppo": {"entropy_coeff": [[0, 0.02], [100000, 0.002]]}})
+    assert cfg.ppo.entropy_coeff == [[0.0, 0.02], [100000.0, 0.002]]
 

@@ -181,7 +181,8 @@ def test_info_counters_callback_reports_dropped_entities_per_episode():
 def test_a_heads_name_of_one_kind_passes_the_config_check_and_the_build_checks_the_env_kind():
     """``model.policy.heads`` may name action-space heads only (token envs) or structured heads only (SC2-style
     envs): the config check accepts either, building the module names the key for the other kind of env."""
-    from agents.app.config import ConfigError, config_from_dict
+    from agents.experiment.config import ConfigError
+    from agents.experiment.loader import config_from_dict
     from agents.nets.heads import ACTION_SPACE_HEADS, register_space_heads
     from agents.nets.heads.space import SpaceQueryHeads
     from agents.rllib.build import build_module, check_choices, make_env

@@ -15,9 +15,9 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from safetensors.torch import load_file
 
-from agents.app.checkpoint import TARGET_PREFIXES, CheckpointError, resolve_checkpoint
+from agents.experiment.checkpoint import TARGET_PREFIXES, CheckpointError, resolve_checkpoint
 from agents.app.cli import CONFIGS_DIR, main
-from agents.app.config import ConfigError
+from agents.experiment.config import ConfigError
 from agents.rllib import (
     algorithm_from_run,
     perceiver_module_spec,
@@ -80,7 +80,7 @@ def test_a_module_of_a_plain_rllib_script_is_evaluated_by_perceiver_rl(ray_sessi
         PPOConfig()
         .environment(TOKENS)
         .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
-        .training(lr=1e-3, train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1)
+        .training(lr=1e-3, train_batch_size_per_learner=128, minibatch_size=64, num_epochs=1, clip_param=0.25)
         .rl_module(rl_module_spec=perceiver_module_spec(TOKENS, SMALL))
         .debugging(seed=3)
     )
@@ -98,6 +98,7 @@ def test_a_module_of_a_plain_rllib_script_is_evaluated_by_perceiver_rl(ray_sessi
     assert (saved["env"], saved["algorithm"], saved["seed"]) == (TOKENS, "PPO", 3)
     assert saved["model"]["module"] == "alphastar" and saved["model"]["policy"]["entity_encoder"]["num_latents"] == 4
     assert saved["training"]["lr"] == 1e-3 and saved["training"]["train_batch_size_per_learner"] == 128
+    assert saved["ppo"]["clip_param"] == 0.25 and saved["appo"]["clip_param"] == 0.2  # PPO's own keys: its section
     assert json.loads((resolve_checkpoint(run_dir) / "state.json").read_text())["iteration"] == 1
     assert _equal(learner, load_file(resolve_checkpoint(run_dir) / "module.safetensors"))
 

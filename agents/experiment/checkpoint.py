@@ -27,14 +27,15 @@ import dataclasses
 import json
 import os
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import ConfigError, first_line
+from ..nets.config_values import ConfigError, first_line
 
 
 class CheckpointError(ConfigError):
@@ -83,12 +84,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
     name = _read(latest, lambda f: f.read_text().strip(), "text file")
     ckpt = latest.parent / name
     if not name or name in (".", "..") or "/" in name or "\\" in name or not (ckpt / "module.safetensors").is_file():
-        raise CheckpointError(f"{latest}: names {name[:60]!r}, which is not a checkpoint directory beside it (dangling)")
+        raise CheckpointError(
+            f"{latest}: names {name[:60]!r}, which is not a checkpoint directory beside it (dangling)"
+        )
     return ckpt
-
-
-def run_dir_of(ckpt: Path) -> Path:
-    return ckpt.parent.parent
 
 
 def _read(path: Path, reader: Callable[[Path], Any], what: str) -> Any:
@@ -121,11 +120,15 @@ def load_checkpoint(ckpt: Path) -> tuple[Counters, dict[str, torch.Tensor], dict
     module_state = _read(ckpt / "module.safetensors", load_file, "safetensors file")
     optimizer_state = {}
     if (ckpt / "optimizer.pt").exists():
-        optimizer_state = _read(ckpt / "optimizer.pt", lambda f: torch.load(f, weights_only=True), "optimizer state file")
+        optimizer_state = _read(
+            ckpt / "optimizer.pt", lambda f: torch.load(f, weights_only=True), "optimizer state file"
+        )
     return counters, module_state, optimizer_state
 
 
-def weights_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor], limit: int = 2) -> str | None:
+def weights_mismatch(
+    expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor], limit: int = 2
+) -> str | None:
     """None when ``given`` has exactly the keys and shapes of ``expected`` (a module's ``state_dict``);
     otherwise one line naming the first ``limit`` missing, unexpected and mis-shaped keys."""
 
@@ -183,7 +186,9 @@ def target_network_keys(module) -> set[str]:
     }
 
 
-def fitting_state(module, state: Mapping[str, torch.Tensor], source: str, *, targets: bool = False) -> dict[str, torch.Tensor]:
+def fitting_state(
+    module, state: Mapping[str, torch.Tensor], source: str, *, targets: bool = False
+) -> dict[str, torch.Tensor]:
     """The weights of ``state`` that ``module`` loads (``load_state_dict(..., strict=False)``), once they have
     exactly its keys and shapes and are finite; else ``CheckpointError`` naming ``source`` and the first
     mismatching / non-finite keys. ``targets``: target-network weights (APPO) must be there too (resume);

@@ -1,0 +1,42 @@
+"""``perceiver-rl evaluate CHECKPOINT [--env ID] [--episodes N] [--seed S] [--sample] [--json]``: episodes with a
+checkpoint's policy (:mod:`agents.app.evaluate`), mean +- std, and the SC2LE reference rows for a minigame. No Ray
+cluster is needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .common import ConfigError, at_least, fail, quiet_ray
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    e = sub.add_parser("evaluate", help="run episodes with a checkpoint's policy")
+    e.add_argument("checkpoint", help="a checkpoint directory or a run directory (its latest checkpoint)")
+    e.add_argument("--env", default=None, help="env id (default: the run's env)")
+    e.add_argument("--episodes", type=at_least(1), default=10)
+    e.add_argument("--seed", type=at_least(0), default=0)
+    e.add_argument("--sample", action="store_true", help="sample actions from the policy instead of the greedy ones")
+    e.add_argument("--json", action="store_true", help="also print the result as one JSON line")
+    return e
+
+
+def run(args: argparse.Namespace) -> int:
+    quiet_ray()
+    from ..evaluate import evaluate
+    from ..sc2le import minigame_of, reference_rows
+
+    try:
+        result = evaluate(args.checkpoint, args.env, args.episodes, seed=args.seed, explore=args.sample)
+    except ConfigError as e:
+        return fail(str(e))
+    mode = "sampled" if args.sample else "greedy"
+    print(f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes ({mode} actions)")
+    game = minigame_of(result["env"])
+    if game:
+        print(f"SC2LE reference ({game}):")
+        for agent, score in reference_rows(game):
+            print(f"  {agent:<28} {score:g}")
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "config"}))
+    return 0
