@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.perceiver-rl-installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test test-slow test-all lint bench venv clean
 
 venv: $(STAMP)
 
@@ -16,8 +16,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q -e ".[dev]"
 	touch $(STAMP)
 
+# The suite without the long learning runs, on both cores (a test file stays on one worker: its module-scoped
+# fixtures, a Ray session among them, are built once). `make test-slow`: the learning runs (CI runs both).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+test-all: test lint test-slow
+
+# ruff (lint + format check) on the whole tree, mypy on the typed packages (pyproject.toml says which).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 demo: $(STAMP)
 	$(PY) examples/movetobeacon_demo.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 

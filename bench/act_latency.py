@@ -114,7 +114,13 @@ def breakdown(policy: AlphaStarPolicy, obs: dict[str, torch.Tensor], repeats: in
         wall = time_interleaved(stages, repeats=repeats, warmup=2)
         cpu = time_interleaved(stages, repeats=repeats, warmup=0, clock=time.process_time)
     return [
-        dict(stage=k, mflop=flops[k] / 1e6, wall_ms=1e3 * wall[k], cpu_ms=1e3 * cpu[k], gflop_cpu_s=flops[k] / cpu[k] / 1e9)
+        dict(
+            stage=k,
+            mflop=flops[k] / 1e6,
+            wall_ms=1e3 * wall[k],
+            cpu_ms=1e3 * cpu[k],
+            gflop_cpu_s=flops[k] / cpu[k] / 1e9,
+        )
         for k in stages
     ]
 

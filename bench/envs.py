@@ -140,7 +140,11 @@ def main() -> None:
     print(f"{'env':46s} " + " ".join(f"{t:>17s}" for t in titles))
     for r in rows:
         print(f"{r['env']:46s} " + " ".join(f"{r[k]:17.0f}" if k in r else f"{'-':>17s}" for k in columns))
-    summary = {"sim_defeatroaches_steps_per_s": next(r["protocol_steps_per_s"] for r in rows if "Sim-DefeatRoaches" in r["env"])}
+    summary = {
+        "sim_defeatroaches_steps_per_s": next(
+            r["protocol_steps_per_s"] for r in rows if "Sim-DefeatRoaches" in r["env"]
+        )
+    }
     print(json.dumps({"bench": "envs", "steps": steps, "cpu": platform.processor() or platform.machine(), "one_core": True,
                       **summary, "rows": rows}))  # fmt: skip
 

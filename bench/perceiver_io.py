@@ -19,12 +19,23 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_json, print_table, sgemm_peak_flops, time_interleaved  # noqa: E402
+from _common import print_json, print_table, sgemm_peak_flops, time_interleaved
 
-from perceiver_rl import DecoderConfig, EncoderConfig, PerceiverDecoder, PerceiverEncoder, PerceiverIO  # noqa: E402
-from perceiver_rl.flops import count_flops  # noqa: E402
+from perceiver_rl import DecoderConfig, EncoderConfig, PerceiverDecoder, PerceiverEncoder, PerceiverIO
+from perceiver_rl.flops import count_flops
 
-CFG = dict(batch=8, inputs=2048, in_ch=64, latents=256, latent_ch=512, layers=6, self_heads=8, queries=256, query_ch=512, out_ch=64)
+CFG = dict(
+    batch=8,
+    inputs=2048,
+    in_ch=64,
+    latents=256,
+    latent_ch=512,
+    layers=6,
+    self_heads=8,
+    queries=256,
+    query_ch=512,
+    out_ch=64,
+)
 
 
 def ours(c: dict) -> torch.nn.Module:
@@ -38,7 +49,9 @@ def ours(c: dict) -> torch.nn.Module:
         )
     )
     dec = PerceiverDecoder(
-        DecoderConfig(num_latent_channels=c["latent_ch"], num_query_channels=c["query_ch"], num_output_channels=c["out_ch"])
+        DecoderConfig(
+            num_latent_channels=c["latent_ch"], num_query_channels=c["query_ch"], num_output_channels=c["out_ch"]
+        )
     )
     return PerceiverIO(encoder=enc, decoder=dec)
 
@@ -123,7 +136,13 @@ def main(argv: list[str] | None = None) -> dict:
     peak = max(peak, sgemm_peak_flops())  # measured before and after the contenders; keep the best
 
     rows = [
-        dict(model=n, ms=1e3 * secs[n], gflop=flops[n] / 1e9, gflop_s=flops[n] / secs[n] / 1e9, speedup_of_ours=secs[n] / secs["ours"])
+        dict(
+            model=n,
+            ms=1e3 * secs[n],
+            gflop=flops[n] / 1e9,
+            gflop_s=flops[n] / secs[n] / 1e9,
+            speedup_of_ours=secs[n] / secs["ours"],
+        )
         for n in fns
     ]
     print(f"config: {c}  threads={args.threads}  repeats={repeats}  sgemm peak {peak / 1e9:.1f} GFLOP/s")

@@ -28,12 +28,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import print_json, print_table, sgemm_peak_flops, time_interleaved  # noqa: E402
+from _common import print_json, print_table, sgemm_peak_flops, time_interleaved
 
-from agents.nets.encoders import EntityEncoderConfig, build_entity_encoder  # noqa: E402
-from agents.nets.policy import AlphaStarPolicy, PolicyConfig  # noqa: E402
-from envs.spec import ActionSpec, ActionType, ObservationSpec  # noqa: E402
-from perceiver_rl.flops import count_flops  # noqa: E402
+from agents.nets.encoders import EntityEncoderConfig, build_entity_encoder
+from agents.nets.policy import AlphaStarPolicy, PolicyConfig
+from envs.spec import ActionSpec, ActionType, ObservationSpec
+from perceiver_rl.flops import count_flops
 
 ENTITY_FEATURES = 46
 TYPES = (
@@ -86,7 +86,7 @@ def encoder_section(batch: int, repeats: int) -> tuple[list[dict], dict]:
     flops = {}
     for name, enc in encoders.items():
         x, m = torch.randn(1, 512, ENTITY_FEATURES), torch.ones(1, 512, dtype=torch.bool)
-        flops[name] = count_flops(lambda: enc(x, m))
+        flops[name] = count_flops(lambda enc=enc, x=x, m=m: enc(x, m))
 
     def step(enc, n):
         x, m = torch.randn(batch, n, ENTITY_FEATURES), torch.ones(batch, n, dtype=torch.bool)
@@ -144,7 +144,7 @@ def learner_section(combos: dict[str, PolicyConfig], b: int, repeats: int) -> tu
             actions = policy(obs).actions
         advantages = torch.randn(b)
 
-        def learn(policy=policy, actions=actions):
+        def learn(policy=policy, actions=actions, advantages=advantages):
             out = policy(obs, actions=actions)
             loss = -(out.logp * advantages).mean() + out.value.pow(2).mean() - 0.01 * out.entropy.mean()
             loss.backward()

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_json, print_table  # noqa: E402
-from _rllib import build_algorithm, quiet_ray_env, sampled_steps  # noqa: E402
+from _common import print_json, print_table
+from _rllib import build_algorithm, quiet_ray_env, sampled_steps
 
 CONFIG = "cartpole_perceiver_appo.yaml"
 
@@ -64,7 +64,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="shorter windows (see docs/benchmarks.md for its budget)")
     p.add_argument("--runners", type=int, nargs="+", default=[1, 2, 4], help="EnvRunner counts to measure")
-    p.add_argument("--seconds", type=float, default=None, help="timed wall-clock window per count (default 30; quick 5)")
+    p.add_argument(
+        "--seconds", type=float, default=None, help="timed wall-clock window per count (default 30; quick 5)"
+    )
     args = p.parse_args()
     if min(args.runners) < 1:
         raise SystemExit("--runners: every count must be >= 1 (0 samples in the driver, not on EnvRunners)")
@@ -82,16 +84,20 @@ def main() -> None:
     base = rows[0]["env steps/s"]
     for r in rows:
         r["speedup"] = r["env steps/s"] / base
-    print(f"config: configs/{CONFIG}; machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"config: configs/{CONFIG}; machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end"
+    )
     print_table(rows)
-    print_json({
-        "config": CONFIG,
-        "cores": os.cpu_count(),
-        "seconds": seconds,
-        "env_steps_per_s": {str(r["env_runners"]): round(r["env steps/s"], 1) for r in rows},
-        "trained_steps_per_s": {str(r["env_runners"]): round(r["trained steps/s"], 1) for r in rows},
-        "speedup": {str(r["env_runners"]): round(r["speedup"], 3) for r in rows},
-    })
+    print_json(
+        {
+            "config": CONFIG,
+            "cores": os.cpu_count(),
+            "seconds": seconds,
+            "env_steps_per_s": {str(r["env_runners"]): round(r["env steps/s"], 1) for r in rows},
+            "trained_steps_per_s": {str(r["env_runners"]): round(r["trained steps/s"], 1) for r in rows},
+            "speedup": {str(r["env_runners"]): round(r["speedup"], 3) for r in rows},
+        }
+    )
 
 
 if __name__ == "__main__":

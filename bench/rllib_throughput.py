@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_json, print_table  # noqa: E402
-from _rllib import build_algorithm, quiet_ray_env  # noqa: E402
+from _common import print_json, print_table
+from _rllib import build_algorithm, quiet_ray_env
 
 CONTENDERS = {  # name -> (experiment, whether --envs overrides its num_envs_per_env_runner)
     "perceiver": ("cartpole_perceiver.yaml", True),
@@ -97,9 +97,16 @@ def env_step_s(algo, calls: int) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer, shorter samples (< 60 s)")
-    p.add_argument("--steps", type=int, default=None, help="env steps per timed sample() call (default 2000; quick 600)")
+    p.add_argument(
+        "--steps", type=int, default=None, help="env steps per timed sample() call (default 2000; quick 600)"
+    )
     p.add_argument("--repeats", type=int, default=None, help="timed calls per contender (default 9; quick 5)")
-    p.add_argument("--envs", type=int, default=4, help="num_envs_per_env_runner of the CartPole pair (the simulator keeps its YAML's)")
+    p.add_argument(
+        "--envs",
+        type=int,
+        default=4,
+        help="num_envs_per_env_runner of the CartPole pair (the simulator keeps its YAML's)",
+    )
     args = p.parse_args()
     steps = args.steps or (600 if args.quick else 2000)
     repeats = args.repeats or (5 if args.quick else 9)
@@ -122,16 +129,18 @@ def main() -> None:
             env = env_step_s(algo, 200 if args.quick else 1000)
             num_envs = algo.config.num_envs_per_env_runner
             per_vec_step = cpu * num_envs
-            rows.append({
-                "module": name,
-                "env": f"{algo.config.env} x {num_envs}",
-                "steps/s (CPU)": 1 / cpu,
-                "steps/s (wall)": 1 / wall,
-                "us/vec step": per_vec_step * 1e6,
-                "forward us": fwd * 1e6,
-                "env step us": env * 1e6,
-                "rest us": (per_vec_step - fwd - env) * 1e6,
-            })
+            rows.append(
+                {
+                    "module": name,
+                    "env": f"{algo.config.env} x {num_envs}",
+                    "steps/s (CPU)": 1 / cpu,
+                    "steps/s (wall)": 1 / wall,
+                    "us/vec step": per_vec_step * 1e6,
+                    "forward us": fwd * 1e6,
+                    "env step us": env * 1e6,
+                    "rest us": (per_vec_step - fwd - env) * 1e6,
+                }
+            )
             result[f"{name}_steps_per_s"] = round(1 / cpu, 1)
             result[f"{name}_steps_per_s_wall"] = round(1 / wall, 1)
             result[f"{name}_forward_us"] = round(fwd * 1e6, 1)

@@ -21,20 +21,42 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_json, print_table, time_interleaved  # noqa: E402
+from _common import print_json, print_table, time_interleaved
 
-from perceiver_rl.convert import FAMILIES, config_from_hf, load_hf_state_dict  # noqa: E402
-from perceiver_rl.flops import count_flops  # noqa: E402
-from perceiver_rl.flow import flow_patches  # noqa: E402
+from perceiver_rl.convert import FAMILIES, config_from_hf, load_hf_state_dict
+from perceiver_rl.flops import count_flops
+from perceiver_rl.flow import flow_patches
 
-PAPER_IMAGENET = dict(num_latents=512, d_latents=1024, num_blocks=8, num_self_attends_per_block=6,
-                      num_cross_attention_heads=1, num_self_attention_heads=8, image_size=224, num_labels=1000)
-PAPER_FLOW = dict(num_latents=2048, d_latents=512, num_blocks=1, num_self_attends_per_block=24,
-                  num_cross_attention_heads=1, num_self_attention_heads=16, train_size=[96, 128])
-QUICK_IMAGENET = dict(PAPER_IMAGENET, num_latents=128, d_latents=256, num_blocks=2, num_self_attends_per_block=2,
-                      image_size=64)
-QUICK_FLOW = dict(PAPER_FLOW, num_latents=128, d_latents=128, num_self_attends_per_block=4, num_self_attention_heads=4,
-                  train_size=[32, 48])
+PAPER_IMAGENET = dict(
+    num_latents=512,
+    d_latents=1024,
+    num_blocks=8,
+    num_self_attends_per_block=6,
+    num_cross_attention_heads=1,
+    num_self_attention_heads=8,
+    image_size=224,
+    num_labels=1000,
+)
+PAPER_FLOW = dict(
+    num_latents=2048,
+    d_latents=512,
+    num_blocks=1,
+    num_self_attends_per_block=24,
+    num_cross_attention_heads=1,
+    num_self_attention_heads=16,
+    train_size=[96, 128],
+)
+QUICK_IMAGENET = dict(
+    PAPER_IMAGENET, num_latents=128, d_latents=256, num_blocks=2, num_self_attends_per_block=2, image_size=64
+)
+QUICK_FLOW = dict(
+    PAPER_FLOW,
+    num_latents=128,
+    d_latents=128,
+    num_self_attends_per_block=4,
+    num_self_attention_heads=4,
+    train_size=[32, 48],
+)
 
 
 def build_pair(family: str, hf_kwargs: dict) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -84,7 +106,10 @@ def main(argv: list[str] | None = None) -> dict:
         with torch.no_grad():
             diff = (hf.eval()(inputs=hf_in).logits - ours.eval()(our_in)).abs().max().item()
         hf.train(), ours.train()
-        fns = {"ours": fwd_bwd(lambda: ours(our_in)), "hf": fwd_bwd(lambda: hf(inputs=hf_in).logits)}
+        fns = {
+            "ours": fwd_bwd(lambda ours=ours, our_in=our_in: ours(our_in)),
+            "hf": fwd_bwd(lambda hf=hf, hf_in=hf_in: hf(inputs=hf_in).logits),
+        }
         flops = {name: count_flops(fn) for name, fn in fns.items()}
         secs = time_interleaved(fns, repeats=repeats)
         for name in fns:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import gymnasium as gym
 
@@ -43,7 +44,10 @@ def _tokens(base_id: str, preprocessing: str = "none") -> EnvEntry:
 
 def _sc2(map_name: str, backend: str) -> EnvEntry:
     return EnvEntry(
-        "envs.sc2.env:make_sc2_env", {"map_name": map_name, "backend": backend}, kind="structured", needs_game=backend == "game"
+        "envs.sc2.env:make_sc2_env",
+        {"map_name": map_name, "backend": backend},
+        kind="structured",
+        needs_game=backend == "game",
     )
 
 

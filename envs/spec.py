@@ -29,8 +29,8 @@ models convert them with ``mask.bool()``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 from gymnasium import spaces

@@ -50,7 +50,9 @@ def main() -> int:
     from agents.app.sc2le import reference_rows
 
     before = set(Path(args.runs_dir).glob(f"{CONFIG.stem}-*"))
-    code = cli(["train", str(CONFIG), "--set", f"stop.time_s={args.minutes * 60}", "--set", f"runs_dir={args.runs_dir}"])
+    code = cli(
+        ["train", str(CONFIG), "--set", f"stop.time_s={args.minutes * 60}", "--set", f"runs_dir={args.runs_dir}"]
+    )
     if code:
         return code
     (run_dir,) = set(Path(args.runs_dir).glob(f"{CONFIG.stem}-*")) - before

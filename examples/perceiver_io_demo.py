@@ -44,14 +44,22 @@ def main() -> None:
     ch = 2 + 4 * BANDS
     model = PerceiverIO(
         encoder=PerceiverEncoder(
-            EncoderConfig(num_input_channels=ch, num_latents=16, num_latent_channels=64, num_self_attention_heads=4, num_self_attends_per_block=2)
+            EncoderConfig(
+                num_input_channels=ch,
+                num_latents=16,
+                num_latent_channels=64,
+                num_self_attention_heads=4,
+                num_self_attends_per_block=2,
+            )
         ),
         decoder=PerceiverDecoder(DecoderConfig(num_latent_channels=64, num_query_channels=ch, num_output_channels=1)),
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x_val, m_val, q_val, d_val = batch(256)
     baseline = (d_val - d_val.mean()).pow(2).mean().item()
-    print(f"PerceiverIO: {sum(p.numel() for p in model.parameters()):,} parameters; task: distance to the nearest of 1-12 points")
+    print(
+        f"PerceiverIO: {sum(p.numel() for p in model.parameters()):,} parameters; task: distance to the nearest of 1-12 points"
+    )
     t0 = time.time()
     for step in range(1, args.steps + 1):
         x, m, q, d = batch(64)
@@ -62,7 +70,9 @@ def main() -> None:
         if step % 100 == 0 or step == args.steps:
             with torch.no_grad():
                 val = (model(x_val, m_val, queries=q_val).squeeze(-1) - d_val).pow(2).mean().item()
-            print(f"step {step:4d}  train mse {loss.item():.4f}  held-out mse {val:.4f}  (predict-the-mean mse {baseline:.4f})  {time.time() - t0:.1f}s")
+            print(
+                f"step {step:4d}  train mse {loss.item():.4f}  held-out mse {val:.4f}  (predict-the-mean mse {baseline:.4f})  {time.time() - t0:.1f}s"
+            )
     with torch.no_grad():
         dense = encode_points(torch.rand(1, 1000, 2) * 2 - 1)
         out = model(x_val[:1], m_val[:1], queries=dense)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -17,9 +17,7 @@ def check_shape(name: str, x: torch.Tensor, expected: Sequence[int | str]) -> No
     Raises ``ValueError("<name>: expected shape (B, M, 64), got (2, 7, 32)")``.
     """
     actual = tuple(x.shape)
-    ok = len(actual) == len(expected) and all(
-        isinstance(e, str) or int(e) == a for e, a in zip(expected, actual)
-    )
+    ok = len(actual) == len(expected) and all(isinstance(e, str) or int(e) == a for e, a in zip(expected, actual))
     if not ok:
         raise ValueError(f"{name}: expected shape {_fmt(expected)}, got {actual}")
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -239,7 +240,11 @@ def load_hf_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor])
     if unexpected or missing or mismatched:
         parts = [
             f"{label} ({len(keys)}): {', '.join(keys)}"
-            for label, keys in (("unexpected keys", unexpected), ("missing keys", missing), ("shape mismatch", mismatched))
+            for label, keys in (
+                ("unexpected keys", unexpected),
+                ("missing keys", missing),
+                ("shape mismatch", mismatched),
+            )
             if keys
         ]
         raise ValueError(f"state_dict does not fit {get_family(family).hf_class} -> ours: " + "; ".join(parts))
@@ -262,7 +267,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f"{path}: refusing to unpickle anything but tensors (weights_only=True): {_first_line(err)}") from None
+        raise ValueError(
+            f"{path}: refusing to unpickle anything but tensors (weights_only=True): {_first_line(err)}"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:  # truncated, not a torch file
         raise ValueError(f"{path}: not a valid torch checkpoint file ({_first_line(err)})") from None
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):

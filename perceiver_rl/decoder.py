@@ -48,9 +48,7 @@ class PerceiverDecoder(nn.Module):
             shape_for_attn=c.shape_for_attn,
             dropout=c.dropout,
         )
-        self.final = (
-            nn.Linear(c.num_query_channels, c.num_output_channels) if c.num_output_channels else nn.Identity()
-        )
+        self.final = nn.Linear(c.num_query_channels, c.num_output_channels) if c.num_output_channels else nn.Identity()
 
     def forward(self, queries: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
         check_shape("queries", queries, ("B", "O", self.config.num_query_channels))

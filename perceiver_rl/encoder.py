@@ -38,7 +38,7 @@ class EncoderConfig:
     init_scale: float = 0.02
 
     @classmethod
-    def from_task(cls, task_config: object, num_input_channels: int) -> "EncoderConfig":
+    def from_task(cls, task_config: object, num_input_channels: int) -> EncoderConfig:
         """The encoder of a task head: every field that ``task_config`` (e.g. an ``ImageClassifierConfig``)
         names the same way is taken from it, the rest keep their defaults."""
         names = {f.name for f in dataclasses.fields(cls)} - {"num_input_channels"}

@@ -7,7 +7,7 @@ same formulas for the CPU ops so that counts are identical on both devices.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.utils import flop_counter

@@ -9,7 +9,8 @@ the converter cannot know whether it changes the outputs. ``check_hf_config`` ap
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 Check = Callable[[Any], bool]
 

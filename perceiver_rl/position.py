@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -29,7 +29,9 @@ def fourier_features(
     """
     freqs = torch.stack([torch.linspace(1.0, res / 2, num_bands) for res in max_resolution])  # (d, K)
     per_pos = (pos[:, :, None] * freqs[None]).reshape(pos.shape[0], -1)  # (N, d*K)
-    feats = [torch.sin(math.pi * per_pos)] if sine_only else [torch.sin(math.pi * per_pos), torch.cos(math.pi * per_pos)]
+    feats = (
+        [torch.sin(math.pi * per_pos)] if sine_only else [torch.sin(math.pi * per_pos), torch.cos(math.pi * per_pos)]
+    )
     if concat_pos:
         feats.insert(0, pos)
     return torch.cat(feats, dim=-1)

@@ -127,9 +127,7 @@ class ConvPreprocessor(nn.Module):
         self.conv = nn.Conv2d(c.in_channels, c.conv_channels, self.kernel, stride=self.stride, bias=False)
         self.batchnorm = nn.BatchNorm2d(c.conv_channels) if c.use_batchnorm else nn.Identity()
         self.conv_pad = self._pads(c.image_size, self.kernel, self.stride, hf_pad=self.kernel // 2)
-        conv_size = tuple(
-            (n + sum(p) - self.kernel) // self.stride + 1 for n, p in zip(c.image_size, self.conv_pad)
-        )
+        conv_size = tuple((n + sum(p) - self.kernel) // self.stride + 1 for n, p in zip(c.image_size, self.conv_pad))
         self.pool_pad = self._pads(conv_size, self.pool_kernel, self.pool_stride, hf_pad=0)
         self.grid_size = tuple(
             (n + sum(p) - self.pool_kernel) // self.pool_stride + 1 for n, p in zip(conv_size, self.pool_pad)

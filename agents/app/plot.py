@@ -11,7 +11,9 @@ def read_progress(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def plot_learning_curves(runs: dict[str, Path], png: Path, *, title: str = "", references: dict[str, float] | None = None) -> Path:
+def plot_learning_curves(
+    runs: dict[str, Path], png: Path, *, title: str = "", references: dict[str, float] | None = None
+) -> Path:
     """One line per run (label -> run dir): mean episode return against env steps; dashed reference levels."""
     import matplotlib
 

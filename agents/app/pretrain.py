@@ -25,9 +25,10 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, TextIO
+from typing import Protocol, TextIO
 
 import gymnasium as gym
 import numpy as np
@@ -72,7 +73,7 @@ class Demonstrations:
         return len(self.returns)
 
     @classmethod
-    def from_episodes(cls, episodes: list[tuple[list[dict], list[dict], list[float]]], gamma: float) -> "Demonstrations":
+    def from_episodes(cls, episodes: list[tuple[list[dict], list[dict], list[float]]], gamma: float) -> Demonstrations:
         """``[(observations, actions, rewards) per episode]`` (one entry per step) -> stacked arrays."""
         obs = stack_observations([o for ep_obs, _, _ in episodes for o in ep_obs])
         actions = stack_observations([a for _, ep_actions, _ in episodes for a in ep_actions])
@@ -133,7 +134,9 @@ class ScriptedDemos:
         functions = cfg.env_config.get("action_functions") or minigame(game).action_functions
         missing = [f for f in ("no_op", "Move_pt") if f not in functions]  # what the scripted agents play
         if missing:
-            raise ConfigError(f"env_config.action_functions: the scripted {game} agent needs {', '.join(missing)}, got {list(functions)}")
+            raise ConfigError(
+                f"env_config.action_functions: the scripted {game} agent needs {', '.join(missing)}, got {list(functions)}"
+            )
         self.cfg, self.agent_class = cfg, SCRIPTED_AGENTS[game]
         self.unit_targeting = "Move_unit" in functions
         """With ``Move_unit`` in the action set the agent sends units to their pickups by unit targeting (the pointer
@@ -166,7 +169,9 @@ def demo_source(cfg: ExperimentConfig) -> DemoSource:
         raise ConfigError(f"--demos: unknown demo source {p.demos!r} (valid: {', '.join(DEMO_SOURCES)})")
     source = DEMO_SOURCES[p.demos](cfg)
     if cfg.model.module != "alphastar":
-        raise ConfigError(f"model.module: pretrain clones structured actions with the alphastar module, got {cfg.model.module!r}")
+        raise ConfigError(
+            f"model.module: pretrain clones structured actions with the alphastar module, got {cfg.model.module!r}"
+        )
     return source
 
 
@@ -199,7 +204,9 @@ def _percent(x: float) -> str:
     return f"{'-':>6}" if math.isnan(x) else f"{x:6.1%}"
 
 
-def minibatches(demos: Demonstrations, size: int, sequences: bool, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def minibatches(
+    demos: Demonstrations, size: int, sequences: bool, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Shuffled step indices into ``demos``, with which entries are real steps.
 
     Feed-forward policies: ``(b,)`` steps (all real). LSTM policies (``sequences``): ``(b, T)`` whole
@@ -223,7 +230,9 @@ def minibatches(demos: Demonstrations, size: int, sequences: bool, rng: np.rando
         yield np.where(real[ep], steps[ep], 0), real[ep]
 
 
-def behaviour_cloning(policy: torch.nn.Module, demos: Demonstrations, cfg: PretrainConfig, *, seed: int = 0) -> Iterator[EpochStats]:
+def behaviour_cloning(
+    policy: torch.nn.Module, demos: Demonstrations, cfg: PretrainConfig, *, seed: int = 0
+) -> Iterator[EpochStats]:
     """Train ``policy`` (an ``AlphaStarPolicy``) on ``demos`` for ``cfg.epochs`` epochs; yields each epoch's stats."""
     device = next(policy.parameters()).device
     sequences = policy.initial_state(1) is not None
@@ -232,7 +241,20 @@ def behaviour_cloning(policy: torch.nn.Module, demos: Demonstrations, cfg: Pretr
     policy.train()
     for epoch in range(1, cfg.epochs + 1):
         start = time.time()
-        sums = dict.fromkeys(("loss", "policy_loss", "value_loss", "type_hits", "loc_hits", "loc_steps", "target_hits", "target_steps", "steps"), 0.0)
+        sums = dict.fromkeys(
+            (
+                "loss",
+                "policy_loss",
+                "value_loss",
+                "type_hits",
+                "loc_hits",
+                "loc_steps",
+                "target_hits",
+                "target_steps",
+                "steps",
+            ),
+            0.0,
+        )
         for idx, real in minibatches(demos, cfg.minibatch_size, sequences, rng):
             obs = {k: torch.as_tensor(v[idx]) for k, v in demos.obs.items()}
             actions = {k: torch.as_tensor(v[idx]) for k, v in demos.actions.items()}

@@ -16,8 +16,9 @@ import dataclasses
 import itertools
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ..nets.config_values import ConfigError
 
@@ -145,4 +146,7 @@ def results_table(rows: list[dict], columns: Sequence[str]) -> str:
     """A plain-text table of ``rows`` (already ranked): a header, then one line per row, numbered from 1."""
     cells = [["rank", *columns]] + [[str(i), *(_cell(r.get(c)) for c in columns)] for i, r in enumerate(rows, 1)]
     widths = [max(len(line[j]) for line in cells) for j in range(len(cells[0]))]
-    return "\n".join("  ".join(c.ljust(w) if j else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))).rstrip() for line in cells)
+    return "\n".join(
+        "  ".join(c.ljust(w) if j else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths))).rstrip()
+        for line in cells
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tensorboardX import SummaryWriter
 from tensorboardX.proto.event_pb2 import Event
@@ -53,7 +53,9 @@ class ScalarLogger:
         if resume_step is not None:
             kept = [ev for f in old for ev in read_events(f) if ev.HasField("summary") and ev.step <= resume_step]
         # A unique suffix: the fresh file never collides with an old one that is about to be removed.
-        self.writer = SummaryWriter(logdir=str(log_dir), flush_secs=5, filename_suffix=f".{os.getpid()}.{time.time_ns()}")
+        self.writer = SummaryWriter(
+            logdir=str(log_dir), flush_secs=5, filename_suffix=f".{os.getpid()}.{time.time_ns()}"
+        )
         if resume_step is not None:
             fw = self.writer._get_file_writer()
             for ev in kept:

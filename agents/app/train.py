@@ -7,8 +7,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from ..experiment.checkpoint import CheckpointError, Counters, load_checkpoint, resolve_checkpoint, save_checkpoint
 from ..experiment.config import ExperimentConfig, first_line
@@ -112,7 +113,9 @@ class Trainer:
             self.set_weights(module_state, optim_state)
             resume_step = self.counters.env_steps
             self._truncate_progress(self.counters.iteration)
-            print(f"resumed {ckpt} (iteration {self.counters.iteration}, env steps {self.counters.env_steps:,})", file=out)
+            print(
+                f"resumed {ckpt} (iteration {self.counters.iteration}, env steps {self.counters.env_steps:,})", file=out
+            )
         elif init_from is not None:
             self.init_weights(load_checkpoint(init_from)[1])
             print(f"initialised from {init_from} (module weights; optimizer and counters start fresh)", file=out)
@@ -172,7 +175,9 @@ class Trainer:
                     ) from None
 
         self._on_learner(load)
-        self.algo.env_runner_group.sync_weights(from_worker_or_learner_group=self.algo.learner_group, inference_only=True)
+        self.algo.env_runner_group.sync_weights(
+            from_worker_or_learner_group=self.algo.learner_group, inference_only=True
+        )
 
     def init_weights(self, module_state: dict) -> None:
         """Module weights only (``--init-from``): the learner's target networks (APPO) start as copies of the

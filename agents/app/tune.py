@@ -20,8 +20,9 @@ import contextlib
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..experiment.loader import load_saved_config
 from ..nets.config_values import ConfigError
@@ -136,10 +137,15 @@ def run_sweep(trials: list[Trial], requests: dict[int, Any], sweep_dir: Path, me
     tuner = tune.Tuner(
         tune.with_resources(run_trial, lambda params: pgf[params["run_dir"]]),
         param_space={"run_dir": tune.grid_search(list(dirs))},
-        tune_config=tune.TuneConfig(num_samples=1, reuse_actors=False, trial_dirname_creator=lambda t: labels[t.config["run_dir"]]),
+        tune_config=tune.TuneConfig(
+            num_samples=1, reuse_actors=False, trial_dirname_creator=lambda t: labels[t.config["run_dir"]]
+        ),
         run_config=tune.RunConfig(
-            name="tune", storage_path=str(sweep_dir.absolute()), verbose=0,
-            callbacks=[_progress_callback(labels), JsonLoggerCallback()], failure_config=tune.FailureConfig(max_failures=0),
+            name="tune",
+            storage_path=str(sweep_dir.absolute()),
+            verbose=0,
+            callbacks=[_progress_callback(labels), JsonLoggerCallback()],
+            failure_config=tune.FailureConfig(max_failures=0),
         ),  # fmt: skip
     )
     with _environ(_TUNE_ENV):

@@ -4,8 +4,9 @@ config is built, naming the key, before anything is written."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 
 class ConfigError(ValueError):

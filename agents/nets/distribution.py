@@ -80,7 +80,7 @@ class ActionLayout:
     num_locations: int
 
     @classmethod
-    def from_spec(cls, spec: ActionSpec) -> "ActionLayout":
+    def from_spec(cls, spec: ActionSpec) -> ActionLayout:
         h, w = spec.spatial_size
         return cls(spec.num_action_types, spec.max_entities, spec.max_selected, h * w)
 
@@ -130,7 +130,7 @@ class StructuredActionDistribution:
 
     # ------------------------------------------------------------------ flat layout
     @classmethod
-    def from_flat(cls, dist_inputs: torch.Tensor, action_spec: ActionSpec) -> "StructuredActionDistribution":
+    def from_flat(cls, dist_inputs: torch.Tensor, action_spec: ActionSpec) -> StructuredActionDistribution:
         """Rebuild from ``dist_inputs (*lead, L)`` (as produced by the policy; lead = (B,) or (B, T))."""
         layout = ActionLayout.from_spec(action_spec)
         if dist_inputs.dim() < 2 or dist_inputs.shape[-1] != layout.width:
@@ -208,7 +208,7 @@ class StructuredActionDistribution:
         assert isinstance(total, torch.Tensor)  # HEADS is not empty
         return total.reshape(self.lead)
 
-    def kl(self, other: "StructuredActionDistribution") -> torch.Tensor:
+    def kl(self, other: StructuredActionDistribution) -> torch.Tensor:
         """``(B,)``: KL(self || other), head by head (both teacher-forced on the same actions)."""
         total: torch.Tensor | float = 0.0
         for h in HEADS:

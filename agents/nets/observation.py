@@ -7,7 +7,7 @@ dims ``(*B)``) into the tensors the policy consumes: float features, boolean mas
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch

@@ -30,9 +30,9 @@ Action types whose required units / locations do not exist in the observation ar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Iterator
 
 import torch
 from torch import nn

@@ -77,9 +77,13 @@ class SpacePolicy(nn.Module):
         mask = torch.as_tensor(obs["entity_mask"], device=self._device.device).bool()
         lead = tuple(entities.shape[:-2])
         if entities.dim() not in (3, 4) or entities.shape[-1] != f:
-            raise ValueError(f"observation field 'entities': expected shape (B, [T,] N, {f}), got {tuple(entities.shape)}")
+            raise ValueError(
+                f"observation field 'entities': expected shape (B, [T,] N, {f}), got {tuple(entities.shape)}"
+            )
         if tuple(mask.shape) != tuple(entities.shape[:-1]):
-            raise ValueError(f"observation field 'entity_mask': expected shape {tuple(entities.shape[:-1])}, got {tuple(mask.shape)}")
+            raise ValueError(
+                f"observation field 'entity_mask': expected shape {tuple(entities.shape[:-1])}, got {tuple(mask.shape)}"
+            )
         n = entities.shape[-2]
         return {"entities": entities.reshape(-1, n, f), "entity_mask": mask.reshape(-1, n)}, lead
 

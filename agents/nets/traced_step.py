@@ -21,7 +21,7 @@ Only rollout steps use them: recorded and replayed under ``torch.inference_mode`
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 import torch
 from torch import nn

@@ -22,7 +22,6 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.utils import make_target_network
 from ray.rllib.core.rl_module.apis import TargetNetworkAPI, ValueFunctionAPI

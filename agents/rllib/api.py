@@ -18,7 +18,8 @@ callback that ``perceiver-rl train`` adds (episode metrics of the SC2 adapter's 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 

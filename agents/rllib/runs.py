@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -113,7 +114,9 @@ def _module_name(module_class: type) -> str:
     ours = {entry[0](): name for name, entry in MODULES.items() if entry[0] is not None}
     if module_class not in ours:
         names = ", ".join(f"{name}: {cls.__name__}" for cls, name in ours.items())
-        raise ConfigError(f"save_run: {module_class.__name__} is not a perceiver_rl module ({names}; from perceiver_module_spec)")
+        raise ConfigError(
+            f"save_run: {module_class.__name__} is not a perceiver_rl module ({names}; from perceiver_module_spec)"
+        )
     return ours[module_class]
 
 
@@ -131,8 +134,11 @@ def _learner_module(learner) -> tuple[type, dict]:
     return type(module), dict(module.model_config or {})
 
 
-_COPIED = {"training": TrainingConfig, "env_runners": EnvRunnerConfig,
-           **{section: typing.get_type_hints(ExperimentConfig)[section] for section in ALGORITHM_SECTIONS.values()}}
+_COPIED = {
+    "training": TrainingConfig,
+    "env_runners": EnvRunnerConfig,
+    **{section: typing.get_type_hints(ExperimentConfig)[section] for section in ALGORITHM_SECTIONS.values()},
+}
 """Sections whose keys have RLlib's names: ``save_run`` reads them from the Algorithm's config (an algorithm's own
 section only for that algorithm)."""
 
@@ -205,8 +211,13 @@ def save_run(
     data, state, env, env_config, counters = _source(obj, env, env_config, algorithm)
     if not isinstance(env, str):
         raise ConfigError(f"save_run: env: expected a registered env id, got {env!r}")
-    cfg = _expressible({**data, "env": env, "env_config": dict(env_config or {}), "name": name, "runs_dir": str(runs_dir)})
-    state = {k: v.detach().clone() if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v)) for k, v in state.items()}
+    cfg = _expressible(
+        {**data, "env": env, "env_config": dict(env_config or {}), "name": name, "runs_dir": str(runs_dir)}
+    )
+    state = {
+        k: v.detach().clone() if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v))
+        for k, v in state.items()
+    }
     gym_env = make_env(cfg.env, cfg.env_config)
     try:
         module_with_state(cfg, gym_env, state, f"save_run({type(obj).__name__})")
@@ -216,4 +227,3 @@ def save_run(
     run_dir = new_run_dir(cfg)
     save_checkpoint(run_dir, counters, state, {})
     return run_dir
-

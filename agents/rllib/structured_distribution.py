@@ -24,10 +24,10 @@ class RLlibStructuredDistribution(Distribution):
         self.dist, self._deterministic = dist, deterministic
 
     @classmethod
-    def from_logits(cls, logits, **kwargs) -> "RLlibStructuredDistribution":
+    def from_logits(cls, logits, **kwargs) -> RLlibStructuredDistribution:
         return cls(StructuredActionDistribution.from_flat(logits, cls.action_spec))
 
-    def to_deterministic(self) -> "RLlibStructuredDistribution":
+    def to_deterministic(self) -> RLlibStructuredDistribution:
         return type(self)(self.dist, deterministic=True)
 
     def sample(self, *, sample_shape=None, **kwargs):
@@ -39,7 +39,7 @@ class RLlibStructuredDistribution(Distribution):
     def logp(self, value, **kwargs):
         return self.dist.logp(value)
 
-    def kl(self, other: "RLlibStructuredDistribution", **kwargs):
+    def kl(self, other: RLlibStructuredDistribution, **kwargs):
         return self.dist.kl(other.dist)
 
     def entropy(self, **kwargs):

@@ -12,7 +12,7 @@ game (their trigger scripts never end it), so without it pysc2 would never repor
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from envs.maps import minigame
 from envs.pysc2_compat import PACKAGED_MAPS_DIR, maps, mock_sc2_env, run_configs, sc2_env

@@ -58,7 +58,12 @@ _COLUMNS = [
 _COLUMN_SCALE = np.array([1, 1, 255, 255, 255, 8, 1, 4, 32, 1800, 2250, 100], np.float64)
 # plain ints: IntEnum attribute access costs ~1 us each on the per-step path
 _ALLIANCE, _UNIT_TYPE = int(FeatureUnit.alliance), int(FeatureUnit.unit_type)
-_TAG, _ORDER_LENGTH, _X, _Y = int(FeatureUnit.tag), int(FeatureUnit.order_length), int(FeatureUnit.x), int(FeatureUnit.y)
+_TAG, _ORDER_LENGTH, _X, _Y = (
+    int(FeatureUnit.tag),
+    int(FeatureUnit.order_length),
+    int(FeatureUnit.x),
+    int(FeatureUnit.y),
+)
 _COLUMN_INDEX = np.array([int(c) for c in _COLUMNS])  # an index array: a list is converted again at every use
 _TAG_LENGTH = np.array([_TAG, _ORDER_LENGTH])
 _ORDER = ENTITY_FEATURES.index("order_target_known")
@@ -108,7 +113,9 @@ def action_types(functions: tuple[str, ...]) -> tuple[ActionType, ...]:
 class TimestepConverter:
     """pysc2 ``TimeStep`` -> contract observation + info, structured action -> ``FunctionCall``."""
 
-    def __init__(self, game: Minigame, config: ContractConfig = ContractConfig(), functions: tuple[str, ...] | None = None):
+    def __init__(
+        self, game: Minigame, config: ContractConfig = ContractConfig(), functions: tuple[str, ...] | None = None
+    ):
         """``functions``: the RAW function names exposed as action types, in index order (default: the
         minigame's ``action_functions``)."""
         self.game, self.config = game, config
@@ -121,7 +128,9 @@ class TimestepConverter:
             has_location_mask=True, entity_position=(ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")),
             entity_target_position=(_ORDER, _ORDER + 1, _ORDER + 2),
         )  # fmt: skip
-        self.act_spec = ActionSpec(self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s))
+        self.act_spec = ActionSpec(
+            self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s)
+        )
         self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
         self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32).astype(np.float64)
         """float32 scales (the features' precision), as float64: the integer columns times them in float64 as numpy
@@ -267,7 +276,9 @@ class TimestepConverter:
         if self._obs is None:
             raise ValueError("action before the first observation: call reset() first")
         if not isinstance(action, Mapping) or "selected_units" not in action:
-            raise ValueError(f"action: expected a mapping with {', '.join(ARGUMENTS_OF_ACTION)}, got {str(action)[:80]}")
+            raise ValueError(
+                f"action: expected a mapping with {', '.join(ARGUMENTS_OF_ACTION)}, got {str(action)[:80]}"
+            )
         n, s, m = self.config.max_entities, self.config.spatial_size, self.config.max_selected
         k = _scalar(action, "action_type", len(self.action_types))
         queued = _scalar(action, "queued", 2)

@@ -28,7 +28,11 @@ class BeaconAgent(ScriptedAgent):
         if len(marines) == 0 or len(beacons) == 0:
             return self.noop()
         cell = int(self._cells(obs, beacons[:1])[0])
-        return self.noop() if self._orders.get(int(marines[0])) == cell else self.move_to(int(marines[0]), int(beacons[0]), cell)
+        return (
+            self.noop()
+            if self._orders.get(int(marines[0])) == cell
+            else self.move_to(int(marines[0]), int(beacons[0]), cell)
+        )
 
 
 class GreedyShardsAgent(ScriptedAgent):

@@ -23,7 +23,9 @@ class ScriptedAgent:
         names = [t.name for t in act_spec.action_types]
         self._noop, self._move = names.index("no_op"), names.index("Move_pt")
         if unit_targeting and "Move_unit" not in names:
-            raise ValueError(f"{type(self).__name__}(unit_targeting=True) needs the action type Move_unit; the env has {names}")
+            raise ValueError(
+                f"{type(self).__name__}(unit_targeting=True) needs the action type Move_unit; the env has {names}"
+            )
         self._move_unit = names.index("Move_unit") if unit_targeting else None
         self._h, self._w = act_spec.spatial_size
         self.reset()
@@ -42,7 +44,13 @@ class ScriptedAgent:
         selected = np.full(self.spec.max_selected, self.spec.max_entities, np.int64)
         if unit >= 0:
             selected[0] = unit
-        return {"action_type": action_type, "queued": 0, "selected_units": selected, "target_unit": 0, "location": location}
+        return {
+            "action_type": action_type,
+            "queued": 0,
+            "selected_units": selected,
+            "target_unit": 0,
+            "location": location,
+        }
 
     def move(self, unit: int, cell: int) -> dict:
         self._orders[unit] = cell

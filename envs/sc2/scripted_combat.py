@@ -83,7 +83,9 @@ class CombatAgent(ScriptedAgent):
         own, enemy, pos, radius = u["own"], u["enemy"], u["pos"], u["radius"]
         if len(own) == 0 or len(enemy) == 0:
             return enemy[:0]
-        edge = np.linalg.norm(pos[enemy][:, None] - pos[own][None], axis=-1) - radius[enemy][:, None] - radius[own][None]
+        edge = (
+            np.linalg.norm(pos[enemy][:, None] - pos[own][None], axis=-1) - radius[enemy][:, None] - radius[own][None]
+        )
         return enemy[(edge <= MARINE.range + _SLACK).any(axis=1)]
 
     def goal(self, u: dict) -> np.ndarray:
@@ -104,7 +106,13 @@ class CombatAgent(ScriptedAgent):
         selected = np.full(self.spec.max_selected, self.spec.max_entities, np.int64)
         chosen = list(units)[: self.spec.max_selected]
         selected[: len(chosen)] = chosen
-        return {"action_type": action_type, "queued": 0, "selected_units": selected, "target_unit": int(target), "location": int(location)}
+        return {
+            "action_type": action_type,
+            "queued": 0,
+            "selected_units": selected,
+            "target_unit": int(target),
+            "location": int(location),
+        }
 
     def attack_move(self, u: dict) -> dict:
         """Idle own units attack-move to :meth:`goal`; no_op if none is idle."""

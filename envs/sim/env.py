@@ -155,7 +155,11 @@ class SimSC2Env(environment.Base):
         if not action.HasField("action_raw") or not action.action_raw.HasField("unit_command"):
             return  # no_op (or an action the minigames do not use)
         cmd = action.action_raw.unit_command
-        point = (cmd.target_world_space_pos.x, cmd.target_world_space_pos.y) if cmd.HasField("target_world_space_pos") else None
+        point = (
+            (cmd.target_world_space_pos.x, cmd.target_world_space_pos.y)
+            if cmd.HasField("target_world_space_pos")
+            else None
+        )
         target = self._unit_tag(cmd.target_unit_tag) if cmd.HasField("target_unit_tag") else 0
         tags = {self._unit_tag(unit) for unit in cmd.unit_tags}
         self._world.command(tags, cmd.ability_id, point, target, cmd.queue_command)

@@ -9,8 +9,9 @@ of war (``fog.py``). Which map belongs to which family: :data:`envs.sim.catalog.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from envs.sim.combat.direct import CombatDirectBuilder
 from envs.sim.combat.fog import Fog

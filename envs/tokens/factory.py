@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -27,7 +27,9 @@ class MiniGridImageBounds(gym.ObservationWrapper):
         space = env.observation_space
         image = space["image"] if isinstance(space, spaces.Dict) else space
         tight = spaces.Box(0, np.broadcast_to(maxima, image.shape).astype(image.dtype), image.shape, image.dtype)
-        self.observation_space = spaces.Dict({**space.spaces, "image": tight}) if isinstance(space, spaces.Dict) else tight
+        self.observation_space = (
+            spaces.Dict({**space.spaces, "image": tight}) if isinstance(space, spaces.Dict) else tight
+        )
 
     def observation(self, observation):
         return observation

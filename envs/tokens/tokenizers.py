@@ -14,7 +14,7 @@ out as ``[values | positions | modality one-hot]`` (see :mod:`envs.tokens.wrappe
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from gymnasium import spaces
@@ -130,4 +130,3 @@ def make_tokenizer(space: spaces.Space, num_bands: int, name: str = "observation
             "MultiDiscrete vectors, (H, W[, C]) Box images, Discrete); filter it out first"
         )
     return TOKENIZERS[kind](space, num_bands)
-

@@ -47,7 +47,9 @@ class TokenObservation(gym.ObservationWrapper):
         super().__init__(env)
         space = env.observation_space
         parts: dict[str, spaces.Space] = (
-            {k: space.spaces[k] for k in sorted(space.spaces)} if isinstance(space, spaces.Dict) else {"observation": space}
+            {k: space.spaces[k] for k in sorted(space.spaces)}
+            if isinstance(space, spaces.Dict)
+            else {"observation": space}
         )
         self._dict = isinstance(space, spaces.Dict)
         self._shapes = {k: s.shape for k, s in parts.items()}

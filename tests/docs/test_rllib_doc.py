@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 from safetensors.torch import load_file
 
-from agents.experiment.checkpoint import TARGET_PREFIXES, resolve_checkpoint
 from agents.app.cli import main
+from agents.experiment.checkpoint import TARGET_PREFIXES, resolve_checkpoint
 from agents.rllib import save_run
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rllib.md"
@@ -47,7 +46,9 @@ def test_the_page_runs(ray_session, tmp_path, monkeypatch, capsys):
         appo_dir = save_run(namespace["appo"], runs_dir="runs", name="appo")  # APPO: its fragment length, targets
         saved = yaml.safe_load((appo_dir / "config.yaml").read_text())
         assert (saved["algorithm"], saved["env_runners"]["rollout_fragment_length"]) == ("APPO", 50)
-        assert any(k.startswith(TARGET_PREFIXES) for k in load_file(resolve_checkpoint(appo_dir) / "module.safetensors"))
+        assert any(
+            k.startswith(TARGET_PREFIXES) for k in load_file(resolve_checkpoint(appo_dir) / "module.safetensors")
+        )
         assert main(["evaluate", str(appo_dir), "--episodes", "1"]) == 0
     finally:
         for value in namespace.values():

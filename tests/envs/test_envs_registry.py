@@ -53,7 +53,9 @@ def test_rllib_names_create_the_envs():
 
 def test_import_registers_the_ids_with_gymnasium():
     code = "import envs, gymnasium as gym; env = gym.make('perceiver_rl/Sim-MoveToBeacon-v0'); env.reset(seed=0); print('ok')"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "ok"
 

@@ -29,7 +29,9 @@ def naive_attention(m: MultiHeadAttention, x_q, x_kv, mask):
 
 @pytest.mark.parametrize("heads,qk,v,out", [(1, None, None, None), (4, 32, 48, 24), (8, 64, None, None)])
 def test_cross_attention_matches_naive(heads, qk, v, out):
-    m = MultiHeadAttention(q_channels=32, kv_channels=20, num_heads=heads, qk_channels=qk, v_channels=v, out_channels=out)
+    m = MultiHeadAttention(
+        q_channels=32, kv_channels=20, num_heads=heads, qk_channels=qk, v_channels=v, out_channels=out
+    )
     x_q, x_kv = torch.randn(3, 7, 32), torch.randn(3, 11, 20)
     mask = torch.rand(3, 11) > 0.3
     mask[:, 0] = True

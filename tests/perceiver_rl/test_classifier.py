@@ -24,7 +24,6 @@ HF_CLASSES = {
 }
 
 
-
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 from perceiver_rl.convert import FAMILIES, config_from_hf, convert_checkpoint, load_hf_state_dict, read_state_dict
 
 pytest.importorskip("transformers")
-from support.hf import PAPER_IMAGENET, build_hf, build_ours_from, sample_inputs  # noqa: E402
+from support.hf import PAPER_IMAGENET, build_hf, build_ours_from, sample_inputs
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -37,7 +37,9 @@ def test_deepmind_defaults_differ_from_hf_where_documented():
     hf = build_hf("fourier")  # no known difference: DeepMind mode is HF mode
     hf_in, our_in = sample_inputs("fourier", hf)
     with torch.no_grad():
-        assert torch.allclose(build_ours_from(hf, "fourier", match_hf=False)(our_in), hf(inputs=hf_in).logits, atol=1e-4)
+        assert torch.allclose(
+            build_ours_from(hf, "fourier", match_hf=False)(our_in), hf(inputs=hf_in).logits, atol=1e-4
+        )
 
 
 @pytest.mark.slow
@@ -123,7 +125,9 @@ def test_image_size_override_and_paper_fallback(tmp_path):
     hf = build_hf("fourier")
     save_file({k: v.contiguous() for k, v in hf.state_dict().items()}, str(tmp_path / "model.safetensors"))
     # No config.json beside the weights: the paper configuration is assumed, and these small weights misfit it.
-    with pytest.raises(ValueError, match=r"perceiver\.embeddings\.latents: checkpoint \(16, 64\) vs model \(512, 1024\)"):
+    with pytest.raises(
+        ValueError, match=r"perceiver\.embeddings\.latents: checkpoint \(16, 64\) vs model \(512, 1024\)"
+    ):
         convert_checkpoint(tmp_path / "model.safetensors", "fourier")
     (tmp_path / "config.json").write_text(json.dumps(hf.config.to_dict()))
     model = convert_checkpoint(tmp_path, "fourier", match_hf=True, image_size=24)  # HF's Fourier model takes any size

@@ -11,7 +11,6 @@ from perceiver_rl import OpticalFlow, OpticalFlowConfig, end_point_error, flow_p
 HF_FLOW_PARAMS = 41_057_134  # transformers PerceiverForOpticalFlow, paper configuration (41.06M)
 
 
-
 def tiny_config(**overrides) -> OpticalFlowConfig:
     base = dict(
         image_size=(6, 10), num_bands=4, num_latents=8, num_latent_channels=32, num_self_attends_per_block=2,

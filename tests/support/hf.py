@@ -18,12 +18,15 @@ PAPER_IMAGENET = dict(
     num_self_attention_heads=8, image_size=224, num_labels=1000,
 )  # fmt: skip
 
+
 @torch.no_grad()
 def randomize_(model: torch.nn.Module) -> torch.nn.Module:
     """Re-draw every parameter and BatchNorm statistic at O(1) output scale (HF's init gives ~1e-3 logits)."""
     for name, p in model.named_parameters():
         fan_in = p[0].numel() if p.ndim >= 2 else 1
-        p.copy_(torch.randn_like(p) / fan_in**0.5 if p.ndim >= 2 else 0.5 * torch.randn_like(p) + (name.endswith("weight")))
+        p.copy_(
+            torch.randn_like(p) / fan_in**0.5 if p.ndim >= 2 else 0.5 * torch.randn_like(p) + (name.endswith("weight"))
+        )
     for name, b in model.named_buffers():
         if name.endswith("running_mean"):
             b.copy_(0.1 * torch.randn_like(b))
@@ -49,5 +52,3 @@ def sample_inputs(family: str, hf: torch.nn.Module, batch: int = 2) -> tuple[tor
         return flow_patches(frames), frames
     images = torch.randn(batch, 3, hf.config.image_size, hf.config.image_size)
     return images, images
-
-

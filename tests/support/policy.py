@@ -17,7 +17,6 @@ TYPES = (
 )
 
 
-
 def specs(n: int = 6, m: int = 3, size: int = 4, location_mask: bool = True, types=TYPES):
     obs = ObservationSpec(
         max_entities=n, entity_features=5, spatial_channels=2, spatial_size=(size, size), num_scalars=3,

@@ -76,7 +76,9 @@ def seeded_episodes_on_both_paths(map_name: str, seeds: range, score_seeds: tupl
     """Through gymnasium (the registered id, whose default is the direct path): contract observations, rewards,
     flags and infos of whole seeded episodes under the map's scripted agent equal the protocol path's, and so do
     its scores on ``score_seeds``. Returns those scores."""
-    envs_ = {path: gym.make(f"perceiver_rl/Sim-{map_name}-v0", sim_observations=path) for path in ("protocol", "direct")}
+    envs_ = {
+        path: gym.make(f"perceiver_rl/Sim-{map_name}-v0", sim_observations=path) for path in ("protocol", "direct")
+    }
     assert gym.make(f"perceiver_rl/Sim-{map_name}-v0").unwrapped._env.observations == "direct"
     agents = {path: SCRIPTED_AGENTS[map_name](env.unwrapped.act_spec) for path, env in envs_.items()}
     for seed in seeds:

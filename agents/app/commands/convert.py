@@ -14,7 +14,9 @@ from .common import at_least, fail
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     c = sub.add_parser("convert", help="load HF / DeepMind Perceiver weights into our task heads")
-    c.add_argument("source", help="an HF model directory (model.safetensors / pytorch_model.bin + config.json) or a weights file")
+    c.add_argument(
+        "source", help="an HF model directory (model.safetensors / pytorch_model.bin + config.json) or a weights file"
+    )
     c.add_argument("--family", required=True, help="learned | fourier | conv | flow")
     c.add_argument("--match-hf", action="store_true", help="reproduce HF's outputs where HF and DeepMind differ")
     c.add_argument("--image-size", type=at_least(1), default=None, help="build the classifier for N x N inputs")

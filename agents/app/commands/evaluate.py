@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         return fail(str(e))
     mode = "sampled" if args.sample else "greedy"
-    print(f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes ({mode} actions)")
+    print(
+        f"{result['env']}: mean return {result['mean']:.2f} +- {result['std']:.2f} over {args.episodes} episodes ({mode} actions)"
+    )
     game = minigame_of(result["env"])
     if game:
         print(f"SC2LE reference ({game}):")

@@ -14,9 +14,13 @@ from .common import ConfigError, fail, in_ray_session, quiet_ray
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train from a YAML experiment")
     t.add_argument("config", nargs="?", help="experiment YAML (configs/*.yaml)")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. training.lr=1e-3")
+    t.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. training.lr=1e-3"
+    )
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
-    t.add_argument("--init-from", metavar="RUN_DIR", help="start from the module weights of a run (e.g. a pretrain run)")
+    t.add_argument(
+        "--init-from", metavar="RUN_DIR", help="start from the module weights of a run (e.g. a pretrain run)"
+    )
     t.add_argument("--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379)")
     return t
 
@@ -49,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
         if run_dir is None:
             check_runs_dir(cfg)
         elif (run_dir / "pretrain.json").is_file():
-            raise ConfigError(f"--resume {run_dir}: a pretraining run; fine-tune it with train CONFIG --init-from {run_dir}")
+            raise ConfigError(
+                f"--resume {run_dir}: a pretraining run; fine-tune it with train CONFIG --init-from {run_dir}"
+            )
         else:
             checked_checkpoint(cfg, run_dir, "--resume", resume=True)
         init_from = checked_checkpoint(cfg, args.init_from, "--init-from") if args.init_from else None

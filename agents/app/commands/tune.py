@@ -18,10 +18,20 @@ from .common import ConfigError, at_least, fail, in_ray_session, quiet_ray
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     t = sub.add_parser("tune", help="hyper-parameter sweep with Ray Tune (one run directory per trial)")
     t.add_argument("config", help="experiment YAML (configs/*.yaml)")
-    t.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="values of a config key to sweep, e.g. training.lr=1e-4,3e-4")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key in every trial")
+    t.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="values of a config key to sweep, e.g. training.lr=1e-4,3e-4",
+    )
+    t.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key in every trial"
+    )
     t.add_argument("--samples", type=at_least(1), default=1, help="seeds per grid point (seed, seed + 1, ...)")
-    t.add_argument("--metric", choices=METRICS, default="episode_return_mean", help="progress.jsonl column that ranks the trials")
+    t.add_argument(
+        "--metric", choices=METRICS, default="episode_return_mean", help="progress.jsonl column that ranks the trials"
+    )
     t.add_argument("--mode", choices=("max", "min"), default="max", help="whether a larger --metric is better")
     t.add_argument("--address", default=None, help="Ray cluster address (e.g. auto or HOST:6379)")
     return t

@@ -12,8 +12,9 @@ builds it from the number of features per entity and an :class:`EntityEncoderCon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -90,7 +91,9 @@ class EntityEncoder(nn.Module):
         changes (the entity embeddings are the memory)."""
 
 
-ENTITY_ENCODERS: Registry = Registry(key="encoder", kind="entity encoder", base=EntityEncoder, decorator="register_entity_encoder")
+ENTITY_ENCODERS: Registry = Registry(
+    key="encoder", kind="entity encoder", base=EntityEncoder, decorator="register_entity_encoder"
+)
 """name -> EntityEncoder subclass (``PolicyConfig.encoder``)."""
 
 

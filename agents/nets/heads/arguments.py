@@ -116,7 +116,6 @@ class ArgumentHeads(nn.Module):
         condition = self.action_type_embed(action_type)
         return self.state_embed(state) + condition, condition
 
-
     def _unused(self, head: str, used: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """``logits`` where ``used (B,)``, else the degenerate row of ``head`` (see agents.nets.distribution)."""
         used = used.view(-1, *(1,) * (logits.dim() - 1))
@@ -227,7 +226,9 @@ class ArgumentHeads(nn.Module):
         """``scores (B, N)`` spread over the grid around each entity's cell ``cells (B, N)`` -> ``(B, H*W)``."""
         h, w = self.positions.spatial_size
         if self.location_sigma <= 0:
-            return torch.zeros(scores.shape[0], h * w, dtype=scores.dtype, device=scores.device).scatter_add(1, cells, scores)
+            return torch.zeros(scores.shape[0], h * w, dtype=scores.dtype, device=scores.device).scatter_add(
+                1, cells, scores
+            )
         inv = -0.5 / self.location_sigma**2
         gy = torch.exp(inv * (torch.arange(h, device=cells.device) - (cells // w)[..., None]) ** 2)  # (B, N, H)
         gx = torch.exp(inv * (torch.arange(w, device=cells.device) - (cells % w)[..., None]) ** 2)  # (B, N, W)

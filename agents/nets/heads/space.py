@@ -13,8 +13,8 @@ names (``PolicyConfig.heads``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -60,7 +60,9 @@ class SpaceHeads(nn.Module):
         return layer
 
 
-ACTION_SPACE_HEADS: Registry = Registry(key="heads", kind="action-space heads", base=SpaceHeads, decorator="register_space_heads")
+ACTION_SPACE_HEADS: Registry = Registry(
+    key="heads", kind="action-space heads", base=SpaceHeads, decorator="register_space_heads"
+)
 """name -> SpaceHeads subclass (``PolicyConfig.heads`` of a policy over a Gym action space)."""
 
 
@@ -79,7 +81,9 @@ class SpaceQueryHeads(SpaceHeads):
         self.state_token = nn.Linear(d.state_channels, d.entity_channels)
         self.queries = TrainableQueries(len(d.head_sizes) + 1, c)
         self.query_state = nn.Linear(d.state_channels, c)
-        self.decoder = CrossAttentionBlock(q_channels=c, kv_channels=d.entity_channels, num_heads=d.num_heads, shape_for_attn="q")
+        self.decoder = CrossAttentionBlock(
+            q_channels=c, kv_channels=d.entity_channels, num_heads=d.num_heads, shape_for_attn="q"
+        )
         self.action_out = nn.ModuleList(self.small(nn.Linear(c, n)) for n in d.head_sizes)
         self.value_out = nn.Linear(c, 1)
 

@@ -191,7 +191,9 @@ class FindAndDefeat(CombatRules):
     ZERGLINGS = 25
 
     def __init__(self):
-        super().__init__("FindAndDefeatZerglings", MapConfig(playable=(10.0, 12.0, 54.0, 44.0)), kill_reward=1, fog=True)
+        super().__init__(
+            "FindAndDefeatZerglings", MapConfig(playable=(10.0, 12.0, 54.0, 44.0)), kill_reward=1, fog=True
+        )
         self.playable_region = Region(self.map_config.playable)
 
     def reset(self, world: CombatWorld, rng: np.random.Generator) -> None:

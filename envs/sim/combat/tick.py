@@ -277,7 +277,9 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
     damage = np.bincount(victims, world.pairs.dealt.take(world.pairs.flat[single] + victims), minlength=n)
     damage = damage.astype(np.float64, copy=False)
     if len(burst):
-        area = enemies[burst] & world.alive[None, :] & (dist[burst] - c["radius"][None, :] <= c["splash"][burst][:, None])
+        area = (
+            enemies[burst] & world.alive[None, :] & (dist[burst] - c["radius"][None, :] <= c["splash"][burst][:, None])
+        )
         damage += (world.pairs.dealt[burst] * area).sum(axis=0)
         health[burst] = 0.0
     health -= damage

@@ -177,7 +177,9 @@ class CombatWorld:
         if ability_id == HOLD_ABILITY:
             order = Order(ability_id, HOLD)
         elif point is not None:
-            order = Order(ability_id, ATTACK if ability_id == ATTACK_ABILITY else MOVE, point=(float(point[0]), float(point[1])))
+            order = Order(
+                ability_id, ATTACK if ability_id == ATTACK_ABILITY else MOVE, point=(float(point[0]), float(point[1]))
+            )
         else:
             target = self.slot_of(target_tag)
             if target < 0:

@@ -66,10 +66,19 @@ class PickupsProtocolBuilder(ProtocolWriter):
         cfg = self._config
         for i in np.flatnonzero(marines.alive):
             u = raw.units.add(
-                display_type=raw_pb2.Visible, alliance=raw_pb2.Self, tag=int(marines.tags[i]), unit_type=MARINE,
-                owner=SELF_PLAYER_ID, facing=float(world.facing[i]), radius=cfg.marine_radius,
-                health=cfg.marine_health, health_max=cfg.marine_health, build_progress=1.0,
-                cloak=raw_pb2.NotCloaked, is_on_screen=True, is_powered=True,
+                display_type=raw_pb2.Visible,
+                alliance=raw_pb2.Self,
+                tag=int(marines.tags[i]),
+                unit_type=MARINE,
+                owner=SELF_PLAYER_ID,
+                facing=float(world.facing[i]),
+                radius=cfg.marine_radius,
+                health=cfg.marine_health,
+                health_max=cfg.marine_health,
+                build_progress=1.0,
+                cloak=raw_pb2.NotCloaked,
+                is_on_screen=True,
+                is_powered=True,
             )
             u.pos.x, u.pos.y = float(marines.pos[i, 0]), float(marines.pos[i, 1])
             for ability_id, target in world.orders[i]:
@@ -86,7 +95,9 @@ class PickupsProtocolBuilder(ProtocolWriter):
         self._render(obs.feature_layer_data.minimap_renders, world)
         return response
 
-    def _draw(self, planes: tuple[bytearray, bytearray, bytearray], pos: np.ndarray, player: int, rel: int, utype: int) -> None:
+    def _draw(
+        self, planes: tuple[bytearray, bytearray, bytearray], pos: np.ndarray, player: int, rel: int, utype: int
+    ) -> None:
         """Mark the pixel under each centre ``pos (K, 2)`` (pysc2's world->minimap transform) in ``planes``."""
         owner, relative, unit_type = planes
         type_bytes = utype.to_bytes(2, "little")
@@ -103,7 +114,13 @@ class PickupsProtocolBuilder(ProtocolWriter):
         if key != self._pickup_key:
             n = self._w * self._h
             self._pickup_planes = (bytearray(n), bytearray(n), bytearray(2 * n))
-            self._draw(self._pickup_planes, pickups.pos[pickups.alive], NEUTRAL_PLAYER_ID, PlayerRelative.NEUTRAL, self._rules.pickup_unit_type)
+            self._draw(
+                self._pickup_planes,
+                pickups.pos[pickups.alive],
+                NEUTRAL_PLAYER_ID,
+                PlayerRelative.NEUTRAL,
+                self._rules.pickup_unit_type,
+            )
             self._pickup_key = key
         planes = tuple(bytearray(p) for p in self._pickup_planes)
         self._draw(planes, world.marines.pos[world.marines.alive], SELF_PLAYER_ID, PlayerRelative.SELF, MARINE)

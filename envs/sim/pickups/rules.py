@@ -62,7 +62,9 @@ class Rules:
     def reset(self, world: World, rng: np.random.Generator) -> None:
         playable = Region(world.config.playable)
         world.marines.pos[:] = world.random_points(rng, playable, self.num_marines, np.zeros((0, 2)), 0.0)
-        world.pickups = Units(np.zeros((self.num_pickups, 2)), np.zeros(self.num_pickups, bool), np.zeros(self.num_pickups, np.int64))
+        world.pickups = Units(
+            np.zeros((self.num_pickups, 2)), np.zeros(self.num_pickups, bool), np.zeros(self.num_pickups, np.int64)
+        )
         self._spawn(world, rng, np.arange(self.num_pickups))
 
     def _spawn(self, world: World, rng: np.random.Generator, idx: np.ndarray) -> None:

@@ -61,7 +61,7 @@ class World:
     so a tag names one unit for the whole life of the env, as the game's tags do within a game."""
 
     @classmethod
-    def empty(cls, config: MapConfig, num_marines: int, next_tag: int = 1) -> "World":
+    def empty(cls, config: MapConfig, num_marines: int, next_tag: int = 1) -> World:
         world = cls(
             config=config,
             marines=Units(np.zeros((num_marines, 2)), np.ones(num_marines, bool), np.zeros(num_marines, np.int64)),
@@ -80,7 +80,9 @@ class World:
         return tag
 
     @staticmethod
-    def random_points(rng: np.random.Generator, region: Region, n: int, away_from: np.ndarray, min_dist: float) -> np.ndarray:
+    def random_points(
+        rng: np.random.Generator, region: Region, n: int, away_from: np.ndarray, min_dist: float
+    ) -> np.ndarray:
         """``n`` points of ``region``, each redrawn until it is >= ``min_dist`` from the closest point of ``away_from``."""
         out = np.empty((n, 2))
         for i in range(n):

@@ -20,7 +20,10 @@ def test_convert_hf_directory_round_trip(tmp_path, capsys):
     torch.manual_seed(0)
     hf = transformers.PerceiverForImageClassificationFourier(cfg).eval()
     hf.save_pretrained(tmp_path / "hf")
-    assert main(["convert", str(tmp_path / "hf"), "--family", "fourier", "--match-hf", "--out", str(tmp_path / "ours")]) == 0
+    assert (
+        main(["convert", str(tmp_path / "hf"), "--family", "fourier", "--match-hf", "--out", str(tmp_path / "ours")])
+        == 0
+    )
     assert "converted fourier" in capsys.readouterr().out
     meta = json.loads((tmp_path / "ours" / "conversion.json").read_text())
     ours = FAMILIES["fourier"].build(config_from_hf("fourier", meta["hf_config"], match_hf=meta["match_hf"]))
@@ -33,6 +36,8 @@ def test_convert_hf_directory_round_trip(tmp_path, capsys):
 def test_convert_bad_family_and_missing_source_exit_2(tmp_path, capsys):
     assert main(["convert", str(tmp_path), "--family", "audio", "--out", str(tmp_path / "o")]) == 2
     assert "family" in capsys.readouterr().err
-    assert main(["convert", str(tmp_path / "nope.safetensors"), "--family", "fourier", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["convert", str(tmp_path / "nope.safetensors"), "--family", "fourier", "--out", str(tmp_path / "o")]) == 2
+    )
     assert capsys.readouterr().err.count("\n") == 1
     assert not (tmp_path / "o").exists()

@@ -67,8 +67,9 @@ def test_train_with_address_runs_env_runners_on_both_nodes(two_node_cluster, tmp
     argv = ["train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), "--address", cluster.address]
     argv += [a for o in overrides for a in ("--set", o)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "agents.app.cli", *argv], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents.app.cli", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "EnvRunners: 2 on 2 node(s)" in out

@@ -1,12 +1,16 @@
-"""Hostile input on the command line, through real subprocesses of the console script: for every case exit
-status 2, exactly one stderr line naming the culprit, and the working directory (run directories included)
-byte-for-byte and mtime-for-mtime unchanged. No pickle payload ever runs.
+"""Hostile input on the command line: for every case exit status 2, exactly one stderr line naming the culprit,
+and the working directory (run directories included) byte-for-byte and mtime-for-mtime unchanged. No pickle payload
+ever runs.
 
-Config errors fail before Ray starts; the checkpoint cases corrupt copies of one run directory written once
-per module with ``save_checkpoint`` (no training)."""
+The cases run in-process through ``main`` (what the console script calls); each promise is also checked once
+through a real subprocess of the console script (``PROCESS_CASES``), where the exit status and every line a library
+might print reach the test as a user would see them. Config errors fail before Ray starts; the checkpoint cases
+corrupt copies of one run directory written once per module with ``save_checkpoint`` (no training)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -18,25 +22,44 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from agents.app.cli import CONFIGS_DIR
-from support.cli import snapshot
+from agents.app.cli import CONFIGS_DIR, main
+from support.cli import sets, snapshot
 
 CLI = str(Path(sys.executable).with_name("perceiver-rl"))
 CARTPOLE = str(CONFIGS_DIR / "cartpole_perceiver.yaml")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
-def refused(cwd: Path, args: list[str], culprit: str) -> str:
-    """Run ``perceiver-rl *args`` in ``cwd``; assert exit 2, one stderr line containing ``culprit`` and an
-    unchanged ``cwd``; return the line."""
+def refused(cwd: Path, args: list[str], culprit: str, *, process: bool = False) -> str:
+    """Run ``perceiver-rl *args`` in ``cwd`` (in-process through ``main``, or as a subprocess of the console script);
+    assert exit 2, one stderr line containing ``culprit`` and an unchanged ``cwd``; return the line."""
     before = snapshot(cwd)
-    run = subprocess.run([CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
-    lines = run.stderr.splitlines()
-    assert run.returncode == 2, run.stderr[-3000:]
-    assert len(lines) == 1, run.stderr[-3000:]
+    if process:
+        run = subprocess.run([CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+        code, err = run.returncode, run.stderr
+    else:
+        code, err = _in_process(cwd, args)
+    lines = err.splitlines()
+    assert code == 2, err[-3000:]
+    assert len(lines) == 1, err[-3000:]
     assert lines[0].startswith("perceiver-rl: error: ") and culprit in lines[0], lines[0]
     assert snapshot(cwd) == before, "the command changed files"
     return lines[0]
+
+
+def _in_process(cwd: Path, args: list[str]) -> tuple[int, str]:
+    """``main(args)`` run in ``cwd``: (exit status, what it wrote to stderr); argparse's exits count as returns."""
+    err, here = io.StringIO(), Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = main(args)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 1
+    finally:
+        os.chdir(here)
+    return code, err.getvalue()
 
 
 class Payload:
@@ -69,6 +92,9 @@ CONFIG_CASES = [
     (["--set", "model.module=perceiver"], "model.module: unknown module 'perceiver' (valid: alphastar, default)"),
     (["--set", "model.policy.heads=nope"], "model.policy.heads: unknown heads 'nope'"),
     (["--set", "model.bogus=1"], "model.bogus: unknown key"),
+    (["--set", "training.lr=fast"], "training.lr: expected float, got 'fast'"),
+    (["--set", "algorithm=DQNX"], "algorithm: unknown algorithm 'DQNX'"),
+    (["--set", "env=CartPole-v1"], "model.module: 'alphastar' needs observations with entities, entity_mask; env CartPole-v1"),
     (["--set", "env=perceiver_rl/Nope-v0"], "env: unknown environment 'perceiver_rl/Nope-v0'"),
     (["--set", "env_config.bogus=1"], "env_config: perceiver_rl/Tokens-CartPole-v1 rejected its arguments"),
     (["--set", "training.lr"], "--set training.lr: expected KEY=VALUE"),
@@ -83,6 +109,34 @@ CONFIG_CASES = [
 @pytest.mark.parametrize("args,culprit", CONFIG_CASES, ids=[" ".join(a)[:60] for a, _ in CONFIG_CASES])
 def test_bad_train_config(cwd, args, culprit):
     refused(cwd, ["train", CARTPOLE, "--set", "runs_dir=runs", *args], culprit)
+
+
+PROCESS_CASES = [
+    (["train", CARTPOLE, "--set", "runs_dir=runs", "--set", "model.bogus=1"], "model.bogus: unknown key"),
+    (
+        [
+            "train",
+            CARTPOLE,
+            *sets(
+                [
+                    "runs_dir=runs",
+                    "env_runners.rollout_fragment_length=1000",
+                    "training.train_batch_size_per_learner=64",
+                    "training.minibatch_size=32",
+                ]
+            ),
+        ],
+        "PPO config: Your desired `total_train_batch_size`",
+    ),
+    ([], "the following arguments are required: command"),
+]
+"""The console script itself: a config error found before Ray starts, one raised inside RLlib (after Ray and torch
+are imported, with their log noise silenced), an argparse error."""
+
+
+@pytest.mark.parametrize("args,culprit", PROCESS_CASES, ids=["config", "rllib", "argparse"])
+def test_the_console_script_exits_2_with_one_line(cwd, args, culprit):
+    refused(cwd, args, culprit, process=True)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +155,7 @@ def test_bad_yaml_file(cwd, text, culprit):
     f = cwd / "itself.yaml"
     f.write_text(text)
     try:
-        refused(cwd, ["train", f.name], culprit)
+        refused(cwd, ["train", f.name], culprit, process=text is None)  # the payload: also through the console script
         assert not marker.exists()
     finally:
         f.unlink()
@@ -110,8 +164,16 @@ def test_bad_yaml_file(cwd, text, culprit):
 def test_nowhere_to_write_or_no_cluster(cwd):
     (cwd / "a_file").write_text("")
     refused(cwd, ["train", CARTPOLE, "--set", "runs_dir=a_file/runs"], "runs_dir: ")
-    refused(cwd, ["train", CARTPOLE, "--set", "runs_dir=runs", "--address", "127.0.0.1:1"], "--address 127.0.0.1:1: no Ray cluster answers")
-    refused(cwd, ["train", CARTPOLE, "--set", "runs_dir=runs", "--address", "nonsense"], "--address nonsense: expected auto or HOST:PORT")
+    refused(
+        cwd,
+        ["train", CARTPOLE, "--set", "runs_dir=runs", "--address", "127.0.0.1:1"],
+        "--address 127.0.0.1:1: no Ray cluster answers",
+    )
+    refused(
+        cwd,
+        ["train", CARTPOLE, "--set", "runs_dir=runs", "--address", "nonsense"],
+        "--address nonsense: expected auto or HOST:PORT",
+    )
     refused(cwd, ["train", "--resume", "a_file"], "--resume a_file: not a run directory")
 
 
@@ -129,8 +191,8 @@ def run_dir(cwd) -> Path:
     """A CartPole run directory with one checkpoint of a freshly built module (written in-process)."""
     from agents.experiment.checkpoint import Counters, save_checkpoint
     from agents.experiment.loader import load_config
-    from agents.rllib.build import build_module, make_env
     from agents.experiment.run_dir import new_run_dir
+    from agents.rllib.build import build_module, make_env
 
     cfg = load_config(CARTPOLE, [f"runs_dir={cwd / 'runs'}"])
     env = make_env(cfg.env, cfg.env_config)
@@ -193,7 +255,7 @@ def test_corrupt_checkpoint(cwd, run_dir, case):
     corrupt, culprit = CORRUPTIONS[case]
     copy, ckpt = _copy(run_dir, case.replace(" ", "_"))
     corrupt(ckpt)
-    refused(cwd, ["evaluate", str(copy.relative_to(cwd)), "--episodes", "1"], culprit)
+    refused(cwd, ["evaluate", str(copy.relative_to(cwd)), "--episodes", "1"], culprit, process=case == "pickle")
     if case in RESUMED:
         refused(cwd, ["train", "--resume", str(copy.relative_to(cwd))], culprit)
     assert not (ckpt / "pwned").exists()
@@ -201,8 +263,14 @@ def test_corrupt_checkpoint(cwd, run_dir, case):
 
 def test_evaluate_bad_options(cwd, run_dir):
     run = str(run_dir.relative_to(cwd))
-    refused(cwd, ["evaluate", run, "--env", "perceiver_rl/Nope-v0"], "--env: unknown environment 'perceiver_rl/Nope-v0'")
-    refused(cwd, ["evaluate", run, "--env", "CartPole-v1"], "--env CartPole-v1: the run's module 'alphastar' needs observations")
+    refused(
+        cwd, ["evaluate", run, "--env", "perceiver_rl/Nope-v0"], "--env: unknown environment 'perceiver_rl/Nope-v0'"
+    )
+    refused(
+        cwd,
+        ["evaluate", run, "--env", "CartPole-v1"],
+        "--env CartPole-v1: the run's module 'alphastar' needs observations",
+    )
     refused(cwd, ["evaluate", run, "--env", "perceiver_rl/Tokens-Acrobot-v1"], "weights do not fit")
     refused(cwd, ["evaluate", run, "--episodes", "0"], "argument --episodes: expected an int >= 1, got 0")
     refused(cwd, ["evaluate", run, "--seed", "-1"], "argument --seed: expected an int >= 0, got -1")
@@ -244,7 +312,9 @@ def test_convert_refuses_config_fields_it_cannot_honour(cwd, hf_dir):
         return ["convert", source.name, "--family", family, "--out", "out"]
 
     refused(cwd, convert(_hf_copy(hf_dir, "relu", hidden_act="relu")), "relu/config.json: HF config field hidden_act")
-    refused(cwd, convert(_hf_copy(hf_dir, "unknown", brand_new=1)), "HF config field brand_new: unknown to the converter")
+    refused(
+        cwd, convert(_hf_copy(hf_dir, "unknown", brand_new=1)), "HF config field brand_new: unknown to the converter"
+    )
     bad_json = _hf_copy(hf_dir, "bad_json")
     (bad_json / "config.json").write_text("{")
     refused(cwd, convert(bad_json), "bad_json/config.json: not valid JSON")
@@ -258,12 +328,16 @@ def test_convert_refuses_files_that_are_not_weights(cwd, hf_dir):
     (cwd / "cut.safetensors").write_bytes((hf_dir / "model.safetensors").read_bytes()[:200])
     refused(cwd, ["convert", "cut.safetensors", *convert], "cut.safetensors: not a valid safetensors file")
     torch.save({"w": Payload(cwd / "pwned")}, cwd / "evil.bin")
-    refused(cwd, ["convert", "evil.bin", *convert], "evil.bin: refusing to unpickle")
+    refused(cwd, ["convert", "evil.bin", *convert], "evil.bin: refusing to unpickle", process=True)
     assert not (cwd / "pwned").exists()
     (cwd / "cut.bin").write_bytes((cwd / "evil.bin").read_bytes()[:20])
     refused(cwd, ["convert", "cut.bin", *convert], "cut.bin: not a valid torch checkpoint file")
     refused(cwd, ["convert", "nothing.safetensors", *convert], "no checkpoint file at nothing.safetensors")
     refused(cwd, ["convert", hf_dir.name, "--family", "audio", "--out", "out"], "family: unknown model family 'audio'")
     (cwd / "a_file").write_text("")
-    refused(cwd, ["convert", hf_dir.name, "--family", "fourier", "--out", "a_file"], "--out a_file: exists and is not a directory")
+    refused(
+        cwd,
+        ["convert", hf_dir.name, "--family", "fourier", "--out", "a_file"],
+        "--out a_file: exists and is not a directory",
+    )
     refused(cwd, ["convert", hf_dir.name, "--family", "fourier", "--out", "out", "--image-size", "0"], "--image-size")

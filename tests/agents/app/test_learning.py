@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from agents.app.cli import CONFIGS_DIR, main
-
 from support.cli import sets
 
 RUNS = [

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from agents.app.cli import CONFIGS_DIR, main
-
 from support.cli import TINY, sets
 
 CONFIG = str(CONFIGS_DIR / "sim_move_to_beacon_perceiver.yaml")
@@ -16,7 +15,15 @@ SMALL = ["env_config.spatial_size=16"]
 
 
 def pretrain(runs_dir, *extra, episodes=2, epochs=2, config=CONFIG):
-    args = ["pretrain", config, "--episodes", str(episodes), "--epochs", str(epochs), *sets([f"runs_dir={runs_dir}", *extra])]
+    args = [
+        "pretrain",
+        config,
+        "--episodes",
+        str(episodes),
+        "--epochs",
+        str(epochs),
+        *sets([f"runs_dir={runs_dir}", *extra]),
+    ]
     code = main(args)
     (run_dir,) = list(runs_dir.iterdir())
     return code, run_dir
@@ -51,8 +58,8 @@ def test_demonstrations_are_what_the_env_saw_and_took():
     import gymnasium as gym
 
     import envs
-    from agents.experiment.loader import load_config
     from agents.app.pretrain import ScriptedDemos
+    from agents.experiment.loader import load_config
     from envs.sc2.scripted import SCRIPTED_AGENTS
 
     cfg = load_config(CONFIG, SMALL)
@@ -82,8 +89,8 @@ def test_demonstrations_are_what_the_env_saw_and_took():
 def test_a_unit_targeting_config_is_demonstrated_by_pointer_and_cloned_with_target_accuracy(tmp_path, capsys):
     """With ``Move_unit`` in the action set the demos move the marines by unit targeting (the pointer heads the
     policy would use), and the epoch line reports the target-unit accuracy (no location is demonstrated)."""
-    from agents.experiment.loader import load_config
     from agents.app.pretrain import ScriptedDemos
+    from agents.experiment.loader import load_config
 
     cfg = load_config(str(CONFIGS_DIR / "sim_collect_mineral_shards_perceiver_unit.yaml"), SMALL)
     demos = ScriptedDemos(cfg).collect(1, seed=0)
@@ -112,10 +119,16 @@ def test_minibatches_are_steps_or_whole_padded_episodes():
 def test_lstm_policy_pretrains_on_whole_episodes(tmp_path):
     code, run_dir = pretrain(tmp_path, *SMALL, "model.policy.lstm=true", episodes=2, epochs=1)
     (row,) = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()]
-    assert code == 0 and np.isfinite(row["loss"]) and row["steps"] == json.loads((run_dir / "pretrain.json").read_text())["steps"]
+    assert (
+        code == 0
+        and np.isfinite(row["loss"])
+        and row["steps"] == json.loads((run_dir / "pretrain.json").read_text())["steps"]
+    )
 
 
-@pytest.mark.parametrize("algorithm", [[], ["algorithm=APPO", "env_runners.rollout_fragment_length=64"]], ids=["PPO", "APPO"])
+@pytest.mark.parametrize(
+    "algorithm", [[], ["algorithm=APPO", "env_runners.rollout_fragment_length=64"]], ids=["PPO", "APPO"]
+)
 def test_init_from_loads_the_weights_into_learner_and_env_runners(ray_session, pretrained, tmp_path, algorithm):
     from agents.app.train import Trainer, init_checkpoint
     from agents.experiment.checkpoint import load_checkpoint, resolve_checkpoint, target_network_keys
@@ -145,7 +158,15 @@ def test_init_from_loads_the_weights_into_learner_and_env_runners(ray_session, p
 
 
 def test_train_init_from_on_the_command_line(ray_session, pretrained, tmp_path, capsys):
-    code = main(["train", CONFIG, "--init-from", str(pretrained), *sets(SMALL + TINY + [f"runs_dir={tmp_path}", "stop.iterations=1"])])
+    code = main(
+        [
+            "train",
+            CONFIG,
+            "--init-from",
+            str(pretrained),
+            *sets(SMALL + TINY + [f"runs_dir={tmp_path}", "stop.iterations=1"]),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and f"initialised from {pretrained}" in out and "iter    1" in out
 
@@ -172,7 +193,12 @@ def _fails(tmp_path, capsys, args, culprit):
     ],
 )
 def test_pretrain_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, config, args, culprit):
-    _fails(tmp_path, capsys, ["pretrain", str(CONFIGS_DIR / config), "--set", f"runs_dir={tmp_path / 'runs'}", *args], culprit)
+    _fails(
+        tmp_path,
+        capsys,
+        ["pretrain", str(CONFIGS_DIR / config), "--set", f"runs_dir={tmp_path / 'runs'}", *args],
+        culprit,
+    )
 
 
 def test_init_from_bad_input_exits_2_with_one_line_and_writes_nothing(pretrained, tmp_path, capsys):
@@ -186,8 +212,18 @@ def test_init_from_bad_input_exits_2_with_one_line_and_writes_nothing(pretrained
         tmp_path, capsys, [*train, "--init-from", str(pretrained), "--set", "model.policy.encoder=transformer"],
         "its weights do not fit this config's model (missing: policy.",
     )  # fmt: skip
-    _fails(tmp_path, capsys, ["train", "--resume", str(pretrained), "--init-from", str(pretrained)], "--init-from: not with --resume")
-    _fails(tmp_path, capsys, ["train", "--resume", str(pretrained)], "a pretraining run; fine-tune it with train CONFIG --init-from")
+    _fails(
+        tmp_path,
+        capsys,
+        ["train", "--resume", str(pretrained), "--init-from", str(pretrained)],
+        "--init-from: not with --resume",
+    )
+    _fails(
+        tmp_path,
+        capsys,
+        ["train", "--resume", str(pretrained)],
+        "a pretraining run; fine-tune it with train CONFIG --init-from",
+    )
 
 
 # ------------------------------------------------------------------------------------------ imitation
@@ -198,9 +234,9 @@ def _cloned(tmp_path, config: str):
     seeds 10000-10001, the cloned policy)."""
     import gymnasium as gym
 
+    from agents.app.pretrain import ScriptedDemos
     from agents.experiment.loader import load_config
     from agents.rllib.runs import load_module
-    from agents.app.pretrain import ScriptedDemos
 
     code, run_dir = pretrain(tmp_path, episodes=20, epochs=20, config=config)
     assert code == 0

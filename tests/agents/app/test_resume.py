@@ -13,7 +13,6 @@ import torch
 from safetensors.torch import load_file
 
 from agents.app.cli import CONFIGS_DIR
-
 from support.cli import TINY, sets
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +20,14 @@ RUN_LONG = TINY[3:-1] + ["stop.iterations=200", "stop.env_steps=null", "stop.mea
 
 
 def _kill_after_checkpoint(runs_dir: Path, iteration: int, timeout: float = 300) -> Path:
-    cmd = [sys.executable, "-m", "agents.app.cli", "train", str(CONFIGS_DIR / "cartpole_perceiver.yaml"), *sets(RUN_LONG + [f"runs_dir={runs_dir}"])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.app.cli",
+        "train",
+        str(CONFIGS_DIR / "cartpole_perceiver.yaml"),
+        *sets(RUN_LONG + [f"runs_dir={runs_dir}"]),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + timeout
     try:
@@ -49,11 +55,11 @@ def _kill_after_checkpoint(runs_dir: Path, iteration: int, timeout: float = 300)
 
 def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path):
     import ray
+    import yaml
 
     from agents.app.tensorboard import scalar_series
     from agents.app.train import Trainer
     from agents.experiment.loader import config_from_dict
-    import yaml
 
     run_dir = _kill_after_checkpoint(tmp_path, iteration=2)
     ckpt = run_dir / "checkpoints" / (run_dir / "checkpoints" / "latest").read_text()
@@ -111,7 +117,11 @@ def test_checkpoint_loading_refuses_pickle_payloads(tmp_path):
 @pytest.mark.parametrize(
     "expected,old,change",
     [
-        ("policy.arguments.location_query.0.weight", "policy.arguments.location_out.weight", "the full-resolution location head"),
+        (
+            "policy.arguments.location_query.0.weight",
+            "policy.arguments.location_out.weight",
+            "the full-resolution location head",
+        ),
         ("policy.heads.value_out.weight", "net.value_head.0.weight", "the one policy family"),  # the token module's
     ],
 )
@@ -130,7 +140,10 @@ def test_a_perceiver_checkpoint_from_before_the_projected_pointer_keys_is_named_
     from agents.experiment.checkpoint import weights_mismatch
 
     expected = {"policy.heads.entity_keys.weight": torch.zeros(2, 2)}
-    old = {"policy.heads.entity_query.weight": torch.zeros(2, 2), "policy.torso.entity_encoder.entity_out.weight": torch.zeros(2, 2)}
+    old = {
+        "policy.heads.entity_query.weight": torch.zeros(2, 2),
+        "policy.torso.entity_encoder.entity_out.weight": torch.zeros(2, 2),
+    }
     message = weights_mismatch(expected, old)
     assert "missing: policy.heads.entity_keys.weight" in message and "predates the leaner Perceiver policy" in message
     assert "predates the full-resolution location head" not in message

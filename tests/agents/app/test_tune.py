@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from agents.app.cli import CONFIGS_DIR, main
-from agents.experiment.config import ConfigError, ExperimentConfig
 from agents.app.sweep import METRICS, parse_grid, plan_trials, rank
 from agents.app.tensorboard import scalar_series
-
+from agents.experiment.config import ConfigError, ExperimentConfig
 from support.cli import TINY, sets, snapshot
 
 CARTPOLE = str(CONFIGS_DIR / "cartpole_perceiver.yaml")
@@ -28,7 +27,12 @@ def test_grid_values_split_outside_brackets_and_quotes():
 def test_trials_are_the_product_times_seeds_with_typed_values():
     trials = plan_trials(ExperimentConfig(seed=5), parse_grid(["training.lr=1e-4,3e-4"]), samples=2)
     assert [(t.config.training.lr, t.config.seed) for t in trials] == [(1e-4, 5), (1e-4, 6), (3e-4, 5), (3e-4, 6)]
-    assert [t.label for t in trials] == ["000-lr=1e-4-seed=5", "001-lr=1e-4-seed=6", "002-lr=3e-4-seed=5", "003-lr=3e-4-seed=6"]
+    assert [t.label for t in trials] == [
+        "000-lr=1e-4-seed=5",
+        "001-lr=1e-4-seed=6",
+        "002-lr=3e-4-seed=5",
+        "003-lr=3e-4-seed=6",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -36,7 +40,11 @@ def test_trials_are_the_product_times_seeds_with_typed_values():
     [
         (["training.bogus=1,2"], 1, "--grid training.bogus: unknown key"),
         (["training.lr=1e-3,-1"], 1, "--grid training.lr: expected > 0, got -1.0"),
-        (["training.minibatch_size=64,4000"], 1, "--grid training.minibatch_size: expected <= training.train_batch_size_per_learner"),
+        (
+            ["training.minibatch_size=64,4000"],
+            1,
+            "--grid training.minibatch_size: expected <= training.train_batch_size_per_learner",
+        ),
         (["training.lr"], 1, "--grid training.lr: expected KEY=V1,V2"),
         (["training.lr=1e-3,,2e-3"], 1, "--grid training.lr: an empty value"),
         (["training.lr=1e-3,1e-3"], 1, "--grid training.lr: value 1e-3 given twice"),
@@ -99,23 +107,43 @@ def test_two_trial_sweep_writes_run_directories_and_a_ranked_table(ray_session, 
         assert evaluate(trial, None, 1)["episodes"] == 1  # the layout perceiver-rl evaluate reads
     results = json.loads((sweep / "results.json").read_text())
     returns = [r["episode_return_mean"] for r in results]
-    assert len(results) == 2 and returns == sorted(returns, reverse=True) and all(r["status"] == "done" for r in results)
-    table = out[out.index("trials by episode_return_mean"):].splitlines()
+    assert (
+        len(results) == 2 and returns == sorted(returns, reverse=True) and all(r["status"] == "done" for r in results)
+    )
+    table = out[out.index("trials by episode_return_mean") :].splitlines()
     assert table[1].split()[:3] == ["rank", "trial", "training.lr"]
     assert [line.split()[1] for line in table[2:4]] == [r["trial"] for r in results]
 
 
 def test_a_trial_larger_than_the_cluster_exits_2_before_writing(ray_session, tmp_path, capsys):
     before = snapshot(tmp_path)
-    code = main(["tune", CARTPOLE, "--grid", "training.lr=1e-4,3e-4", *sets([f"runs_dir={tmp_path}", "env_runners.num_env_runners=2"])])
+    code = main(
+        [
+            "tune",
+            CARTPOLE,
+            "--grid",
+            "training.lr=1e-4,3e-4",
+            *sets([f"runs_dir={tmp_path}", "env_runners.num_env_runners=2"]),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and err == ["perceiver-rl: error: env_runners.num_env_runners: a trial needs 3 CPUs (1 + 1 per EnvRunner), the Ray cluster has 2"]
+    assert code == 2 and err == [
+        "perceiver-rl: error: env_runners.num_env_runners: a trial needs 3 CPUs (1 + 1 per EnvRunner), the Ray cluster has 2"
+    ]
     assert snapshot(tmp_path) == before
 
 
 def test_a_failed_trial_is_ranked_last_and_the_exit_status_is_1(ray_session, tmp_path, capsys):
     crash = ["env_runners.restart_failed_sub_environments=false", "env_runners.restart_failed_env_runners=false"]
-    code = main(["tune", CARTPOLE, "--grid", "faults.crash_prob=1.0,0.0", *sets([*ONE_ITERATION, *crash, f"runs_dir={tmp_path}"])])
+    code = main(
+        [
+            "tune",
+            CARTPOLE,
+            "--grid",
+            "faults.crash_prob=1.0,0.0",
+            *sets([*ONE_ITERATION, *crash, f"runs_dir={tmp_path}"]),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     (sweep,) = tmp_path.iterdir()

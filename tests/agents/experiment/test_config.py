@@ -20,7 +20,12 @@ def test_configs_dir_files_all_load():
 def test_overrides_apply_and_are_type_checked(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text("env: CartPole-v1\ntraining: {lr: 3e-4}\n")
-    overrides = ["training.lr=1e-3", "model.policy.lstm=true", "stop.env_steps=null", "model.policy.encoder=transformer"]
+    overrides = [
+        "training.lr=1e-3",
+        "model.policy.lstm=true",
+        "stop.env_steps=null",
+        "model.policy.encoder=transformer",
+    ]
     cfg = load_config(f, overrides)
     assert cfg.training.lr == 1e-3 and cfg.model.policy.lstm is True and cfg.stop.env_steps is None
     assert cfg.model.policy.encoder == "transformer"
@@ -38,10 +43,16 @@ def test_overrides_apply_and_are_type_checked(tmp_path):
     "data,culprit",
     [
         ({"nope": 1}, "nope: unknown key"),
-        ({"model": {"policy": {"entity_encoder": {"num_latents": 1.5}}}}, "model.policy.entity_encoder.num_latents: expected int"),
+        (
+            {"model": {"policy": {"entity_encoder": {"num_latents": 1.5}}}},
+            "model.policy.entity_encoder.num_latents: expected int",
+        ),
         ({"model": {"policy": {"lstm": "yes"}}}, "model.policy.lstm: expected bool"),
         ({"model": {"token_net": {"lstm": True}}}, "model.token_net: unknown key"),
-        ({"model": {"policy": {"entity_encoder": {"entity_features": 5}}}}, "model.policy.entity_encoder.entity_features: unknown key"),
+        (
+            {"model": {"policy": {"entity_encoder": {"entity_features": 5}}}},
+            "model.policy.entity_encoder.entity_features: unknown key",
+        ),
         ({"stop": {"mean_return": "high"}}, "stop.mean_return: expected float or null"),
         ({"training": []}, "training: expected a mapping"),
     ],
@@ -67,7 +78,9 @@ def test_missing_file():
 def test_round_trip_through_yaml():
     import dataclasses
 
-    cfg = config_from_dict({"model": {"policy": {"entity_encoder": {"num_latents": 7}}, "default": {"fcnet_hiddens": [8]}}})
+    cfg = config_from_dict(
+        {"model": {"policy": {"entity_encoder": {"num_latents": 7}}, "default": {"fcnet_hiddens": [8]}}}
+    )
     again = config_from_dict(yaml.safe_load(yaml.safe_dump(dataclasses.asdict(cfg))))
     assert again == cfg
 
@@ -140,7 +153,9 @@ def test_old_model_formats_are_refused_naming_the_format_change(tmp_path, env, m
         with pytest.raises(ConfigError) as err:
             load(saved)
         message = str(err.value)
-        assert message.startswith(f"{saved}: model: the config format changed (Nov 2026): ") and "\n" not in message, message
+        assert message.startswith(f"{saved}: model: the config format changed (Nov 2026): ") and "\n" not in message, (
+            message
+        )
         assert says in message, message
 
 

@@ -139,4 +139,3 @@ def test_relations_between_fields(data, culprit):
 def test_a_schedule_that_is_well_formed_is_kept():
     cfg = config_from_dict({"ppo": {"entropy_coeff": [[0, 0.02], [100000, 0.002]]}})
     assert cfg.ppo.entropy_coeff == [[0.0, 0.02], [100000.0, 0.002]]
-

@@ -68,9 +68,13 @@ def test_alphastar_transformer_sizes():
     assert per.encoder.latents.shape == (32, 256)
     # The Perceiver's MLPs have Perceiver IO's widening (1), each its own field; AlphaStar's 1024 is the transformer's.
     assert per.encoder.cross_attention.mlp.fc1.out_features == 256
-    assert all(block.mlp.fc1.out_features == 256 for block in per.encoder.self_attends.modules() if hasattr(block, "mlp"))
+    assert all(
+        block.mlp.fc1.out_features == 256 for block in per.encoder.self_attends.modules() if hasattr(block, "mlp")
+    )
     assert per.decoder.cross_attention.mlp.fc1.out_features == 256
-    wide = PerceiverEntityEncoder(46, EntityEncoderConfig(cross_attention_widening_factor=2, self_attention_widening_factor=4))
+    wide = PerceiverEntityEncoder(
+        46, EntityEncoderConfig(cross_attention_widening_factor=2, self_attention_widening_factor=4)
+    )
     assert wide.encoder.cross_attention.mlp.fc1.out_features == 512
     assert {b.mlp.fc1.out_features for b in wide.encoder.self_attends.modules() if hasattr(b, "mlp")} == {1024}
 

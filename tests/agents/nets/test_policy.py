@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.nets.observation import stack_observations
 from agents.nets.distribution import StructuredActionDistribution
+from agents.nets.observation import stack_observations
 from agents.nets.policy import AlphaStarPolicy
 from support.policy import TYPES, random_obs, specs, tiny_config, tiny_policy
 
@@ -146,11 +146,17 @@ def test_location_head_can_point_at_the_cell_an_entity_stands_in():
     cells = policy.torso.positions.cell_index(policy.torso.entity_xy(flat["entities"]))
     assert cells.tolist() == [[2 * 8 + 1, 6 * 8 + 5, 0 * 8 + 7, 3 * 8 + 3, 1 * 8 + 4, 7 * 8 + 0]]
     # identical features for an entity and the location query of its cell
-    torch.testing.assert_close(policy.torso.positions.entities(flat["entities"][..., :2])[0], policy.torso.positions.cells()[cells[0]])
+    torch.testing.assert_close(
+        policy.torso.positions.entities(flat["entities"][..., :2])[0], policy.torso.positions.cells()[cells[0]]
+    )
     from agents.nets.heads.base import ArgumentFeatures
 
     c = policy.config.head_channels
-    feats = ArgumentFeatures(torch.zeros(1, c), torch.zeros(1, 6, c), torch.zeros(1, policy.arguments.map_size[0] * policy.arguments.map_size[1], c))
+    feats = ArgumentFeatures(
+        torch.zeros(1, c),
+        torch.zeros(1, 6, c),
+        torch.zeros(1, policy.arguments.map_size[0] * policy.arguments.map_size[1], c),
+    )
     ar = torch.randn(1, c)
     base = policy.arguments._location(feats, ar, torch.ones(1, 6), cells)
     q = policy.arguments.location_query(ar)
@@ -192,6 +198,8 @@ def test_selected_units_do_not_scatter_onto_the_location_grid(monkeypatch):
                "location": torch.tensor([5, 0])}  # fmt: skip
     seen = []
     original = policy.arguments._location
-    monkeypatch.setattr(policy.arguments, "_location", lambda f, ar, mask, cells: seen.append(mask) or original(f, ar, mask, cells))
+    monkeypatch.setattr(
+        policy.arguments, "_location", lambda f, ar, mask, cells: seen.append(mask) or original(f, ar, mask, cells)
+    )
     policy(obs, actions=actions)
     assert seen[0].tolist() == [[False, True, False], [True, True, True]]

@@ -12,8 +12,8 @@ from ray.rllib.core.rl_module.apis.target_network_api import TARGET_NETWORK_ACTI
 import envs
 from agents.nets.encoders import EntityEncoderConfig
 from agents.nets.policy import PolicyConfig
-from agents.rllib.alphastar_module import AlphaStarRLModule, contract_to_model_config
 from agents.nets.space_policy import SpacePolicy
+from agents.rllib.alphastar_module import AlphaStarRLModule, contract_to_model_config
 
 
 def _batch(env, n, seed=0):
@@ -42,7 +42,9 @@ def sim_env():
 @pytest.mark.parametrize("encoder,heads", [("perceiver", "queries"), ("transformer", "mlp")])
 def test_alphastar_module_train_pass_rescores_exploration_actions_exactly(sim_env, encoder, heads):
     mc = {"policy": _policy(encoder=encoder, heads=heads), **contract_to_model_config(**envs.contract_of(sim_env))}
-    module = AlphaStarRLModule(observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc)
+    module = AlphaStarRLModule(
+        observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc
+    )
     obs = _batch(sim_env, 6)
     with torch.no_grad():
         explore = module.forward_exploration({Columns.OBS: obs})
@@ -59,12 +61,16 @@ def test_alphastar_module_train_pass_rescores_exploration_actions_exactly(sim_en
         out = module.policy(obs, actions=explore[Columns.ACTIONS])
         assert torch.equal(module.compute_values({Columns.OBS: obs}, embeddings=out.torso), out.value)
     greedy = module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]
-    assert torch.equal(greedy["action_type"], module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]["action_type"])
+    assert torch.equal(
+        greedy["action_type"], module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]["action_type"]
+    )
 
 
 def test_alphastar_module_lstm_state_and_time_axis(sim_env):
     mc = {"policy": _policy(lstm=True), **contract_to_model_config(**envs.contract_of(sim_env))}
-    module = AlphaStarRLModule(observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc)
+    module = AlphaStarRLModule(
+        observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc
+    )
     init = module.get_initial_state()
     assert module.is_stateful() and set(init) == {"h", "c"}
     obs = {k: v.reshape(2, 3, *v.shape[1:]) for k, v in _batch(sim_env, 6).items()}  # (B=2, T=3, ...)
@@ -79,7 +85,9 @@ TOKEN_ENVS = ["perceiver_rl/Tokens-CartPole-v1", "perceiver_rl/Tokens-MiniGrid-D
 
 def _token_module(observation_space, action_space, **policy) -> AlphaStarRLModule:
     """The one module on a token env: no contract in model_config, the policy from the spaces."""
-    return AlphaStarRLModule(observation_space=observation_space, action_space=action_space, model_config={"policy": _policy(**policy)})
+    return AlphaStarRLModule(
+        observation_space=observation_space, action_space=action_space, model_config={"policy": _policy(**policy)}
+    )
 
 
 def _rescores_exactly(module, obs) -> dict:
@@ -171,7 +179,9 @@ def test_info_counters_callback_reports_dropped_entities_per_episode():
         ep = SingleAgentEpisode()
         ep.add_env_reset(observation=0, infos={"entities_dropped": dropped_per_step, "illegal_actions": 0})
         for t in range(4):
-            ep.add_env_step(observation=0, action=0, reward=0.0, infos={"entities_dropped": dropped_per_step, "illegal_actions": t})
+            ep.add_env_step(
+                observation=0, action=0, reward=0.0, infos={"entities_dropped": dropped_per_step, "illegal_actions": t}
+            )
             cb.on_episode_step(episode=ep, metrics_logger=logger)
         cb.on_episode_end(episode=ep, metrics_logger=logger)
     assert logger.peek("entities_dropped") == pytest.approx((12 + 0) / 2)
@@ -189,8 +199,13 @@ def test_a_heads_name_of_one_kind_passes_the_config_check_and_the_build_checks_t
 
     register_space_heads("tokens_only")(type("TokensOnly", (SpaceQueryHeads,), {}))
     try:
-        for env_id, env_config, fits in [(TOKEN_ENVS[0], {}, True), ("perceiver_rl/Sim-MoveToBeacon-v0", {"spatial_size": 16}, False)]:
-            cfg = config_from_dict({"env": env_id, "env_config": env_config, "model": {"policy": _policy(heads="tokens_only")}})
+        for env_id, env_config, fits in [
+            (TOKEN_ENVS[0], {}, True),
+            ("perceiver_rl/Sim-MoveToBeacon-v0", {"spatial_size": 16}, False),
+        ]:
+            cfg = config_from_dict(
+                {"env": env_id, "env_config": env_config, "model": {"policy": _policy(heads="tokens_only")}}
+            )
             check_choices(cfg)
             env = make_env(cfg.env, cfg.env_config)
             try:
@@ -229,7 +244,10 @@ def test_runner_copy_samples_through_a_trace_with_the_eager_numbers(sim_env, kin
     if lstm:
         obs = {k: v[:, None] for k, v in obs.items()}  # (B, T=1, ...) as RLlib's connectors give a stateful module
         init = learner.get_initial_state()
-        batch = {Columns.OBS: obs, Columns.STATE_IN: {k: torch.as_tensor(v)[None].expand(4, *v.shape) for k, v in init.items()}}
+        batch = {
+            Columns.OBS: obs,
+            Columns.STATE_IN: {k: torch.as_tensor(v)[None].expand(4, *v.shape) for k, v in init.items()},
+        }
     for forward, deterministic in ((runner.forward_exploration, False), (runner.forward_inference, True)):
         for _ in range(3):  # the first call records; the same draws as eager, also after the weights change in place
             torch.manual_seed(5)

@@ -15,8 +15,8 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from safetensors.torch import load_file
 
-from agents.experiment.checkpoint import TARGET_PREFIXES, CheckpointError, resolve_checkpoint
 from agents.app.cli import CONFIGS_DIR, main
+from agents.experiment.checkpoint import TARGET_PREFIXES, CheckpointError, resolve_checkpoint
 from agents.experiment.config import ConfigError
 from agents.rllib import (
     algorithm_from_run,
@@ -26,7 +26,6 @@ from agents.rllib import (
     save_run,
 )
 from agents.rllib.alphastar_module import AlphaStarRLModule
-
 from support.cli import TINY, sets
 
 TOKENS = "perceiver_rl/Tokens-CartPole-v1"
@@ -41,7 +40,9 @@ def _online(state: dict) -> dict:
 
 def _equal(a: dict, b: dict) -> bool:
     a, b = _online(a), _online(b)
-    return a.keys() == b.keys() and all(torch.equal(torch.as_tensor(np.asarray(a[k])), torch.as_tensor(np.asarray(b[k]))) for k in a)
+    return a.keys() == b.keys() and all(
+        torch.equal(torch.as_tensor(np.asarray(a[k])), torch.as_tensor(np.asarray(b[k]))) for k in a
+    )
 
 
 def _obs(n: int = 8) -> dict:
@@ -122,9 +123,14 @@ def test_save_run_names_what_it_cannot_write_and_writes_nothing(tmp_path):
     cases = [
         (lambda: save_run(object(), tmp_path), "save_run: expected an RLlib Algorithm or RLModule, got object"),
         (lambda: save_run(ours, tmp_path), "save_run: env: required with an RLModule"),
-        (lambda: save_run(rllib_default, tmp_path, env=TOKENS), "save_run: DefaultPPOTorchRLModule is not a perceiver_rl module"),
-        (lambda: save_run(ours, tmp_path, env="perceiver_rl/Tokens-Acrobot-v1"),
-         "save_run(AlphaStarRLModule): its weights do not fit this config's model"),  # fmt: skip
+        (
+            lambda: save_run(rllib_default, tmp_path, env=TOKENS),
+            "save_run: DefaultPPOTorchRLModule is not a perceiver_rl module",
+        ),
+        (
+            lambda: save_run(ours, tmp_path, env="perceiver_rl/Tokens-Acrobot-v1"),
+            "save_run(AlphaStarRLModule): its weights do not fit this config's model",
+        ),  # fmt: skip
         (lambda: save_run(ours, tmp_path, env=TOKENS, algorithm="DQN"), "algorithm: unknown algorithm 'DQN'"),
     ]
     for call, message in cases:
@@ -138,7 +144,11 @@ def test_save_run_names_what_it_cannot_write_and_writes_nothing(tmp_path):
     "env,model,message",
     [
         (TOKENS, {"bogus": 1}, "model.bogus: unknown key"),
-        (TOKENS, {"policy": {"entity_encoder": {"channels": 0}}}, "model.policy.entity_encoder.channels: expected >= 1"),
+        (
+            TOKENS,
+            {"policy": {"entity_encoder": {"channels": 0}}},
+            "model.policy.entity_encoder.channels: expected >= 1",
+        ),
         ("CartPole-v1", {"module": "alphastar"}, "model.module: 'alphastar' needs observations with entities"),
         (TOKENS, {"policy": {"encoder": "nope"}}, "unknown encoder 'nope'"),
         (TOKENS, {"module": "perceiver"}, "model.module: unknown module 'perceiver'"),

@@ -18,7 +18,13 @@ def _action(env, action_type=0, selected=(), target=0, location=0, queued=0):
     spec = env.act_spec
     sel = np.full(spec.max_selected, spec.max_entities, np.int64)
     sel[: len(selected)] = selected
-    return {"action_type": action_type, "queued": queued, "selected_units": sel, "target_unit": target, "location": location}
+    return {
+        "action_type": action_type,
+        "queued": queued,
+        "selected_units": sel,
+        "target_unit": target,
+        "location": location,
+    }
 
 
 def test_test_env_observation_follows_the_contract():
@@ -60,7 +66,9 @@ def test_action_becomes_a_raw_function_call_with_unit_rows_and_world_point():
     obs, _ = env.converter.observation(ts)
     marines = np.flatnonzero(obs["selectable_mask"])
     assert marines.tolist() == [0, 1]
-    call, illegal = env.converter.action(_action(env, action_type=1, selected=[1, 0, 1], location=30 * 64 + 25, queued=1))
+    call, illegal = env.converter.action(
+        _action(env, action_type=1, selected=[1, 0, 1], location=30 * 64 + 25, queued=1)
+    )
     assert illegal == ""
     assert call.function == RAW_FUNCTIONS.Move_pt.id
     # queued, unit rows of pysc2's raw_units (repeats once), minimap (x, y)
@@ -85,7 +93,14 @@ def test_illegal_arguments_become_noops(kwargs, reason):
 
 
 @pytest.mark.parametrize(
-    "field, value", [("action_type", 99), ("location", 64 * 64), ("target_unit", -1), ("queued", 1.5), ("selected_units", [33, 0, 0, 0])]
+    "field, value",
+    [
+        ("action_type", 99),
+        ("location", 64 * 64),
+        ("target_unit", -1),
+        ("queued", 1.5),
+        ("selected_units", [33, 0, 0, 0]),
+    ],
 )
 def test_out_of_range_actions_raise_naming_the_field(field, value):
     env, ts = _sim_converter_and_timestep()
@@ -137,5 +152,7 @@ def test_unknown_map_lists_the_valid_ones():
 def test_game_without_the_map_file_says_where_to_copy_it(monkeypatch, tmp_path):
     (tmp_path / "Versions" / "Base75689").mkdir(parents=True)  # looks like an install, without Maps/
     monkeypatch.setenv("SC2PATH", str(tmp_path))
-    with pytest.raises(SC2NotInstalledError, match=r"mini_games/MoveToBeacon.SC2Map.*copy .*pysc2_evolved/maps/mini_games"):
+    with pytest.raises(
+        SC2NotInstalledError, match=r"mini_games/MoveToBeacon.SC2Map.*copy .*pysc2_evolved/maps/mini_games"
+    ):
         SC2MinigameEnv("MoveToBeacon", backend="game")

@@ -29,7 +29,13 @@ def _random_legal_action(env, obs, rng):
     units = np.flatnonzero(obs["selectable_mask"])
     sel[: len(units)] = rng.permutation(units)[: spec.max_selected]
     cells = np.flatnonzero(obs["location_mask"].reshape(-1))
-    return {"action_type": k, "queued": int(rng.integers(2)), "selected_units": sel, "target_unit": 0, "location": int(rng.choice(cells))}
+    return {
+        "action_type": k,
+        "queued": int(rng.integers(2)),
+        "selected_units": sel,
+        "target_unit": 0,
+        "location": int(rng.choice(cells)),
+    }
 
 
 @pytest.mark.parametrize("map_name", SIM_MAPS)
@@ -56,7 +62,13 @@ def test_marine_moves_at_game_speed_and_episode_lasts_the_map_timer():
     world = env._env._world
     start = world.marines.pos[0].copy()
     far = (22, 63 - 20) if start[0] > 33 else (43, 63 - 35)  # (x, y) minimap cell far from the marine
-    a = {"action_type": 1, "queued": 0, "selected_units": np.array([0, 32, 32, 32]), "target_unit": 0, "location": far[1] * 64 + far[0]}
+    a = {
+        "action_type": 1,
+        "queued": 0,
+        "selected_units": np.array([0, 32, 32, 32]),
+        "target_unit": 0,
+        "location": far[1] * 64 + far[0],
+    }
     env.step(a)
     moved = np.linalg.norm(world.marines.pos[0] - start)
     assert moved == pytest.approx(8 * MapConfig().marine_speed)  # step_mul 8 game loops at 2.25 / 16 per loop
@@ -107,7 +119,10 @@ def test_scripted_agents_reach_their_recorded_scores(map_name):
 
 def test_simulator_speaks_the_same_protocol_as_pysc2s_test_env():
     sim, mock = assert_same_protocol_as_pysc2s_test_env("CollectMineralShards")
-    assert sim._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id] == mock._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id]
+    assert (
+        sim._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id]
+        == mock._env.action_spec()[0].functions[RAW_FUNCTIONS.Move_pt.id]
+    )
 
 
 def test_rendered_minimap_agrees_with_pysc2s_raw_unit_positions():
@@ -153,7 +168,9 @@ def test_a_no_op_policy_always_observes_the_true_pickups_across_resets(map_name)
             seen = obs["entities"][obs["targetable_mask"].astype(bool)][:, [_X, _Y]] * size
             assert len(seen) == len(grid), (episode, t)
             # raw unit positions are integer grid coordinates: the observed one is the true one, floored
-            np.testing.assert_array_equal(np.sort(seen, axis=0), np.sort(np.floor(grid), axis=0), err_msg=f"episode {episode}")
+            np.testing.assert_array_equal(
+                np.sort(seen, axis=0), np.sort(np.floor(grid), axis=0), err_msg=f"episode {episode}"
+            )
             np.testing.assert_array_equal(obs["spatial"][1], plane, err_msg=f"neutral plane, episode {episode}")
             checked += 1
     assert checked > 500
@@ -167,7 +184,13 @@ def test_own_units_carry_the_target_of_the_order_this_env_gave_until_it_ends():
     assert obs["entities"][:, known].sum() == 0
     col = obs["entities"][marine, _X] * 64
     x, y = (24 if col > 33 else 42), 36  # a playable cell >= 9 units away: several steps
-    move = {"action_type": 1, "queued": 0, "selected_units": np.array([marine, 32, 32, 32]), "target_unit": 0, "location": y * 64 + x}
+    move = {
+        "action_type": 1,
+        "queued": 0,
+        "selected_units": np.array([marine, 32, 32, 32]),
+        "target_unit": 0,
+        "location": y * 64 + x,
+    }
     obs, *_ = env.step(move)
     assert obs["entities"][marine, [known, tx, ty]].tolist() == [1.0, x / 64, y / 64]
     assert obs["entities"][~obs["selectable_mask"].astype(bool), known].sum() == 0  # the beacon has no order
@@ -189,7 +212,9 @@ def test_order_target_follows_the_queue_as_orders_finish():
     a, b = (30, 30), (40, 34)
     sel = np.array([marine, 32, 32, 32])
     env.step({"action_type": 1, "queued": 0, "selected_units": sel, "target_unit": 0, "location": a[1] * 64 + a[0]})
-    obs, *_ = env.step({"action_type": 1, "queued": 1, "selected_units": sel, "target_unit": 0, "location": b[1] * 64 + b[0]})
+    obs, *_ = env.step(
+        {"action_type": 1, "queued": 1, "selected_units": sel, "target_unit": 0, "location": b[1] * 64 + b[0]}
+    )
     seen = []
     for _ in range(60):
         seen.append(round(float(obs["entities"][marine, tx]) * 64) if obs["entities"][marine, known] else None)

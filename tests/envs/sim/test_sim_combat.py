@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.sim import assert_same_protocol_as_pysc2s_test_env
 
 from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
 from envs.sc2.env import SC2MinigameEnv
@@ -17,6 +16,7 @@ from envs.sim.combat.rules import SIDE_REGIONS, FindAndDefeat
 from envs.sim.combat.units import BANELING, LOOPS_PER_SECOND, MARINE, ROACH, ZERGLING
 from envs.sim.combat.world import ATTACK, IDLE, TARGET, CombatWorld
 from envs.sim.combat.world import MOVE as MOVE_KIND
+from support.sim import assert_same_protocol_as_pysc2s_test_env
 
 COMBAT_MAPS = ["DefeatRoaches", "DefeatZerglingsAndBanelings", "FindAndDefeatZerglings"]
 PLAYABLE = (22.0, 20.0, 44.0, 36.0)
@@ -129,7 +129,9 @@ def test_a_baneling_bursts_on_every_marine_within_its_splash_and_dies():
 
 
 def test_units_move_at_their_speed_and_attack_move_stops_to_fight_where_move_does_not():
-    world = _world((MARINE.unit_type, 1, (23.0, 28.0)), (MARINE.unit_type, 1, (23.0, 24.0)), (ZERGLING.unit_type, 2, (33.0, 26.0)))
+    world = _world(
+        (MARINE.unit_type, 1, (23.0, 28.0)), (MARINE.unit_type, 1, (23.0, 24.0)), (ZERGLING.unit_type, 2, (33.0, 26.0))
+    )
     world.constants["scan"][2] = 0.0  # the zergling stays put
     world.command([world.tags[0]], ATTACK_ABILITY, (43.0, 28.0), 0, False)
     world.command([world.tags[1]], MOVE_ABILITY, (43.0, 24.0), 0, False)

@@ -6,6 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import envs  # noqa: F401  (registers the ids)
+from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
+from envs.sc2.env import SC2MinigameEnv
+from envs.sc2.scripted import SCRIPTED_AGENTS
+from envs.sim.combat.units import UNIT_STATS
+from envs.sim.combat.world import ATTACK, FOLLOW, HOLD, MOVE, TARGET, CombatWorld, Order
 from support.sim import (
     EXECUTABLE,
     assert_contract_equal,
@@ -14,13 +21,6 @@ from support.sim import (
     random_action,
     seeded_episodes_on_both_paths,
 )
-
-import envs  # noqa: F401  (registers the ids)
-from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
-from envs.sc2.env import SC2MinigameEnv
-from envs.sc2.scripted import SCRIPTED_AGENTS
-from envs.sim.combat.units import UNIT_STATS
-from envs.sim.combat.world import ATTACK, FOLLOW, HOLD, MOVE, TARGET, CombatWorld, Order
 
 COMBAT_MAPS = ["DefeatRoaches", "DefeatZerglingsAndBanelings", "FindAndDefeatZerglings"]
 ABILITIES = [RAW_FUNCTIONS[name].ability_id for name in EXECUTABLE[1:]] + [3665, 12345]
@@ -44,7 +44,9 @@ def _random_world(rules, rng: np.random.Generator, next_tag: int) -> CombatWorld
     health_max = world.constants["health_max"]
     world.health[:] = rng.uniform(0.01, 1.0, n) * health_max
     edge = rng.random(n) < 0.2
-    world.health[edge] = np.minimum(np.floor(world.health[edge]) + 1 - rng.choice([1e-9, 1e-6], int(edge.sum())), health_max[edge])
+    world.health[edge] = np.minimum(
+        np.floor(world.health[edge]) + 1 - rng.choice([1e-9, 1e-6], int(edge.sum())), health_max[edge]
+    )
     full = rng.random(n) < 0.2
     world.health[full] = health_max[full]
     world.cooldown[:] = rng.uniform(-1.0, 30.0, n)
@@ -62,7 +64,9 @@ def _random_world(rules, rng: np.random.Generator, next_tag: int) -> CombatWorld
     return world
 
 
-@pytest.mark.parametrize(("map_name", "spatial_size", "states"), [(m, 64, 300) for m in COMBAT_MAPS] + [(m, 32, 60) for m in COMBAT_MAPS])
+@pytest.mark.parametrize(
+    ("map_name", "spatial_size", "states"), [(m, 64, 300) for m in COMBAT_MAPS] + [(m, 32, 60) for m in COMBAT_MAPS]
+)
 def test_direct_fields_equal_the_protocol_path_on_random_combat_states(map_name, spatial_size, states):
     env = SC2MinigameEnv(map_name, backend="sim", spatial_size=spatial_size, sim_observations="direct")
     sim = env._env

@@ -9,14 +9,6 @@ import weakref
 
 import numpy as np
 import pytest
-from support.sim import (
-    EXECUTABLE,
-    assert_contract_equal,
-    assert_fields_equal,
-    coordinate,
-    random_action,
-    seeded_episodes_on_both_paths,
-)
 
 import envs  # noqa: F401  (registers the ids)
 from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, StepType
@@ -26,6 +18,14 @@ from envs.sim.catalog import RULES, SIM_MAPS
 from envs.sim.env import SimSC2Env
 from envs.sim.pickups.direct import PickupsDirectBuilder
 from envs.sim.pickups.world import World
+from support.sim import (
+    EXECUTABLE,
+    assert_contract_equal,
+    assert_fields_equal,
+    coordinate,
+    random_action,
+    seeded_episodes_on_both_paths,
+)
 
 MAPS = [m for m in SIM_MAPS if RULES[m].kind == "pickups"]
 """The pickups maps (the combat maps: test_sim_combat_direct.py)."""
@@ -61,7 +61,8 @@ def _random_world(sim: SimSC2Env, rng: np.random.Generator, next_tag: int) -> Wo
 
 
 @pytest.mark.parametrize(
-    ("map_name", "spatial_size", "states"), [(m, 64, 1000) for m in MAPS] + [(m, s, 150) for m in MAPS for s in (48, 32)]
+    ("map_name", "spatial_size", "states"),
+    [(m, 64, 1000) for m in MAPS] + [(m, s, 150) for m in MAPS for s in (48, 32)],
 )
 def test_direct_fields_equal_the_protocol_path_on_random_states(map_name, spatial_size, states):
     env = SC2MinigameEnv(map_name, backend="sim", spatial_size=spatial_size, sim_observations="direct")
@@ -145,7 +146,9 @@ def test_the_observation_path_option():
     with pytest.raises(ValueError, match="sim_observations.*'fast'.*direct, protocol"):
         SC2MinigameEnv("MoveToBeacon", backend="sim", sim_observations="fast")
     for backend in ("test", "game"):  # the game's and SC2TestEnv's observations are pysc2's own
-        with pytest.raises(ValueError, match=f"sim_observations='direct': backend '{backend}' speaks pysc2's protocol only"):
+        with pytest.raises(
+            ValueError, match=f"sim_observations='direct': backend '{backend}' speaks pysc2's protocol only"
+        ):
             SC2MinigameEnv("MoveToBeacon", backend=backend, sim_observations="direct")
     assert SC2MinigameEnv("MoveToBeacon", backend="test", sim_observations="protocol").backend_name == "test"
 
@@ -188,4 +191,3 @@ def test_actions_name_the_units_of_the_last_observation(path):
     if path == "direct":
         sim._features.transform_obs(stale)  # the observation side's pysc2 Features now knows the old tags
     assert _moves(env, obs, int(np.flatnonzero(obs["selectable_mask"])[0]))
-

@@ -53,7 +53,7 @@ def test_a_unit_targeted_move_on_the_beacon_scores_and_ends_when_the_beacon_resp
     assert raw[raw[:, FeatureUnit.alliance] == 1][0, FeatureUnit.order_length] == 1
 
     noop = _action(env, "no_op", marine)
-    for step in range(2, 20):
+    for step in range(2, 20):  # noqa: B007 (read after the loop)
         obs, reward, *_ = env.step(noop)
         if reward:
             break
@@ -180,7 +180,9 @@ def test_unit_targeting_scripted_agents_move_by_pointer_and_score_like_the_point
         assert used == {"no_op", "Move_unit" if unit_targeting else "Move_pt"}
     assert scores[False] >= points and scores[True] >= units, scores
     with pytest.raises(ValueError, match="needs the action type Move_unit"):
-        SCRIPTED_AGENTS[map_name](SC2MinigameEnv(map_name, backend="sim", action_functions=["no_op", "Move_pt"]).act_spec, unit_targeting=True)
+        SCRIPTED_AGENTS[map_name](
+            SC2MinigameEnv(map_name, backend="sim", action_functions=["no_op", "Move_pt"]).act_spec, unit_targeting=True
+        )
 
 
 def test_action_functions_restrict_the_action_space():
