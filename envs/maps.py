@@ -71,8 +71,15 @@ MINIGAMES: tuple[str, ...] = tuple(sorted(MINIGAME_INFO))
 """The seven SC2LE minigames' map names, sorted (the ``SC2-<map>-v0`` ids)."""
 
 
+SIMULATOR_ONLY: dict[str, Minigame] = {}
+"""Minigames that only the simulator plays (no ``SC2-`` id, not in pysc2's list), by map name: added with their
+rules by :func:`envs.registry.register_map` (docs/extending.md)."""
+
+
 def minigame(name: str) -> Minigame:
-    """The :class:`Minigame` called ``name``; ``ValueError`` listing the valid names otherwise."""
-    if name not in MINIGAME_INFO:
-        raise ValueError(f"unknown SC2 minigame {name!r}; valid: {sorted(MINIGAME_INFO)}")
-    return MINIGAME_INFO[name]
+    """The :class:`Minigame` called ``name`` (an SC2LE one or :data:`SIMULATOR_ONLY`'s); ``ValueError`` listing
+    the valid names otherwise."""
+    game = MINIGAME_INFO.get(name) or SIMULATOR_ONLY.get(name)
+    if game is None:
+        raise ValueError(f"unknown SC2 minigame {name!r}; valid: {sorted([*MINIGAME_INFO, *SIMULATOR_ONLY])}")
+    return game

@@ -18,8 +18,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from envs.maps import MINIGAMES
-from envs.sim.catalog import SIM_MAPS
+from envs.maps import MINIGAME_INFO, MINIGAMES, SIMULATOR_ONLY, Minigame
+from envs.sim.catalog import RULES, SIM_MAPS
 
 NAMESPACE = "perceiver_rl"
 
@@ -93,6 +93,30 @@ def register_all(*, rllib: bool = True) -> list[str]:
         for env_id in ENV_IDS:
             register_env(env_id, functools.partial(_rllib_creator, env_id))
     return list(ENV_IDS)
+
+
+def register_map(rules: Any, *, seconds: int, action_functions: tuple[str, ...]) -> str:
+    """Add a simulated minigame of an existing family (``rules``: a ``Rules`` or ``CombatRules``): its rules to
+    :data:`envs.sim.catalog.RULES`, its time limit (game seconds) and exposed raw action set to
+    :data:`envs.maps.SIMULATOR_ONLY`, its ``Sim-<name>-v0`` id to :data:`ENV_IDS` and gymnasium (docs/extending.md).
+    Returns the id. ``ValueError`` if the name is taken."""
+    if rules.name in RULES or rules.name in MINIGAME_INFO or rules.name in SIMULATOR_ONLY:
+        raise ValueError(f"map {rules.name!r} exists already")
+    SIMULATOR_ONLY[rules.name] = Minigame(rules.name, seconds, tuple(action_functions))
+    RULES[rules.name] = rules
+    env_id = f"{NAMESPACE}/Sim-{rules.name}-v0"
+    ENV_IDS[env_id] = _sc2(rules.name, "sim")
+    register_all(rllib=False)
+    return env_id
+
+
+def unregister_map(name: str) -> None:
+    """Undo :func:`register_map` (tests); a built-in map cannot be removed."""
+    if name not in SIMULATOR_ONLY:
+        raise ValueError(f"map {name!r} was not added by register_map")
+    env_id = f"{NAMESPACE}/Sim-{name}-v0"
+    del SIMULATOR_ONLY[name], RULES[name], ENV_IDS[env_id]
+    gym.registry.pop(env_id, None)
 
 
 def contract_of(env: gym.Env) -> dict[str, Any]:

@@ -182,12 +182,12 @@ class ExperimentConfig:
         return getattr(self, ALGORITHM_SECTIONS[self.algorithm])
 
     def _cross_checks(self) -> Iterator[tuple[str, str]]:
-        if self.algorithm not in ALGORITHM_SECTIONS:
-            yield "algorithm", f"unknown algorithm {self.algorithm!r} (valid: {', '.join(ALGORITHM_SECTIONS)})"
-        for name in self.plugins:
+        for name in self.plugins:  # first: a plugin may register the algorithm (docs/extending.md)
             problem = plugin_problem(name)
             if problem:
                 yield "plugins", problem
+        if self.algorithm not in ALGORITHM_SECTIONS:
+            yield "algorithm", f"unknown algorithm {self.algorithm!r} (valid: {', '.join(ALGORITHM_SECTIONS)})"
         if "/" in self.name or "\\" in self.name or "\0" in self.name or self.name in (".", ".."):
             yield "name", f"expected a plain file name (no path separator), got {self.name!r}"
         for key in ("env", "runs_dir"):
