@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
 
 from ..experiment.config import FaultConfig
+from ..experiment.plugins import import_plugins
 
 
 class EnvCrashed(RuntimeError):
@@ -39,16 +41,20 @@ class FaultInjectionWrapper(gym.Wrapper):
         return self.env.step(action)
 
 
-def _creator(env_id: str, faults: FaultConfig, env_config=None) -> gym.Env:
+def _creator(env_id: str, plugins: tuple[str, ...], faults: FaultConfig | None, env_config=None) -> gym.Env:
     import envs  # noqa: F401 - registers the perceiver_rl ids with gymnasium
 
-    return FaultInjectionWrapper(gym.make(env_id, **dict(env_config or {})), faults)
+    import_plugins(plugins)  # an id a plugin registers: imported in the EnvRunner before the env is made
+    env = gym.make(env_id, **dict(env_config or {}))
+    return env if faults is None else FaultInjectionWrapper(env, faults)
 
 
-def register_faulty_env(env_id: str, faults: FaultConfig) -> str:
-    """Register ``<env_id>+faults`` with RLlib and return that name."""
+def register_rllib_env(env_id: str, plugins: Sequence[str], faults: FaultConfig | None) -> str:
+    """Register ``env_id`` with RLlib under a name whose creator imports ``plugins`` first (so that an env a plugin
+    registers exists in every EnvRunner) and, with ``faults``, wraps it in :class:`FaultInjectionWrapper`; returns
+    that name (``<env_id>+plugins``, ``<env_id>+faults`` or both)."""
     from ray.tune.registry import register_env
 
-    name = f"{env_id}+faults"
-    register_env(name, functools.partial(_creator, env_id, faults))
+    name = env_id + ("+plugins" if plugins else "") + ("+faults" if faults is not None else "")
+    register_env(name, functools.partial(_creator, env_id, tuple(plugins), faults))
     return name

@@ -1,5 +1,6 @@
-"""``plugins:``: a user's encoder, registered in their own module and named in YAML, trains through
-``perceiver-rl train`` with EnvRunner processes, which import the module before building the policy."""
+"""``plugins:``: a user's encoder and env id, registered in their own modules and named in YAML, train through
+``perceiver-rl train`` with EnvRunner processes, which import the modules before making the env and building the
+policy."""
 
 import json
 import os
@@ -18,11 +19,15 @@ from support.cli import TINY, sets
 ROOT = Path(__file__).resolve().parents[3]
 PLUGINS = ROOT / "tests" / "support" / "plugins"
 """A folder of user modules (not a package of the tests): ``plugin_encoder`` registers the ``plugin_deepsets`` entity
-encoder."""
+encoder, ``plugin_env`` the gymnasium id ``plugin/Tokens-CartPole-v1``."""
 
 
-def test_a_plugin_encoder_trains_through_the_command_line_with_two_env_runners(tmp_path):
-    plugin = ["plugins=[plugin_encoder]", "model.policy.encoder=plugin_deepsets"]
+def test_a_plugin_encoder_and_env_train_through_the_command_line_with_two_env_runners(tmp_path):
+    plugin = [
+        "plugins=[plugin_encoder, plugin_env]",
+        "model.policy.encoder=plugin_deepsets",
+        "env=plugin/Tokens-CartPole-v1",
+    ]
     overrides = [*TINY, "env_runners.num_env_runners=2", *plugin, f"runs_dir={tmp_path}"]
     # The plugin's folder reaches the EnvRunner processes through PYTHONPATH, as a user's package would be installed.
     path = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))
@@ -45,7 +50,8 @@ def test_a_plugin_encoder_trains_through_the_command_line_with_two_env_runners(t
     assert rows[-1]["healthy_env_runners"] == 2 and rows[-1]["env_runner_restarts"] == 0
     weights = load_file(resolve_checkpoint(run_dir) / "module.safetensors")
     assert any(".entity_encoder.plugin_phi." in key for key in weights), sorted(weights)[:10]
-    assert yaml.safe_load((run_dir / "config.yaml").read_text())["plugins"] == ["plugin_encoder"]
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert (saved["plugins"], saved["env"]) == (["plugin_encoder", "plugin_env"], "plugin/Tokens-CartPole-v1")
 
 
 def test_a_plugin_that_cannot_be_imported_exits_2_naming_plugins_before_anything_is_written(tmp_path, capsys):
