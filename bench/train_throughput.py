@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def worker(config: str, iterations: int, warmup: int, overrides: list[str]) -> d
     finally:
         trainer.close()
         ray.shutdown()
+        shutil.rmtree(runs, ignore_errors=True)
     counted = rows[warmup:]
     sums = {k: sum(row[k] for row in counted) for k in ["wall", *TIMED]}
     steps = sum(_get(row["result"], "env_runners/num_env_steps_sampled") for row in counted)
