@@ -102,6 +102,8 @@ def module_spec(cfg: ExperimentConfig, env: gym.Env) -> RLModuleSpec:
 
 def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     """Build the (PPO | APPO) AlgorithmConfig for ``cfg``; raises ConfigError naming a bad key."""
+    if cfg.algorithm not in ALGORITHMS:  # a plugin may register a section without its RLlib class
+        raise ConfigError(f"algorithm: unknown algorithm {cfg.algorithm!r} (valid: {', '.join(ALGORITHMS)})")
     env = check_env(cfg)
     try:
         spec = module_spec(cfg, env)

@@ -18,6 +18,9 @@ import numpy as np
 from ..experiment.config import FaultConfig
 from ..experiment.plugins import import_plugins
 
+PLUGINS_SUFFIX, FAULTS_SUFFIX = "+plugins", "+faults"
+"""What :func:`register_rllib_env` appends to an env id: its creator imports plugins / injects faults."""
+
 
 class EnvCrashed(RuntimeError):
     """An injected environment crash."""
@@ -55,6 +58,13 @@ def register_rllib_env(env_id: str, plugins: Sequence[str], faults: FaultConfig 
     that name (``<env_id>+plugins``, ``<env_id>+faults`` or both)."""
     from ray.tune.registry import register_env
 
-    name = env_id + ("+plugins" if plugins else "") + ("+faults" if faults is not None else "")
+    name = env_id + (PLUGINS_SUFFIX if plugins else "") + (FAULTS_SUFFIX if faults is not None else "")
     register_env(name, functools.partial(_creator, env_id, tuple(plugins), faults))
     return name
+
+
+def env_id_of(rllib_env: str) -> str:
+    """The env id behind a name of :func:`register_rllib_env` (what a run directory records); other names as given."""
+    for suffix in (FAULTS_SUFFIX, PLUGINS_SUFFIX):
+        rllib_env = rllib_env.removesuffix(suffix)
+    return rllib_env

@@ -36,6 +36,7 @@ from ..experiment.config import ConfigError, EnvRunnerConfig, ExperimentConfig, 
 from ..experiment.loader import config_from_dict
 from ..experiment.run_dir import check_runs_dir, load_run_config, new_run_dir
 from .build import MODULES, algorithm_config, make_env, module_with_state
+from .faults import env_id_of
 
 __all__ = [
     "algorithm_from_run",
@@ -178,7 +179,7 @@ def _source(obj: Algorithm | RLModule, env: str | None, env_config: Mapping[str,
         (described,) = obj.learner_group.foreach_learner(_learner_module)
         steps = obj.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         counters = Counters(iteration=obj.iteration or 0, env_steps=int(steps))
-        env = env or obj.config.env
+        env = env or env_id_of(obj.config.env)  # not the RLlib name that imports plugins / injects faults
         env_config = dict(obj.config.env_config) if env_config is None else env_config
         algorithm = algorithm or type(obj).__name__
         data = {**_module_keys(*described.get()), "algorithm": algorithm, **_hyper_parameters(obj.config, algorithm)}

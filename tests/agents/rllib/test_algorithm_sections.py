@@ -8,6 +8,7 @@ import inspect
 import pytest
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
+from agents.app.cli import CONFIGS_DIR
 from agents.experiment.algorithms import ALGORITHM_SECTIONS
 from agents.experiment.config import ExperimentConfig, TrainingConfig
 from agents.experiment.loader import config_from_dict
@@ -42,3 +43,25 @@ def test_a_section_holds_keys_of_its_algorithm_alone(algorithm):
     assert keys <= own and not keys & _keys(AlgorithmConfig.training)
     config = config_class().training(**dataclasses.asdict(section))
     assert all(getattr(config, key) == value for key, value in dataclasses.asdict(section).items())
+
+
+def test_an_algorithm_with_a_section_but_no_rllib_class_is_a_config_error(monkeypatch):
+    from agents.experiment.config import ConfigError
+    from agents.experiment.loader import load_config
+    from agents.rllib.build import algorithm_config
+
+    monkeypatch.delitem(ALGORITHMS, "APPO")  # as a plugin that registered only the section would leave it
+    cfg = load_config(CONFIGS_DIR / "cartpole_perceiver_appo.yaml")
+    with pytest.raises(ConfigError, match=r"^algorithm: unknown algorithm 'APPO' \(valid: PPO\)"):
+        algorithm_config(cfg)
+
+
+def test_a_run_records_the_env_id_not_the_rllib_name_that_imports_plugins_or_injects_faults():
+    from agents.experiment.config import FaultConfig
+    from agents.rllib.faults import env_id_of, register_rllib_env
+
+    env = "perceiver_rl/Tokens-CartPole-v1"
+    for plugins, faults in (([], FaultConfig(crash_prob=0.1)), (["plugin"], None), (["plugin"], FaultConfig())):
+        name = register_rllib_env(env, plugins, faults)
+        assert name != env and env_id_of(name) == env
+    assert env_id_of(env) == env
