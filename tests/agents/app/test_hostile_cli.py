@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,18 +49,27 @@ def refused(cwd: Path, args: list[str], culprit: str, *, process: bool = False) 
 
 
 def _in_process(cwd: Path, args: list[str]) -> tuple[int, str]:
-    """``main(args)`` run in ``cwd``: (exit status, what it wrote to stderr); argparse's exits count as returns."""
-    err, here = io.StringIO(), Path.cwd()
+    """``main(args)`` run in ``cwd``: (exit status, what reached stderr); argparse's exits count as returns. Both
+    ``sys.stderr`` and file descriptor 2 are captured: a library's log handler bound to the process's stderr, or a
+    write from C, counts as a line too, as it would for a user."""
+    err, here, saved = io.StringIO(), Path.cwd(), os.dup(2)
+    sys.__stderr__.flush()
     os.chdir(cwd)
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            try:
-                code = main(args)
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else 1
-    finally:
-        os.chdir(here)
-    return code, err.getvalue()
+    with tempfile.TemporaryFile() as fd2:
+        os.dup2(fd2.fileno(), 2)
+        try:
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                try:
+                    code = main(args)
+                except SystemExit as e:
+                    code = e.code if isinstance(e.code, int) else 1
+        finally:
+            sys.__stderr__.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.chdir(here)
+        fd2.seek(0)
+        return code, err.getvalue() + fd2.read().decode(errors="replace")
 
 
 class Payload:
