@@ -65,7 +65,7 @@ def specs(entities: int, size: int, selected: int) -> tuple[ObservationSpec, Act
 
 def observation(spec: ObservationSpec, batch: int) -> dict[str, torch.Tensor]:
     """Every entity real, selectable and targetable; only unit-taking action types legal (full action)."""
-    n, (h, w) = spec.max_entities, spec.spatial_size
+    n, (h, w), (ph, pw) = spec.max_entities, spec.spatial_size, spec.plane_size
     ones = torch.ones(batch, n, dtype=torch.bool)
     at_mask = torch.tensor([t.selected_units for t in TYPES]).expand(batch, -1)
     return {
@@ -73,7 +73,7 @@ def observation(spec: ObservationSpec, batch: int) -> dict[str, torch.Tensor]:
         "entity_mask": ones,
         "selectable_mask": ones,
         "targetable_mask": ones,
-        "spatial": torch.randn(batch, spec.spatial_channels, h, w),
+        "spatial": torch.randn(batch, spec.spatial_channels, ph, pw),
         "scalars": torch.randn(batch, spec.num_scalars),
         "action_type_mask": at_mask,
         "location_mask": torch.ones(batch, h, w, dtype=torch.bool),

@@ -8,12 +8,14 @@ Figures per config:
 
 - ``env_steps_per_s``: env steps sampled / wall seconds of the counted iterations (what a user waits for);
 - ``learner_samples_per_s``: module steps trained (epochs x batch) / seconds of the learner update;
-- ``env_runner_steps_per_s``: env steps sampled / seconds of RLlib's sampling step;
+- ``env_runner_steps_per_s``: env steps sampled / seconds of sampling (the EnvRunners' own ``sample()`` time where
+  they are remote, e.g. overlapped with the learner: ``env_runners.overlap``);
 - the breakdown of an iteration's wall time: sampling (module inference, env stepping, the env-to-module and
   module-to-env connectors, the rest: episode bookkeeping), the learner connector (GAE, batching), forward + loss,
   backward, clipping + optimizer step, the rest of the learner update, weight sync, the rest of the iteration;
-  timed by wrapping those methods of the local EnvRunner and the local learner (every committed minigame config
-  samples and learns in the driver; with remote EnvRunners the sampling parts are not split).
+  timed by wrapping those methods of the local EnvRunner and the local learner. With remote EnvRunners (every
+  committed minigame config: one, overlapped) the sampling parts are not split and ``sampling_rest`` is the time
+  the driver waits for samples: what the learner did not hide.
 
 ``--baseline REV`` measures ``git archive REV`` the same way, alternating with the working tree config by config
 and round by round, so that both see the same machine; the ratio is the median's. A baseline revision that still
@@ -123,6 +125,7 @@ def worker(config: str, iterations: int, warmup: int, overrides: list[str]) -> d
     totals = dict.fromkeys(TIMED, 0.0)
     for obj, name, part in (
         (runner, "sample", "sampling"),
+        (algo.env_runner_group, "fetch_ready_async_reqs", "sampling"),  # overlapped: the wait for remote samples
         (getattr(runner, "module", None), "forward_exploration", "inference"),
         (runner, "_try_env_step", "env_step"),
         (runner, "_env_to_module", "env_connectors"),
@@ -155,6 +158,8 @@ def worker(config: str, iterations: int, warmup: int, overrides: list[str]) -> d
         shutil.rmtree(runs, ignore_errors=True)
     counted = rows[warmup:]
     sums = {k: sum(row[k] for row in counted) for k in ["wall", *TIMED]}
+    # remote EnvRunners time their own sample() calls (RLlib's smoothed seconds per call, one call an iteration)
+    remote_sampling = sum(_get(row["result"], "env_runners/sample") for row in counted)
     steps = sum(_get(row["result"], "env_runners/num_env_steps_sampled") for row in counted)
     trained = sum(_get(row["result"], "learners/__all_modules__/num_module_steps_trained") for row in counted)
     share = {
@@ -177,7 +182,7 @@ def worker(config: str, iterations: int, warmup: int, overrides: list[str]) -> d
         "env_steps": int(steps),
         "env_steps_per_s": steps / sums["wall"],
         "learner_samples_per_s": trained / sums["learner"] if sums["learner"] else float("nan"),
-        "env_runner_steps_per_s": steps / sums["sampling"] if sums["sampling"] else float("nan"),
+        "env_runner_steps_per_s": steps / (remote_sampling or sums["sampling"] or float("nan")),
         "seconds_per_iteration": sums["wall"] / len(counted),
         "share": {k: v / sums["wall"] for k, v in share.items()},
     }

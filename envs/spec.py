@@ -7,7 +7,7 @@ key                    shape               dtype     meaning
 =====================  ==================  ========  =============================================
 ``entities``           ``(N_max, F)``      float32   per-entity features, padded with zeros
 ``entity_mask``        ``(N_max,)``        int8      1 = a real entity in this slot
-``spatial``            ``(C, H, W)``       float32   minimap-style feature planes
+``spatial``            ``(C, H/p, W/p)``   float32   minimap-style feature planes, average-pooled by ``p``
 ``scalars``            ``(S,)``            float32   global features
 ``action_type_mask``   ``(K,)``            int8      1 = action type k is legal now
 ``selectable_mask``    ``(N_max,)``        int8      1 = entity may be picked by selected_units
@@ -63,7 +63,10 @@ class ObservationSpec:
     spatial_channels: int = 4
     """C: feature planes."""
     spatial_size: tuple[int, int] = (32, 32)
-    """(H, W) of the feature planes, also the location grid."""
+    """(H, W) of the map: the location grid, and the feature planes before pooling."""
+    plane_pool: int = 1
+    """p: the feature planes arrive average-pooled by this factor, ``(C, H/p, W/p)`` (a policy that pools them
+    anyway need not be sent, stored and batched 64 x 64 planes: 94 % of a step's bytes; docs/benchmarks.md)."""
     num_scalars: int = 8
     """S: global features."""
     num_action_types: int = 3
@@ -76,12 +79,17 @@ class ObservationSpec:
     """Columns ``(known, x, y)`` of a second map position per entity, where its current order goes (``known``
     1/0), scaled like ``entity_position``; None when entities carry no such position."""
 
+    @property
+    def plane_size(self) -> tuple[int, int]:
+        """``(H/p, W/p)``: the feature planes' size."""
+        return (self.spatial_size[0] // self.plane_pool, self.spatial_size[1] // self.plane_pool)
+
     def space(self) -> spaces.Dict:
-        n, (h, w) = self.max_entities, self.spatial_size
+        n, (h, w), (ph, pw) = self.max_entities, self.spatial_size, self.plane_size
         d: dict[str, spaces.Space] = {
             "entities": spaces.Box(-np.inf, np.inf, (n, self.entity_features), np.float32),
             "entity_mask": spaces.MultiBinary(n),
-            "spatial": spaces.Box(-np.inf, np.inf, (self.spatial_channels, h, w), np.float32),
+            "spatial": spaces.Box(-np.inf, np.inf, (self.spatial_channels, ph, pw), np.float32),
             "scalars": spaces.Box(-np.inf, np.inf, (self.num_scalars,), np.float32),
             "action_type_mask": spaces.MultiBinary(self.num_action_types),
             "selectable_mask": spaces.MultiBinary(n),

@@ -86,10 +86,16 @@ class EnvRunnerConfig:
     max_num_env_runner_restarts: int = ranged(1000, ge=0)
     restart_failed_sub_environments: bool = True
     """Restart a crashed sub-environment inside its EnvRunner (the episode is dropped, the run goes on)."""
+    overlap: bool = False
+    """The EnvRunners sample the next batch while the learner trains on this one (``max`` of the two per
+    iteration, not their sum). PPO then samples one update behind (``agents.rllib.overlap``); APPO always
+    overlaps (its own asynchronous sampling), with or without this key. Needs ``num_env_runners >= 1``."""
 
     def _cross_checks(self) -> Iterator[tuple[str, str]]:
         if isinstance(self.rollout_fragment_length, str) and self.rollout_fragment_length != "auto":
             yield "rollout_fragment_length", f"expected 'auto' or an int >= 1, got {self.rollout_fragment_length!r}"
+        if self.overlap and self.num_env_runners < 1:
+            yield "overlap", "needs env_runners.num_env_runners >= 1 (EnvRunners that sample beside the learner), got 0"
 
 
 @dataclass
@@ -193,6 +199,8 @@ class ExperimentConfig:
         for key in ("env", "runs_dir"):
             if not getattr(self, key).strip():
                 yield key, "expected a non-empty string, got ''"
+        if self.env_runners.overlap and self.algorithm not in ("PPO", "APPO"):
+            yield "env_runners.overlap", f"PPO and APPO overlap sampling and learning, got algorithm {self.algorithm}"
         if self.algorithm == "APPO" and self.env_runners.rollout_fragment_length == "auto":
             yield (
                 "env_runners.rollout_fragment_length",

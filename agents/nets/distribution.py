@@ -202,8 +202,10 @@ class StructuredActionDistribution:
         """``(B,)``: action-type entropy + entropies of the (teacher-forced) argument heads."""
         total: torch.Tensor | float = 0.0
         for h in HEADS:
-            logp = torch.log_softmax(self.logits[h].float(), -1)
-            ent = -(logp.exp() * logp).sum(-1)
+            logits = self.logits[h].float()
+            # p from softmax, not logp.exp(): torch's exp takes a slow scalar path below about -87 (every masked
+            # entry), 10-15x slower on (B, H*W) location logits (docs/benchmarks.md)
+            ent = -(torch.softmax(logits, -1) * torch.log_softmax(logits, -1)).sum(-1)
             total = total + (ent.sum(-1) if h == "selected_units" else ent)
         assert isinstance(total, torch.Tensor)  # HEADS is not empty
         return total.reshape(self.lead)
@@ -212,9 +214,10 @@ class StructuredActionDistribution:
         """``(B,)``: KL(self || other), head by head (both teacher-forced on the same actions)."""
         total: torch.Tensor | float = 0.0
         for h in HEADS:
-            p = torch.log_softmax(self.logits[h].float(), -1)
+            logits = self.logits[h].float()
+            p = torch.log_softmax(logits, -1)
             q = torch.log_softmax(other.logits[h].float(), -1)
-            kl = (p.exp() * (p - q)).sum(-1)
+            kl = (torch.softmax(logits, -1) * (p - q)).sum(-1)  # softmax: see entropy
             total = total + (kl.sum(-1) if h == "selected_units" else kl)
         assert isinstance(total, torch.Tensor)  # HEADS is not empty
         return total.reshape(self.lead)

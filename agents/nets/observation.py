@@ -41,13 +41,13 @@ def prepare_observation(
     Raises ``ValueError`` naming the field that is missing, has the wrong trailing shape, or holds more
     entities than ``spec.max_entities``.
     """
-    n_max, (h, w) = spec.max_entities, spec.spatial_size
+    n_max, (h, w), (ph, pw) = spec.max_entities, spec.spatial_size, spec.plane_size
     trailing = {
         "entities": (None, spec.entity_features),
         "entity_mask": (None,),
         "selectable_mask": (None,),
         "targetable_mask": (None,),
-        "spatial": (spec.spatial_channels, h, w),
+        "spatial": (spec.spatial_channels, ph, pw),
         "scalars": (spec.num_scalars,),
         "action_type_mask": (spec.num_action_types,),
     }

@@ -232,7 +232,7 @@ class AlphaStarPolicy(nn.Module):
         """``(*lead)`` value estimates alone: the torso and the first head stage, no action heads (what
         advantage estimation needs; equal to ``forward(obs, ...).value``)."""
         flat, lead = self._prepare(obs)
-        return self.value_from_torso(self.torso(flat, lead, state)[0])
+        return self.value_from_torso(self.torso(flat, lead, state, per_entity=False)[0])
 
     def value_from_torso(self, torso: TorsoOutput) -> torch.Tensor:
         """``(*lead)`` value estimates of a torso output (``out.torso`` of a forward pass): the value head alone

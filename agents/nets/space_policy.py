@@ -146,7 +146,7 @@ class SpacePolicy(nn.Module):
     def value(self, obs: dict[str, object], state: State | None = None) -> torch.Tensor:
         """``(*lead)`` value estimates alone (equal to ``forward(obs, ...).value``)."""
         flat, lead = self.prepare(obs)
-        return self.value_from_torso(self.torso(flat, lead, state)[0])
+        return self.value_from_torso(self.torso(flat, lead, state, per_entity=False)[0])
 
     def value_from_torso(self, torso: TorsoOutput) -> torch.Tensor:
         """``(*lead)`` value estimates of a torso output (``out.torso`` of a forward pass): the heads on it, the

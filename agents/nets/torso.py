@@ -88,6 +88,7 @@ class Torso(nn.Module):
                 channels=c.spatial_channels,
                 num_res_blocks=c.spatial_res_blocks,
                 pool=c.spatial_pool,
+                input_pool=obs_spec.plane_pool,
                 embed_size=c.spatial_embed_size,
                 out_channels=c.state_channels,
             )
@@ -103,9 +104,10 @@ class Torso(nn.Module):
         return entities[..., list(self.entity_position)]
 
     def forward(
-        self, obs: dict[str, torch.Tensor], lead: tuple[int, ...], state: State | None
+        self, obs: dict[str, torch.Tensor], lead: tuple[int, ...], state: State | None, *, per_entity: bool = True
     ) -> tuple[TorsoOutput, State | None]:
-        """``obs`` already flattened to ``(B*T, ...)``; ``lead`` = ``(B,)`` or ``(B, T)``."""
+        """``obs`` already flattened to ``(B*T, ...)``; ``lead`` = ``(B,)`` or ``(B, T)``. ``per_entity=False``: for
+        a reader of the state alone (the value), the entity encoder may leave ``per_entity`` None."""
         entities = obs["entities"]
         extra = []
         positions = self.positions  # not None where entities have map positions (checked in __init__)
@@ -118,7 +120,8 @@ class Torso(nn.Module):
             extra.append(positions.entities(entities[..., [tx, ty]]) * entities[..., known, None])
         if extra:
             entities = torch.cat([entities, *extra], dim=-1)
-        enc = self.entity_encoder.encode(entities, obs["entity_mask"])
+        encode = self.entity_encoder.encode if per_entity else self.entity_encoder.encode_without_per_entity
+        enc = encode(entities, obs["entity_mask"])
         parts, map_skip = [enc.pooled], None
         if self.spatial_encoder is not None:
             assert self.scalar_encoder is not None  # built together with the spatial encoder

@@ -18,10 +18,13 @@ from ..experiment.checkpoint import fitting_state
 from ..experiment.config import ConfigError, ExperimentConfig, first_line
 from .callbacks import InfoCounters
 from .faults import register_rllib_env
+from .overlap import OverlappedPPO
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "APPO": APPOConfig}
 """Algorithm name -> its RLlib config class; its hyper-parameters are ``training:`` and its own section
 (``agents.experiment.algorithms.ALGORITHM_SECTIONS``: the config rejects a name that has none)."""
+OVERLAPPED: dict[str, type] = {"PPO": OverlappedPPO}
+"""Algorithm name -> the RLlib algorithm class that ``env_runners.overlap`` selects (APPO overlaps as it is)."""
 TARGET_NETWORK_ALGORITHMS = frozenset({"APPO"})
 """Algorithms whose learner gives the module target networks (their weights are in its checkpoints)."""
 
@@ -127,7 +130,7 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
 def _rllib_config(cfg: ExperimentConfig, env_name: str, spec: RLModuleSpec, training: dict) -> AlgorithmConfig:
     er = cfg.env_runners
     config = (
-        ALGORITHMS[cfg.algorithm]()
+        ALGORITHMS[cfg.algorithm](algo_class=OVERLAPPED.get(cfg.algorithm) if er.overlap else None)
         .environment(env_name, env_config=cfg.env_config)
         .framework("torch")
         .env_runners(

@@ -8,7 +8,8 @@ Observation (``envs.spec.ObservationSpec``):
   grid units / grid size: ``obs_spec.entity_position`` names the columns);
   ``entity_mask``. More than ``N`` units: keep own units first, then enemy, ally, neutral (pysc2's
   order within each group) and drop the rest; the number dropped is ``info["entities_dropped"]``.
-- ``spatial (4, H, W)``: minimap ``player_relative`` == self / neutral / enemy, and ``pathable``.
+- ``spatial (4, H/p, W/p)``: minimap ``player_relative`` == self / neutral / enemy, and ``pathable``, average-pooled
+  by ``p = plane_pool`` (the fraction of each p x p block's cells; p = 1: the planes as they are).
 - ``scalars (8,)``: :data:`SCALARS`.
 - ``action_type_mask``: ``no_op`` always; a function taking ``unit_tags`` needs a selectable unit,
   one taking ``target_unit_tag`` a targetable unit, one taking ``world`` a legal location. (pysc2 does
@@ -95,6 +96,8 @@ class ContractConfig:
     """M: selected_units pointer steps."""
     spatial_size: int = 64
     """H = W: minimap and raw resolution, also the location grid."""
+    plane_pool: int = 1
+    """p: the feature planes average-pooled by this factor (``ObservationSpec.plane_pool``); divides H."""
 
 
 def action_types(functions: tuple[str, ...]) -> tuple[ActionType, ...]:
@@ -120,11 +123,13 @@ class TimestepConverter:
         minigame's ``action_functions``)."""
         self.game, self.config = game, config
         n, s = config.max_entities, config.spatial_size
+        if not isinstance(config.plane_pool, int) or config.plane_pool < 1 or s % config.plane_pool:
+            raise ValueError(f"plane_pool: expected a positive divisor of spatial_size={s}, got {config.plane_pool!r}")
         self.action_types = action_types(tuple(game.action_functions if functions is None else functions))
         self._functions = [RAW_FUNCTIONS[t.name] for t in self.action_types]
         self.obs_spec = ObservationSpec(
             max_entities=n, entity_features=len(ENTITY_FEATURES), spatial_channels=len(SPATIAL),
-            spatial_size=(s, s), num_scalars=len(SCALARS), num_action_types=len(self.action_types),
+            spatial_size=(s, s), plane_pool=config.plane_pool, num_scalars=len(SCALARS), num_action_types=len(self.action_types),
             has_location_mask=True, entity_position=(ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")),
             entity_target_position=(_ORDER, _ORDER + 1, _ORDER + 2),
         )  # fmt: skip
@@ -137,6 +142,8 @@ class TimestepConverter:
         promoted ``int64 * float32`` before, without its slower mixed-type loop."""
         self._relative = np.empty((len(SPATIAL) - 1, s, s), bool)
         """Scratch of ``observation``: the self / neutral / enemy planes as bools."""
+        self._full = np.empty((len(SPATIAL), s, s), np.float32) if config.plane_pool > 1 else None
+        """Scratch of ``observation`` with pooled planes: the planes at full resolution."""
         self._rows = np.zeros(0, np.int64)
         self._kept = np.zeros((0, len(FeatureUnit)), np.int64)
         self._order_targets: dict[int, list[tuple[int, int]]] = {}
@@ -182,7 +189,7 @@ class TimestepConverter:
         targetable = mask - selectable
         n_own = int(np.count_nonzero(own))
 
-        spatial = np.empty((len(SPATIAL), s, s), np.float32)
+        spatial = np.empty((len(SPATIAL), s, s), np.float32) if self._full is None else self._full
         rel, pathable = minimap[_PLAYER_RELATIVE], minimap[_PATHABLE]
         # the 3 planes in one comparison, in the layer's own integer type (mixed types take numpy's slow buffered
         # loop) and to bool (a float32 output is cast through a buffer too); then one cast to float32
@@ -194,6 +201,10 @@ class TimestepConverter:
             self._pathable_plane = (pathable > 0).astype(np.float32)
             self._location = (pathable > 0).astype(np.int8) if pathable.any() else np.ones((s, s), np.int8)
         spatial[3] = self._pathable_plane
+        if self._full is not None:  # block sums, then one division: the numbers torch's AvgPool2d gives
+            p = self.config.plane_pool
+            spatial = spatial.reshape(len(SPATIAL), s // p, p, s // p, p).sum(axis=(2, 4), dtype=np.float32)
+            spatial /= np.float32(p * p)
         location = self._location.copy()
 
         n_self = int(np.count_nonzero(clipped == _SELF))

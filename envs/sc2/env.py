@@ -14,6 +14,9 @@ Observations and actions follow :mod:`envs.spec` through :class:`envs.sc2.conver
 - ``action_functions``: the pysc2 ``RAW_FUNCTIONS`` names exposed as action types, in index order (``None``:
   the minigame's set, :data:`envs.maps.MINIGAME_INFO`); e.g. ``["no_op", "Move_pt"]`` for point
   targeting only. ``no_op`` must be one of them; on the simulator each must be one it executes.
+- ``plane_pool``: the ``spatial`` feature planes average-pooled by this factor, ``(4, H/p, W/p)`` (a divisor of
+  ``spatial_size``; the location grid and ``location_mask`` keep full resolution). A policy that pools the planes
+  first (``model.policy.spatial_pool``) reads the same numbers from 64x fewer bytes at ``p = 8``.
 - ``sim_observations``: the simulator's observation path (:mod:`envs.sim.observation_paths`), ``"direct"`` (the
   contract's pysc2 fields written straight from the simulator's state) or ``"protocol"`` (protos through pysc2's
   ``transform_obs``, the reference); both give identical observations, rewards and episodes. ``None`` = the
@@ -59,6 +62,7 @@ class SC2MinigameEnv(gym.Env):
         max_entities: int = 32,
         max_selected: int = 4,
         spatial_size: int = 64,
+        plane_pool: int = 1,
         action_functions: list[str] | tuple[str, ...] | None = None,
         sim_observations: str | None = None,
     ):
@@ -69,7 +73,9 @@ class SC2MinigameEnv(gym.Env):
             raise ValueError(f"sim_observations: {sim_observations!r} unknown; valid: {', '.join(OBSERVATION_PATHS)}")
         functions = self.game.action_functions if action_functions is None else action_functions
         functions = _action_functions(functions, backend)
-        config = ContractConfig(max_entities=max_entities, max_selected=max_selected, spatial_size=spatial_size)
+        config = ContractConfig(
+            max_entities=max_entities, max_selected=max_selected, spatial_size=spatial_size, plane_pool=plane_pool
+        )
         self.converter = TimestepConverter(self.game, config, functions)
         self.obs_spec, self.act_spec = self.converter.obs_spec, self.converter.act_spec
         self.observation_space = self.obs_spec.space()

@@ -59,12 +59,12 @@ def random_obs(obs_spec: ObservationSpec, b: int, seed: int = 0, n: int | None =
     """Random features, random masks (every mask has >= 1 legal entry among real entities)."""
     g = torch.Generator().manual_seed(seed)
     n = obs_spec.max_entities if n is None else n
-    h, w = obs_spec.spatial_size
+    (h, w), (ph, pw) = obs_spec.spatial_size, obs_spec.plane_size
     entity_mask = _bernoulli_at_least_one(b, n, g)
     obs = {
         "entities": torch.randn(b, n, obs_spec.entity_features, generator=g),
         "entity_mask": entity_mask.to(torch.int8),
-        "spatial": torch.randn(b, obs_spec.spatial_channels, h, w, generator=g),
+        "spatial": torch.randn(b, obs_spec.spatial_channels, ph, pw, generator=g),
         "scalars": torch.randn(b, obs_spec.num_scalars, generator=g),
         "action_type_mask": _bernoulli_at_least_one(b, obs_spec.num_action_types, g).to(torch.int8),
     }

@@ -84,6 +84,12 @@ class EntityEncoder(nn.Module):
         per_entity, pooled = self(entities, mask)
         return EntityEncoding(per_entity, pooled, per_entity, mask)
 
+    def encode_without_per_entity(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
+        """``encode`` for a reader of ``pooled`` and ``memory`` alone (the value, in advantage estimation):
+        ``per_entity`` may be None. By default ``encode``; an encoder whose per-entity outputs cost a part of their
+        own (the Perceiver's decoder) skips it."""
+        return self.encode(entities, mask)
+
     def skip_per_entity(self) -> None:
         """Called once after construction by a torso whose heads read no per-entity embeddings (the action-space
         heads of a token env): an encoder whose per-entity outputs are a part of their own beside the memory (the

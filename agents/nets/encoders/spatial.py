@@ -23,9 +23,11 @@ class ResBlock(nn.Module):
 class SpatialEncoder(nn.Module):
     """``spatial (B, C, H, W) -> (map_skip (B, channels[-1], H/s, W/s), embedded (B, out_channels))``.
 
-    The planes are first average-pooled by ``pool`` (minigame planes are sparse occupancy maps: pooling
-    keeps what is where at a fraction of the convolution cost); ``channels[0]`` is the 1x1 projection;
-    each further entry is a stride-2 4x4 conv, so ``s = pool * 2**(len-1)``.
+    ``spatial_size`` is the map's (the location grid's). The planes are first average-pooled by ``pool`` (minigame
+    planes are sparse occupancy maps: pooling keeps what is where at a fraction of the convolution cost);
+    ``channels[0]`` is the 1x1 projection; each further entry is a stride-2 4x4 conv, so ``s = pool * 2**(len-1)``.
+    Planes that arrive already average-pooled by ``input_pool`` (the env's ``plane_pool``) are
+    ``(B, C, H/input_pool, W/input_pool)`` and pooled by the rest, ``pool / input_pool``: the same numbers.
 
     ``embedded = ReLU(Linear(flatten(ReLU(map_skip))))`` as in AlphaStar, except that a map skip larger than
     ``embed_size`` cells a side is first average-pooled to ``embed_size`` (adaptively, as torchvision's VGG
@@ -43,11 +45,17 @@ class SpatialEncoder(nn.Module):
         num_res_blocks: int = 2,
         out_channels: int = 256,
         pool: int = 1,
+        input_pool: int = 1,
         embed_size: int = 8,
     ) -> None:
         super().__init__()
         if pool < 1:
             raise ValueError(f"pool: expected >= 1, got {pool}")
+        if input_pool < 1 or pool % input_pool:
+            raise ValueError(
+                f"spatial_pool: {pool} is not a multiple of the env's plane_pool {input_pool} (the planes arrive "
+                f"pooled by {input_pool}; the policy pools them by spatial_pool in all)"
+            )
         if embed_size < 1:
             raise ValueError(f"embed_size: expected >= 1, got {embed_size}")
         self.stride = pool * 2 ** (len(channels) - 1)
@@ -57,7 +65,9 @@ class SpatialEncoder(nn.Module):
                 f"spatial_size: {spatial_size} is not divisible by the spatial encoder's stride {self.stride}"
             )
         self.map_size = (h // self.stride, w // self.stride)
-        layers: list[nn.Module] = [nn.AvgPool2d(pool)] if pool > 1 else []
+        rest = pool // input_pool  # what is left to pool of planes that arrive pooled by input_pool
+        # the pooling keeps its slot when the env pooled already: the same state_dict keys, weights interchangeable
+        layers: list[nn.Module] = [nn.AvgPool2d(rest) if rest > 1 else nn.Identity()] if pool > 1 else []
         layers.append(nn.Conv2d(in_channels, channels[0], 1))
         for c_in, c_out in zip(channels[:-1], channels[1:]):
             layers += [nn.ReLU(), nn.Conv2d(c_in, c_out, 4, stride=2, padding=1)]

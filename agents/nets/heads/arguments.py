@@ -105,6 +105,13 @@ class ArgumentHeads(nn.Module):
         self.target_query = _mlp(channels)
         self.target_embed = nn.Linear(channels, channels) if carried[TARGET] else None
         self.positions, self.location_sigma = positions, location_sigma
+        side = max(positions.spatial_size)
+        offsets = torch.arange(-(side - 1), side)  # the cell distances along an axis, -(side-1) .. side-1
+        inv = -0.5 / location_sigma**2 if location_sigma > 0 else 0.0
+        # g of every distance, looked up rather than exp'ed per entity: torch's exp takes a slow scalar path below
+        # about -87 (most far cells), the same float32 numbers either way
+        self._gaussian: torch.Tensor
+        self.register_buffer("_gaussian", torch.exp(inv * offsets**2), persistent=False)
         self.location_query = _mlp(channels)
         self.location_pos = nn.Linear(positions.num_channels, channels)
         sizes = dict(layout.sizes, selected_units=layout.eos + 1)
@@ -229,7 +236,7 @@ class ArgumentHeads(nn.Module):
             return torch.zeros(scores.shape[0], h * w, dtype=scores.dtype, device=scores.device).scatter_add(
                 1, cells, scores
             )
-        inv = -0.5 / self.location_sigma**2
-        gy = torch.exp(inv * (torch.arange(h, device=cells.device) - (cells // w)[..., None]) ** 2)  # (B, N, H)
-        gx = torch.exp(inv * (torch.arange(w, device=cells.device) - (cells % w)[..., None]) ** 2)  # (B, N, W)
+        g, zero = self._gaussian, self._gaussian.shape[0] // 2  # g[zero + d] = exp(-d**2 / (2 sigma**2))
+        gy = g[zero + torch.arange(h, device=cells.device) - (cells // w)[..., None]]  # (B, N, H)
+        gx = g[zero + torch.arange(w, device=cells.device) - (cells % w)[..., None]]  # (B, N, W)
         return torch.bmm((scores[..., None] * gy).transpose(1, 2), gx).reshape(scores.shape[0], h * w)  # (B, H, W)

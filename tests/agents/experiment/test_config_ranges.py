@@ -124,6 +124,8 @@ def test_no_float_field_takes_nan_or_inf(key, value):
         ({"ppo": {"entropy_coeff": [[-5, 0.1]]}}, "ppo.entropy_coeff[0][0]: expected >= 0"),
         ({"env_runners": {"rollout_fragment_length": "often"}}, "env_runners.rollout_fragment_length: expected 'auto' or an int >= 1"),
         ({"algorithm": "APPO"}, "env_runners.rollout_fragment_length: expected an int >= 1 with algorithm APPO"),
+        ({"env_runners": {"overlap": True}}, "env_runners.overlap: needs env_runners.num_env_runners >= 1"),
+
         ({"name": "../../etc"}, "name: expected a plain file name"),
         ({"name": ".."}, "name: expected a plain file name"),
         ({"runs_dir": " "}, "runs_dir: expected a non-empty string"),

@@ -184,6 +184,44 @@ def test_value_alone_equals_the_full_forward_value(heads):
     torch.testing.assert_close(policy.value(obs), policy(obs).value)
 
 
+def test_the_value_pass_skips_the_perceiver_decoder():
+    """Advantage estimation reads the value alone: the Perceiver's per-entity decoder (half the pass at 48
+    entities) does not run, and the value is the full forward's."""
+    obs_spec, act_spec = specs()
+    policy = tiny_policy(obs_spec, act_spec)
+    calls = []
+    policy.torso.entity_encoder.decoder.register_forward_hook(lambda *_: calls.append(1))
+    obs = random_obs(obs_spec, 5, seed=2)
+    value = policy.value(obs)
+    assert calls == []
+    torch.testing.assert_close(value, policy(obs).value)
+    assert calls == [1]
+
+
+def test_planes_pooled_by_the_env_give_the_numbers_of_planes_pooled_by_the_policy():
+    """``ObservationSpec.plane_pool``: the env sends the planes average-pooled; a policy with the same weights and
+    ``spatial_pool`` gives the same outputs as on the full planes, and a pool it cannot continue is refused."""
+    import dataclasses
+
+    obs_spec, act_spec = specs(size=8)
+    pooled_spec = dataclasses.replace(obs_spec, plane_pool=2)
+    torch.manual_seed(0)
+    full = tiny_policy(obs_spec, act_spec, spatial_pool=2)
+    pooled = AlphaStarPolicy(pooled_spec, act_spec, tiny_config(spatial_pool=2))
+    pooled.load_state_dict(full.state_dict())
+    obs = random_obs(obs_spec, 6, seed=3)
+    small = {**obs, "spatial": torch.nn.functional.avg_pool2d(obs["spatial"], 2)}
+    assert pooled_spec.space()["spatial"].shape == (obs_spec.spatial_channels, 4, 4)
+    actions = full(obs).actions
+    a, b = full(obs, actions=actions), pooled(small, actions=actions)
+    for name in ("logp", "value", "dist_inputs"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name))
+    with pytest.raises(ValueError, match="observation field 'spatial': expected trailing shape"):
+        pooled(obs)
+    with pytest.raises(ValueError, match="spatial_pool: 1 is not a multiple of the env's plane_pool 2"):
+        AlphaStarPolicy(pooled_spec, act_spec, tiny_config(spatial_pool=1))
+
+
 def test_selected_units_do_not_scatter_onto_the_location_grid(monkeypatch):
     """A point order's own units are no target: the location head's scatter leaves out the units the action
     selected (and only those)."""

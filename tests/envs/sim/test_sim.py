@@ -221,3 +221,30 @@ def test_order_target_follows_the_queue_as_orders_finish():
         obs, *_ = env.step({"action_type": 0, "queued": 0, "selected_units": sel, "target_unit": 0, "location": 0})
     assert seen[0] == a[0] and b[0] in seen and seen.index(b[0]) > 0 and seen[-1] is None
     assert seen[: seen.index(b[0])] == [a[0]] * seen.index(b[0])
+
+
+@pytest.mark.parametrize("map_name", ["MoveToBeacon", "DefeatRoaches"])
+def test_pooled_planes_are_the_full_planes_average_pooled(map_name):
+    """``plane_pool``: the planes arrive as torch's AvgPool2d of the full planes (the same float32 numbers), every
+    other field and the episode unchanged; a pool that does not divide the map is refused, naming the key."""
+    import torch
+
+    full, pooled = SC2MinigameEnv(map_name, backend="sim"), SC2MinigameEnv(map_name, backend="sim", plane_pool=8)
+    assert pooled.observation_space["spatial"].shape == (4, 8, 8)
+    assert pooled.observation_space["location_mask"].shape == (64, 64)
+    rng = np.random.default_rng(0)
+    (a, _), (b, _) = full.reset(seed=5), pooled.reset(seed=5)
+    for t in range(60):
+        expected = torch.nn.functional.avg_pool2d(torch.from_numpy(a["spatial"])[None], 8)[0].numpy()
+        np.testing.assert_array_equal(b["spatial"], expected, err_msg=f"step {t}")
+        assert pooled.observation_space.contains(b)
+        for key in a.keys() - {"spatial"}:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{key}, step {t}")
+        action = _random_legal_action(full, a, rng)
+        (a, ra, done, *_), (b, rb, *_) = full.step(action), pooled.step(action)
+        assert ra == rb
+        if done:
+            (a, _), (b, _) = full.reset(seed=t), pooled.reset(seed=t)
+    for bad in (5, 0, 128):
+        with pytest.raises(ValueError, match=f"plane_pool: expected a positive divisor of spatial_size=64, got {bad}"):
+            SC2MinigameEnv(map_name, backend="sim", plane_pool=bad)
