@@ -83,6 +83,7 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
             Columns.ACTIONS: out.actions,
             Columns.ACTION_LOGP: out.logp,
             Columns.ACTION_DIST_INPUTS: out.dist_inputs,
+            Columns.VF_PREDS: out.value,  # the pass computed it: advantage estimation reads it (compute_values)
         }
         if out.state is not None:
             result[Columns.STATE_OUT] = out.state
@@ -106,10 +107,20 @@ class AlphaStarRLModule(EvalOnceMixin, TorchRLModule, ValueFunctionAPI, TargetNe
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None):
         """``(B,)`` or ``(B, T)`` value estimates of ``batch`` (``ValueFunctionAPI``). ``embeddings``: the torso
         output of a ``_forward_train`` pass over this batch (its ``Columns.EMBEDDINGS``), on which only the value
-        head runs; without them (advantage estimation on the EnvRunners' samples) the torso runs first."""
-        if embeddings is None:
+        head runs (PPO's value loss). Without them (advantage estimation on the EnvRunners' samples) the values the
+        EnvRunner's pass computed with each step (``Columns.VF_PREDS``) are used where the batch has them and
+        ``Columns.LOSS_MASK`` marks a sampled step; the torso runs for the rest (the one step PPO appends to each
+        episode chunk to bootstrap from, which holds a copy of the step before it), and for whole sequences (LSTM)."""
+        if embeddings is not None:
+            return self.policy.value_from_torso(embeddings)
+        stored, sampled = batch.get(Columns.VF_PREDS), batch.get(Columns.LOSS_MASK)
+        if stored is None or sampled is None or Columns.STATE_IN in batch or stored.dim() != 1:
             return self.policy.value(batch[Columns.OBS], state=batch.get(Columns.STATE_IN))
-        return self.policy.value_from_torso(embeddings)
+        fresh = ~sampled.bool()
+        values = stored.clone()
+        if fresh.any():
+            values[fresh] = self.policy.value({k: v[fresh] for k, v in batch[Columns.OBS].items()})
+        return values
 
     # APPO's target network.
     def make_target_networks(self) -> None:

@@ -2,6 +2,7 @@
 policy lag of exactly one update (RLlib's weights sequence numbers, which every sampled step carries)."""
 
 import pytest
+from ray.rllib.core.columns import Columns
 from ray.rllib.utils.metrics import WEIGHTS_SEQ_NO
 
 from agents.app.cli import CONFIGS_DIR
@@ -29,6 +30,8 @@ def _lags(overlap: bool, iterations: int) -> tuple[type, list[set[int]], int]:
 
     def recording_update(*, episodes, **kwargs):
         seen = {int(v) for ep in episodes for v in ep.get_extra_model_outputs(WEIGHTS_SEQ_NO)}
+        # the sampling pass's values, which advantage estimation reads (AlphaStarRLModule.compute_values)
+        assert all(len(ep.get_extra_model_outputs(Columns.VF_PREDS)) == len(ep) for ep in episodes)
         lags.append({learner._weights_seq_no - v for v in seen})
         return update(episodes=episodes, **kwargs)
 

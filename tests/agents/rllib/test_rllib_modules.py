@@ -269,3 +269,25 @@ def test_runner_copy_samples_through_a_trace_with_the_eager_numbers(sim_env, kin
                 learner.policy.torso.fuse.weight.add_(0.5)
             runner.set_state(learner.get_state())
         assert len(runner.policy._steps._traces) == 1 + deterministic  # one trace per mode, reused
+
+
+@pytest.mark.parametrize("encoder,heads", [("perceiver", "queries"), ("transformer", "mlp")])
+def test_advantage_estimation_reads_the_values_the_sampling_pass_computed(sim_env, encoder, heads):
+    """The exploration pass returns its value as ``VF_PREDS``; ``compute_values`` without embeddings (GAE on
+    sampled episodes) takes those where ``LOSS_MASK`` marks a sampled step and runs the torso only for the rest
+    (PPO's appended bootstrap step), so a stale stored value stays what the sampler saw."""
+    mc = {"policy": _policy(encoder=encoder, heads=heads), **contract_to_model_config(**envs.contract_of(sim_env))}
+    module = AlphaStarRLModule(
+        observation_space=sim_env.observation_space, action_space=sim_env.action_space, model_config=mc
+    )
+    obs = _batch(sim_env, 6, seed=3)
+    with torch.no_grad():
+        explore = module.forward_exploration({Columns.OBS: obs})
+        fresh = module.compute_values({Columns.OBS: obs})
+    torch.testing.assert_close(explore[Columns.VF_PREDS], fresh)
+    stored = explore[Columns.VF_PREDS] + 100.0  # as if sampled with other weights
+    mask = torch.tensor([True, True, False, True, True, False])
+    with torch.no_grad():
+        values = module.compute_values({Columns.OBS: obs, Columns.VF_PREDS: stored, Columns.LOSS_MASK: mask})
+    assert torch.equal(values[mask], stored[mask])
+    torch.testing.assert_close(values[~mask], fresh[~mask])
