@@ -18,13 +18,14 @@ from ..experiment.checkpoint import fitting_state
 from ..experiment.config import ConfigError, ExperimentConfig, first_line
 from .callbacks import InfoCounters
 from .faults import register_rllib_env
-from .overlap import OverlappedPPO
+from .overlap import OverlappedPPO, OverlappedPPOLearner
 
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"PPO": PPOConfig, "APPO": APPOConfig}
 """Algorithm name -> its RLlib config class; its hyper-parameters are ``training:`` and its own section
 (``agents.experiment.algorithms.ALGORITHM_SECTIONS``: the config rejects a name that has none)."""
-OVERLAPPED: dict[str, type] = {"PPO": OverlappedPPO}
-"""Algorithm name -> the RLlib algorithm class that ``env_runners.overlap`` selects (APPO overlaps as it is)."""
+OVERLAPPED: dict[str, tuple[type, type]] = {"PPO": (OverlappedPPO, OverlappedPPOLearner)}
+"""Algorithm name -> the RLlib algorithm and learner classes that ``env_runners.overlap`` selects (APPO overlaps as
+it is)."""
 TARGET_NETWORK_ALGORITHMS = frozenset({"APPO"})
 """Algorithms whose learner gives the module target networks (their weights are in its checkpoints)."""
 
@@ -129,8 +130,9 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
 
 def _rllib_config(cfg: ExperimentConfig, env_name: str, spec: RLModuleSpec, training: dict) -> AlgorithmConfig:
     er = cfg.env_runners
+    algo_class, learner_class = OVERLAPPED.get(cfg.algorithm, (None, None)) if er.overlap else (None, None)
     config = (
-        ALGORITHMS[cfg.algorithm](algo_class=OVERLAPPED.get(cfg.algorithm) if er.overlap else None)
+        ALGORITHMS[cfg.algorithm](algo_class=algo_class)
         .environment(env_name, env_config=cfg.env_config)
         .framework("torch")
         .env_runners(
@@ -138,7 +140,7 @@ def _rllib_config(cfg: ExperimentConfig, env_name: str, spec: RLModuleSpec, trai
             num_envs_per_env_runner=er.num_envs_per_env_runner,
             rollout_fragment_length=er.rollout_fragment_length,
         )
-        .learners(num_learners=0)
+        .learners(num_learners=0, **({"learner_class": learner_class} if learner_class else {}))
         .training(**training)
         .rl_module(rl_module_spec=spec)
         .fault_tolerance(

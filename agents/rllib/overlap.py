@@ -7,10 +7,10 @@ is fetched, and the learner (in the driver) trains on that batch meanwhile; an i
 
 The price is a policy lag of one iteration, as in Sample Factory's asynchronous PPO: batch ``k`` is sampled
 with the weights from before the update on batch ``k - 1``, and the learner starts from the weights after it.
-PPO's ratio is taken against the behaviour policy's stored log-probabilities (``ACTION_LOGP``), so the clipped
-objective stays correct; its trust region is centred one update back. The weights go to the EnvRunners
-fire-and-forget after each update (as PPO does); the actor runs calls in order, so the request after next
-samples with them.
+:class:`OverlappedPPOLearner` therefore optimises PPO's decoupled objective (:mod:`agents.rllib.decoupled`): the
+clip is centred on the learner's weights, and an importance weight corrects for the behaviour policy. The
+weights go to the EnvRunners fire-and-forget after each update (as PPO does); the actor runs calls in order, so
+the request after next samples with them.
 
 Iteration ``k`` reports the EnvRunners' metrics of batch ``k`` and the learner's of its update on batch ``k``;
 the sample in flight at the end of a run (``stop()``) is dropped. A failed EnvRunner is restored by RLlib
@@ -20,7 +20,11 @@ learner results and sends a new request.
 
 from __future__ import annotations
 
+import ray
 from ray.rllib.algorithms.ppo import PPO
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.connectors.learner import GeneralAdvantageEstimation
+from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
 from ray.rllib.utils.metrics import (
     ALL_MODULES,
     ENV_RUNNER_RESULTS,
@@ -29,16 +33,20 @@ from ray.rllib.utils.metrics import (
     LEARNER_UPDATE_TIMER,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
     NUM_MODULE_STEPS_TRAINED_LIFETIME,
-    SYNCH_WORKER_WEIGHTS_TIMER,
     TIMERS,
+    WEIGHTS_SEQ_NO,
 )
+
+from .decoupled import DecoupledClip, ProximalPass
 
 SAMPLE_TAG = "overlapped_sample"
 """The tag of the EnvRunners' sample requests (``EnvRunnerGroup.num_in_flight_async_reqs(SAMPLE_TAG)``)."""
 
 
-def _sample_and_metrics(runner):
-    """On an EnvRunner: one ``sample()`` (its configured batch share) and the metrics of it."""
+def _sample_and_metrics(runner, state):
+    """On an EnvRunner: the learner's weights (``state``), then one ``sample()`` (its configured batch share) and the
+    metrics of it."""
+    runner.set_state(state)
     return runner.sample(), runner.get_metrics()
 
 
@@ -46,11 +54,16 @@ class OverlappedPPO(PPO):
     """PPO with sampling and learning overlapped (see the module docstring); needs remote EnvRunners."""
 
     def _request_samples(self) -> None:
-        """One ``sample`` request to every healthy EnvRunner that has none in flight."""
+        """One ``sample`` request to every healthy EnvRunner that has none in flight, carrying the learner's current
+        weights: RLlib's ``sync_weights`` drops a request while the EnvRunner is busy (one in flight per tag), which
+        let the lag reach two updates; a request that carries its weights samples with them, always."""
         group = self.env_runner_group
         busy = group.num_in_flight_async_reqs(SAMPLE_TAG)
         if busy < group.num_healthy_remote_workers():
-            group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG)
+            state = self.learner_group.get_state(components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}",
+                                                 inference_only=True)[COMPONENT_LEARNER]  # fmt: skip
+            state = ray.put({k: v for k, v in state.items() if k in (COMPONENT_RL_MODULE, WEIGHTS_SEQ_NO)})
+            group.foreach_env_runner_async(_sample_and_metrics, tag=SAMPLE_TAG, kwargs={"state": state})
 
     def training_step(self) -> None:
         group = self.env_runner_group
@@ -86,10 +99,14 @@ class OverlappedPPO(PPO):
                 shuffle_batch_per_epoch=self.config.shuffle_batch_per_epoch,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
+        # the new weights go out with the next sample request (_request_samples), not by RLlib's sync_weights
 
-        with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
-            group.sync_weights(
-                from_worker_or_learner_group=self.learner_group,
-                policies=set(learner_results[0]) - {ALL_MODULES},
-                inference_only=True,
-            )
+
+class OverlappedPPOLearner(PPOTorchLearner):
+    """PPO's learner with the decoupled objective's two connector pieces around advantage estimation."""
+
+    def build(self) -> None:
+        super().build()
+        if self._learner_connector is not None:
+            self._learner_connector.insert_before(GeneralAdvantageEstimation, ProximalPass())
+            self._learner_connector.append(DecoupledClip())

@@ -129,8 +129,9 @@ class TimestepConverter:
         self._functions = [RAW_FUNCTIONS[t.name] for t in self.action_types]
         self.obs_spec = ObservationSpec(
             max_entities=n, entity_features=len(ENTITY_FEATURES), spatial_channels=len(SPATIAL),
-            spatial_size=(s, s), plane_pool=config.plane_pool, num_scalars=len(SCALARS), num_action_types=len(self.action_types),
-            has_location_mask=True, entity_position=(ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")),
+            spatial_size=(s, s), plane_pool=config.plane_pool, num_scalars=len(SCALARS),
+            num_action_types=len(self.action_types), has_location_mask=True,
+            entity_position=(ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")),
             entity_target_position=(_ORDER, _ORDER + 1, _ORDER + 2),
         )  # fmt: skip
         self.act_spec = ActionSpec(
