@@ -8,9 +8,9 @@ is fetched, and the learner (in the driver) trains on that batch meanwhile; an i
 The price is a policy lag of one iteration, as in Sample Factory's asynchronous PPO: batch ``k`` is sampled
 with the weights from before the update on batch ``k - 1``, and the learner starts from the weights after it.
 :class:`OverlappedPPOLearner` therefore optimises PPO's decoupled objective (:mod:`agents.rllib.decoupled`): the
-clip is centred on the learner's weights, and an importance weight corrects for the behaviour policy. The
-weights go to the EnvRunners fire-and-forget after each update (as PPO does); the actor runs calls in order, so
-the request after next samples with them.
+clip is centred on the learner's weights, and an importance weight corrects for the behaviour policy. Each
+sample request carries the learner's weights of the moment it is sent (before the update it overlaps), so the lag
+is exactly one update (RLlib's fire-and-forget ``sync_weights`` is dropped while an EnvRunner is busy).
 
 Iteration ``k`` reports the EnvRunners' metrics of batch ``k`` and the learner's of its update on batch ``k``;
 the sample in flight at the end of a run (``stop()``) is dropped. A failed EnvRunner is restored by RLlib
