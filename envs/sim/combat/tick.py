@@ -11,9 +11,11 @@ unless said otherwise):
    weapon range); otherwise it acquires the closest living enemy within its acquisition range (``scan_range``;
    holding: weapon range). Moving and following units target nothing. The enemy player has no AI: its units are
    idle units under this rule, as in the maps, where player 2 gets no orders.
-2. **Attacks.** A unit whose target is within its weapon range and whose weapon is ready fires: damage
-   ``max(damage + bonus_vs_light * light - armor, 0.5)`` lands at once (no damage point, no missile flight), and the
-   weapon cools down for the unit's cooldown (in game loops, fractions carried over). A suicide unit (Baneling)
+2. **Attacks.** A unit whose target is within its weapon range and whose weapon is ready starts an attack: damage
+   ``max(damage + bonus_vs_light * light - armor, 0.5)`` lands after the weapon's damage point, and after a missile's
+   flight for missile weapons, on the target if it still lives (:mod:`envs.sim.combat.shots`; the attacker stands
+   still meanwhile), and the weapon cools down for the unit's cooldown from the attack's start (in game loops,
+   fractions carried over). A suicide unit (Baneling)
    instead damages every enemy whose circle reaches within ``splash`` of its centre, full damage, then dies. An idle
    unit without a target that is shot acquires its attacker (the game's response to an attack), and so do its idle
    allies without a target that have the attacker within their sight (the group answering: an assumption, the game's
@@ -25,8 +27,8 @@ unless said otherwise):
 
 Positions are handled as complex numbers ``x + iy`` (a view of ``CombatWorld.pos``): one outer difference gives every
 pair's offset. Not modelled (listed in docs/envs.md): the game's pathing and smooth separation, acceleration and turn
-rates, the damage point / backswing of attacks, missile travel, target priorities beyond "closest", and the leash that
-makes idle units return to where they stood.
+rates, the backswing of attacks, target priorities beyond "closest", and the leash that makes idle units return to
+where they stood.
 """
 
 from __future__ import annotations
@@ -198,7 +200,15 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     fire = in_range & (world.cooldown <= 0)
     health = world.health
     if np.count_nonzero(fire):
-        _fire(world, z, fire.nonzero()[0], target, dist, edge, kinds.idle_alive)
+        _fire(world, z, fire.nonzero()[0], target, dist, edge, kinds.idle_alive, loops)
+    shots = world.shots
+    if len(shots):
+        landed = shots.resolve(z, c["radius"], alive, loops)
+        if landed is not None:
+            health -= landed
+        winding = shots.winding(n) if len(shots) else None
+    else:
+        winding = None
 
     # 3. movement
     # living units only (dead ones do not move: _move scales by alive), so that most ticks, where nobody chases or
@@ -206,8 +216,12 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     chase = np.greater(has, in_range) & alive
     if any_hold:
         chase &= ~holding
+    if winding is not None:  # winding up an attack: standing still
+        chase &= ~winding
     done = lost
     walk = np.greater(kinds.walking, has) if kinds.any_walk else None  # walking to their point: no target now
+    if walk is not None and winding is not None:
+        walk &= ~winding
     if walk is not None and not np.count_nonzero(walk):
         walk = None
     if walk is not None or kinds.any_follow or np.count_nonzero(chase):
@@ -263,9 +277,11 @@ def _move(world: CombatWorld, z: np.ndarray, points: np.ndarray, loops: int, tar
 
 
 def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.ndarray, dist: np.ndarray,
-          edge: np.ndarray, idle: np.ndarray) -> None:  # fmt: skip
-    """The ``shooters`` fire at their ``target`` (splash for suicide units); idle units (``idle``: living, no order)
-    without a target answer an attack on themselves or on an ally whose attacker they can see."""
+          edge: np.ndarray, idle: np.ndarray, loops: int) -> None:  # fmt: skip
+    """The ``shooters`` start an attack on their ``target`` (splash for suicide units): the damage lands now where
+    the damage point ends within this tick of ``loops`` game loops and no missile flies, else the attack joins
+    ``world.shots``; idle units (``idle``: living, no order) without a target answer an attack on themselves or on an
+    ally whose attacker they can see."""
     c, health, n = world.constants, world.health, len(world)
     enemies = world.pairs.enemies
     if world.pairs.suicide:
@@ -274,7 +290,15 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
     else:
         single, burst = shooters, _NONE
     victims = target[single]
-    damage = np.bincount(victims, world.pairs.dealt.take(world.pairs.flat[single] + victims), minlength=n)
+    dealt = world.pairs.dealt.take(world.pairs.flat[single] + victims)
+    wait, speed = c["damage_point"][single], c["missile_speed"][single]
+    late = (wait >= loops / 2) | (speed > 0)
+    if np.count_nonzero(late):
+        world.shots.add(single[late], victims[late], wait[late], speed[late], dealt[late])
+        now = ~late
+        damage = np.bincount(victims[now], dealt[now], minlength=n)
+    else:
+        damage = np.bincount(victims, dealt, minlength=n)
     damage = damage.astype(np.float64, copy=False)
     if len(burst):
         area = (

@@ -16,12 +16,24 @@ Sources, per column:
   VolatileBurst set none, and 5 is taken as the engine's default (an assumption: the default is not in that data);
 - radius: the game's unit data as the SC2 API reports it in ``Unit.radius`` (Marine, Zergling, Baneling 0.375;
   Roach 0.625);
+- damage point (the delay from the start of an attack to its effect): the same weapon data's ``DamagePoint``
+  (normal-speed seconds, divided by 1.4), GuassRifle 0.05 (``liberty/WeaponData.xml``); AcidSaliva and Claws set none
+  and take the ``<CWeapon default="1">`` value 0.167 of ``core/WeaponData.xml``; VolatileBurst 0 (SC2Mapster/SC2GameData,
+  ``mods/<mod>.sc2mod/base.sc2data/GameData/``, liberty @1f84898, core @5bdb2af);
+- missile: AcidSaliva's effect ``AcidSalivaLM`` is a ``CEffectLaunchMissile`` (ammo unit ``AcidSalivaWeapon``, impact
+  effect ``AcidSalivaU``; ``liberty/EffectData.xml`` @07a3f02) whose mover ``AcidSalivaWeapon`` (``liberty/MoverData.xml``
+  @5bdb2af, as core's ``MissileDefault``) is a ``Guidance`` driver (it homes on its target) with ``MaxSpeed`` 18.75 and
+  ``Acceleration`` 3200 (full speed after 0.006 s: taken as constant) per normal-speed second, times 1.4 for "faster";
+  launched from the source unit, impact on the target unit (the ``CEffectLaunchMissile`` defaults of
+  ``core/EffectData.xml``). Gauss rifle, claws and the Baneling's burst have no missile;
 - splash: Liquipedia's Baneling page (Volatile Burst: 16 (+19 vs Light) to every enemy ground unit within 2.2,
   full damage, no friendly damage; the Baneling dies). Zerg life regeneration: 0.38 hit points per second
   ("faster"), Liquipedia's Zerg race page; Terran units do not regenerate.
 
-Not modelled: damage point / backswing (the delay before a shot), missile flight time (the Roach's acid), acceleration
-and turning, the Roach's minimum range 0.6 (it switches to a melee weapon below it, same damage and cooldown).
+How the damage point and the missile act: :mod:`envs.sim.combat.shots`. Not modelled: backswing (the animation after
+the damage point, which an order cancels), the weapons' random delay between attacks (``RandomDelayMin`` / ``Max``,
+-0.0625..+0.125 s), acceleration and turning, the Roach's minimum range 0.6 (it switches to a melee weapon below it,
+same damage and cooldown).
 """
 
 from __future__ import annotations
@@ -61,6 +73,10 @@ class UnitStats:
     """The attack kills the attacker (Baneling)."""
     regeneration: float = 0.0
     """Hit points regenerated per second ("faster")."""
+    damage_point: float = 0.0
+    """Seconds ("faster") from the start of an attack to its effect (the damage, or the missile's launch)."""
+    missile_speed: float = 0.0
+    """Speed of the attack's missile, map units per second ("faster"); 0: no missile."""
 
     @property
     def cooldown_loops(self) -> float:
@@ -74,20 +90,32 @@ class UnitStats:
     def regeneration_per_loop(self) -> float:
         return self.regeneration / LOOPS_PER_SECOND
 
+    @property
+    def damage_point_loops(self) -> float:
+        return self.damage_point * LOOPS_PER_SECOND
+
+    @property
+    def missile_speed_per_loop(self) -> float:
+        return self.missile_speed / LOOPS_PER_SECOND
+
 
 _ZERG_REGENERATION = 0.38
+_DEFAULT_DAMAGE_POINT = 0.167 / 1.4
+"""``<CWeapon default="1">``'s ``DamagePoint`` (``core/WeaponData.xml``), for the weapons that set none."""
 
 MARINE = UnitStats(
     "Marine", 48, health=45, armor=0, light=True, damage=6, bonus_vs_light=0, cooldown=0.8608 / 1.4, range=5,
-    scan_range=5.5, speed=3.15, radius=0.375, sight=9,
+    scan_range=5.5, speed=3.15, radius=0.375, sight=9, damage_point=0.05 / 1.4,
 )  # fmt: skip
 ROACH = UnitStats(
     "Roach", 110, health=145, armor=1, light=False, damage=16, bonus_vs_light=0, cooldown=2.0 / 1.4, range=4,
     scan_range=5.0, speed=3.15, radius=0.625, sight=9, regeneration=_ZERG_REGENERATION,
+    damage_point=_DEFAULT_DAMAGE_POINT, missile_speed=18.75 * 1.4,
 )  # fmt: skip
 ZERGLING = UnitStats(
     "Zergling", 105, health=35, armor=0, light=True, damage=5, bonus_vs_light=0, cooldown=0.696 / 1.4, range=0.1,
     scan_range=5.0, speed=4.13, radius=0.375, sight=8, regeneration=_ZERG_REGENERATION,
+    damage_point=_DEFAULT_DAMAGE_POINT,
 )  # fmt: skip
 BANELING = UnitStats(
     "Baneling", 9, health=30, armor=0, light=False, damage=16, bonus_vs_light=19, cooldown=0.833 / 1.4, range=0.25,

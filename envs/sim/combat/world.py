@@ -28,13 +28,14 @@ from typing import Any
 import numpy as np
 
 from envs.sim.abilities import ATTACK_ABILITY, HOLD_ABILITY, SMART, STOP_ABILITY
+from envs.sim.combat.shots import Shots
 from envs.sim.combat.units import UNIT_STATS
 
 IDLE, MOVE, ATTACK, TARGET, HOLD, FOLLOW = range(6)
 """Order kinds (``CombatWorld.order_kind``)."""
 
 _CONSTANTS = ("radius", "speed", "range", "scan", "sight", "period", "damage", "bonus", "light", "armor", "splash",
-              "suicide", "regeneration", "health_max")  # fmt: skip
+              "suicide", "regeneration", "health_max", "damage_point", "missile_speed")  # fmt: skip
 """Per-slot copies of the unit type's statistics (``UnitStats``, in game loops)."""
 
 
@@ -77,6 +78,8 @@ class CombatWorld:
     """Slot of the head order's target unit (-1: none)."""
     orders: list[list[Order]] = field(default_factory=list)
     constants: dict[str, np.ndarray] = field(default_factory=lambda: {k: _empty(np.float64) for k in _CONSTANTS})
+    shots: Shots = field(default_factory=Shots)
+    """The attacks under way (damage point, missiles in flight; :mod:`envs.sim.combat.shots`)."""
     next_tag: int = 1
     """As :class:`envs.sim.pickups.world.World`: tags continue across the env's worlds."""
     pairs: Any = None
@@ -105,6 +108,7 @@ class CombatWorld:
             "sight": stats.sight, "period": stats.cooldown_loops, "damage": stats.damage, "bonus": stats.bonus_vs_light,
             "light": float(stats.light), "armor": stats.armor, "splash": stats.splash, "suicide": float(stats.suicide),
             "regeneration": stats.regeneration_per_loop, "health_max": stats.health,
+            "damage_point": stats.damage_point_loops, "missile_speed": stats.missile_speed_per_loop,
         }  # fmt: skip
         for key, value in values.items():
             self.constants[key] = np.concatenate([self.constants[key], np.full(k, value, np.float64)])
@@ -127,7 +131,8 @@ class CombatWorld:
 
     def compact(self, keep: np.ndarray | None = None) -> None:
         """Drop the slots not in ``keep`` (bool ``(N,)``; default: the dead ones). Slot references (engaged units,
-        order targets) follow their units; references to dropped units become -1."""
+        order targets, attacks under way) follow their units; references to dropped units become -1 (an attack on a
+        dropped unit is wasted)."""
         keep = self.alive.copy() if keep is None else keep
         new_slot = np.full(len(self) + 1, -1, np.int64)  # index -1 (no reference) maps to -1
         new_slot[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
@@ -135,6 +140,7 @@ class CombatWorld:
                      "order_point"):  # fmt: skip
             setattr(self, name, getattr(self, name)[keep])
         self.engaged, self.order_slot = new_slot[self.engaged[keep]], new_slot[self.order_slot[keep]]
+        self.shots.remap(new_slot)
         self.constants = {key: value[keep] for key, value in self.constants.items()}
         self.orders = [queue for queue, kept in zip(self.orders, keep.tolist()) if kept]
         self.pairs = self.index = None
