@@ -17,9 +17,13 @@ unless said otherwise):
    still meanwhile), and the weapon cools down for the unit's cooldown from the attack's start (in game loops,
    fractions carried over). A suicide unit (Baneling)
    instead damages every enemy whose circle reaches within ``splash`` of its centre, full damage, then dies. An idle
-   unit without a target that is shot acquires its attacker (the game's response to an attack), and so do its idle
-   allies without a target that have the attacker within their sight (the group answering: an assumption, the game's
-   rule for it is not in the data we read).
+   unit without a target that is attacked acquires its attacker, and so do its idle allies without a target whose
+   circle reaches within :data:`CALL_FOR_HELP_RADIUS` of its centre (the game's weapon damage effects,
+   ``<CEffectDamage default="1" id="DU_WEAP">`` of ``core/EffectData.xml``, set ``ResponseFlags Acquire`` and
+   ``SearchFlags CallForHelp``; ``<CGame default="1">`` of ``core/GameData.xml``: ``CallForHelpRadius`` 4; both in
+   SC2Mapster/SC2GameData). The response is given when the attack starts (the game: when the damage lands, up to
+   7 game loops later for the Roach's acid), and every time (the game calls for help at most every
+   ``CallForHelpPeriod`` 2 s).
 3. **Movement.** Units not firing move at their speed (straight, no pathing: the maps are open): towards their target
    until it is in weapon range (not when holding), else towards their order's point or unit. A move or attack-move
    order ends on arrival; a follow order when touching its unit; an attack-unit order when its target dies.
@@ -51,6 +55,8 @@ _WALK[[MOVE, ATTACK]] = True
 """Order kinds that walk to a point."""
 _NONE = np.zeros(0, np.int64)
 _TWO_PI = 2 * np.pi
+CALL_FOR_HELP_RADIUS = 4.0
+"""Idle allies within this distance of an attacked unit's centre answer the attack (``CallForHelpRadius``)."""
 # The step is bound by the number of numpy calls on ~13 units, not by arithmetic: what does not change between ticks is
 # cached (Pairs, Kinds), and on bool arrays ``np.greater(a, b)`` stands for ``a & ~b`` (one call, not two).
 
@@ -200,7 +206,7 @@ def step(world: CombatWorld, loops: int = 1) -> np.ndarray:
     fire = in_range & (world.cooldown <= 0)
     health = world.health
     if np.count_nonzero(fire):
-        _fire(world, z, fire.nonzero()[0], target, dist, edge, kinds.idle_alive, loops)
+        _fire(world, z, fire.nonzero()[0], target, dist, kinds.idle_alive, loops)
     shots = world.shots
     if len(shots):
         landed = shots.resolve(z, c["radius"], alive, loops)
@@ -277,11 +283,11 @@ def _move(world: CombatWorld, z: np.ndarray, points: np.ndarray, loops: int, tar
 
 
 def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.ndarray, dist: np.ndarray,
-          edge: np.ndarray, idle: np.ndarray, loops: int) -> None:  # fmt: skip
+          idle: np.ndarray, loops: int) -> None:  # fmt: skip
     """The ``shooters`` start an attack on their ``target`` (splash for suicide units): the damage lands now where
     the damage point ends within this tick of ``loops`` game loops and no missile flies, else the attack joins
     ``world.shots``; idle units (``idle``: living, no order) without a target answer an attack on themselves or on an
-    ally whose attacker they can see."""
+    ally within :data:`CALL_FOR_HELP_RADIUS`."""
     c, health, n = world.constants, world.health, len(world)
     enemies = world.pairs.enemies
     if world.pairs.suicide:
@@ -312,8 +318,9 @@ def _fire(world: CombatWorld, z: np.ndarray, shooters: np.ndarray, target: np.nd
     free = idle & (target < 0)
     if len(single) and np.count_nonzero(free):
         owner = world.owner
-        helps = free[:, None] & (owner[:, None] == owner[victims][None, :]) & (edge[:, single] <= c["sight"][:, None])
-        helps[victims, np.arange(len(single))] = free[victims]  # the victim itself answers whatever its sight
+        near = dist[:, victims] - c["radius"][:, None] <= CALL_FOR_HELP_RADIUS
+        helps = free[:, None] & (owner[:, None] == owner[victims][None, :]) & near
+        helps[victims, np.arange(len(single))] = free[victims]  # the victim itself answers
         helpers = helps.any(axis=1).nonzero()[0]
         target[helpers] = single[helps[helpers].argmax(axis=1)]
     if len(single):

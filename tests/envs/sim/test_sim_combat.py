@@ -116,6 +116,18 @@ def test_a_marine_shoots_a_roach_for_5_every_cooldown_and_the_roach_answers():
     assert world.engaged[1] == 0 and world.health[0] < MARINE.health  # the idle roach answered the attack
 
 
+def test_idle_allies_within_the_call_for_help_radius_of_the_victim_answer_and_farther_ones_do_not():
+    world = _world(
+        (MARINE.unit_type, 1, (30.0, 28.0)), (ROACH.unit_type, 2, (34.5, 28.0)),  # the victim, in the marine's range
+        (ROACH.unit_type, 2, (34.5, 31.5)),  # 3.5 from the victim: within CallForHelpRadius 4
+        (ROACH.unit_type, 2, (39.5, 28.0)),  # 5 from the victim, 8.9 from the marine: sees it, but too far to be called
+    )  # fmt: skip
+    world.constants["scan"][1:] = 0.0  # the roaches acquire nothing on their own
+    world.engaged[0] = 1
+    tick.step(world, 2)
+    assert world.engaged[1:].tolist() == [0, 0, -1]
+
+
 def test_a_baneling_bursts_on_every_marine_within_its_splash_and_dies():
     world = _world(
         (BANELING.unit_type, 2, (30.0, 28.0)), (MARINE.unit_type, 1, (31.0, 28.0)), (MARINE.unit_type, 1, (30.0, 30.5)),
