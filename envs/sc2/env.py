@@ -143,7 +143,8 @@ def _action_functions(names, backend: str) -> tuple[str, ...]:
             if not can_execute(RAW_FUNCTIONS[name]):
                 raise ValueError(
                     f"action_functions: the simulator cannot execute {name!r} (it executes no_op, Move / Smart / "
-                    "Attack to a point or a unit, Stop_quick, HoldPosition_quick)"
+                    "Attack to a point or a unit, Stop_quick, HoldPosition_quick, and the economy maps' Harvest_Gather_unit, "
+                    "Train_SCV_quick, Train_Marine_quick, Build_SupplyDepot_pt, Build_Barracks_pt, Build_Refinery_pt)"
                 )
     return names
 

@@ -6,7 +6,8 @@
   other marine is not heading for; one marine is re-ordered per step (the one whose target vanished
   or changed first), as a human splitting the marines would.
 - the combat maps: :mod:`envs.sc2.scripted_combat` (attack-move, focus fire, a baneling split); the registry holds
-  each map's first (DefeatZerglingsAndBanelings: the split). The base class is :class:`envs.sc2.scripted_base.ScriptedAgent`.
+  each map's first (DefeatZerglingsAndBanelings: the split); the economy maps: :mod:`envs.sc2.scripted_economy` (a
+  greedy macro script). The base class is :class:`envs.sc2.scripted_base.ScriptedAgent`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from envs.sc2.convert import ENTITY_FEATURES
 from envs.sc2.scripted_base import ScriptedAgent
 from envs.sc2.scripted_combat import COMBAT_AGENTS
+from envs.sc2.scripted_economy import ECONOMY_AGENTS
 
 _X, _Y = ENTITY_FEATURES.index("x"), ENTITY_FEATURES.index("y")
 _ORDER_LENGTH = ENTITY_FEATURES.index("order_length")
@@ -65,6 +67,7 @@ SCRIPTED_AGENTS: dict[str, type[ScriptedAgent]] = {
     "MoveToBeacon": BeaconAgent,
     "CollectMineralShards": GreedyShardsAgent,
     **{game: agents[0] for game, agents in COMBAT_AGENTS.items()},
+    **{game: agents[0] for game, agents in ECONOMY_AGENTS.items()},
 }
 """The scripted agent of a minigame, by map name (a registry, not the list of maps: that is :mod:`envs.maps`;
 ``tests/envs/test_envs_registry.py`` checks that every simulated map has one)."""

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from envs.maps import MINIGAME_INFO
 from envs.sim.combat.rules import COMBAT_RULES, CombatRules
+from envs.sim.economy.rules import ECONOMY_RULES, EconomyRules
 from envs.sim.pickups.rules import PICKUP_RULES, Rules
 
-RULES: dict[str, Rules | CombatRules] = {r.name: r for r in (*PICKUP_RULES, *COMBAT_RULES)}
+RULES: dict[str, Rules | CombatRules | EconomyRules] = {
+    r.name: r for r in (*PICKUP_RULES, *COMBAT_RULES, *ECONOMY_RULES)
+}
 """The simulated minigames by map name."""
 
 SIM_MAPS: tuple[str, ...] = tuple(RULES)

@@ -16,6 +16,8 @@ from typing import Any
 from envs.sim.combat.direct import CombatDirectBuilder
 from envs.sim.combat.fog import Fog
 from envs.sim.combat.protocol import CombatProtocolBuilder
+from envs.sim.economy.direct import EconomyDirectBuilder
+from envs.sim.economy.protocol import EconomyProtocolBuilder
 from envs.sim.pickups.direct import PickupsDirectBuilder
 from envs.sim.pickups.protocol import PickupsProtocolBuilder
 
@@ -39,6 +41,10 @@ class Family:
     protocol: Callable[..., Any]
     direct: Callable[..., Any]
     view: Callable[..., Any]
+    selects_new_units: bool = False
+    """The maps' scripts select the player's units they create (``UnitGroupSelect(gv_marines, 1, true)``: the combat
+    maps at start and at each wave of marines; the pickups maps never), which the feature-layer interface's selection
+    follows (:mod:`envs.sim.selection`)."""
 
 
 FAMILIES: dict[str, Family] = {
@@ -47,7 +53,11 @@ FAMILIES: dict[str, Family] = {
     ),
     "combat": Family(
         protocol=CombatProtocolBuilder, direct=CombatDirectBuilder,
-        view=lambda rules, minimap: Fog(rules.map_config.map_size, minimap, rules.fog),
+        view=lambda rules, minimap: Fog(rules.map_config.map_size, minimap, rules.fog), selects_new_units=True,
+    ),
+    "economy": Family(  # no fog (the maps reveal their playable space); their scripts select no unit
+        protocol=EconomyProtocolBuilder, direct=EconomyDirectBuilder, view=lambda rules, minimap: NoView(),
+        selects_new_units=False,
     ),
 }  # fmt: skip
 """Simulator families by ``rules.kind``."""

@@ -12,6 +12,7 @@ from envs.sc2.backends import SC2NotInstalledError
 from envs.sc2.convert import ENTITY_FEATURES, ContractConfig, TimestepConverter
 from envs.sc2.env import SC2MinigameEnv
 from envs.sim.catalog import SIM_MAPS
+from envs.sim.env import SimSC2Env
 
 
 def _action(env, action_type=0, selected=(), target=0, location=0, queued=0):
@@ -145,8 +146,9 @@ def test_game_not_installed_names_sc2path_and_the_simulator(env_id, monkeypatch,
 def test_unknown_map_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown SC2 minigame 'Nope'.*MoveToBeacon"):
         SC2MinigameEnv("Nope", backend="test")
+    aif = SC2MinigameEnv("MoveToBeacon", backend="sim")._env._aif  # every SC2LE map has a simulator: ask SimSC2Env
     with pytest.raises(ValueError, match="no simulator.*CollectMineralShards"):
-        SC2MinigameEnv("BuildMarines", backend="sim", action_functions=["no_op", "Move_pt"])  # an economy map
+        SimSC2Env(map_name="Nope", agent_interface_format=aif)
 
 
 def test_game_without_the_map_file_says_where_to_copy_it(monkeypatch, tmp_path):

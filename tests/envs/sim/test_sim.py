@@ -52,8 +52,9 @@ def test_episodes_are_identical_under_one_seed(map_name):
                 break
         runs.append(np.concatenate([t.reshape(-1) for t in trace]))
     np.testing.assert_array_equal(runs[0], runs[1])
-    other, _ = SC2MinigameEnv(map_name, backend="sim").reset(seed=8)
-    assert not np.array_equal(other["entities"], runs[0][: other["entities"].size].reshape(other["entities"].shape))
+    # another seed gives another start (the economy maps draw one bit, the SCVs' side: some of 8 seeds differ)
+    others = [SC2MinigameEnv(map_name, backend="sim").reset(seed=seed)[0]["entities"] for seed in range(8, 16)]
+    assert any(not np.array_equal(other, runs[0][: other.size].reshape(other.shape)) for other in others)
 
 
 def test_marine_moves_at_game_speed_and_episode_lasts_the_map_timer():

@@ -205,7 +205,7 @@ def test_action_functions_restrict_the_action_space():
         (["Move_pt"], "'no_op'"),
         (["no_op", "Move_pt", "Move_pt"], "Move_pt"),
         ("no_op", "'no_op'"),
-        (["no_op", "Build_SupplyDepot_pt"], "'Build_SupplyDepot_pt'"),  # a pysc2 name the simulator cannot execute
+        (["no_op", "Build_Factory_pt"], "'Build_Factory_pt'"),  # a pysc2 name the simulator cannot execute
         (["no_op", "Move_Move_unit"], "'Move_Move_unit'"),
     ],
 )

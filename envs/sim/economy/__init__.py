@@ -1,0 +1,1 @@
+"""The economy minigames (CollectMineralsAndGas, BuildMarines): SCVs mining, structures, training."""
