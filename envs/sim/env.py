@@ -12,6 +12,10 @@ the simulator executes their raw unit commands (:mod:`envs.sim.abilities`). Obse
   simulator's state, equal to the protocol path's field by field (``tests/envs/sim/test_sim_direct.py``).
   ``_response`` (the proto of the last observation) is then built on access.
 
+An ``AgentInterfaceFormat`` with feature dimensions and no raw actions (pysc2's scripted agents, its random agent)
+gets pysc2's feature-layer interface on the protocol path (:mod:`envs.sim.feature_interface`): the screen, the
+camera, the selection and the UI actions. Raw-action formats (the gymnasium adapter's) never render a screen.
+
 Reward per step is the change of the curriculum score (``score_cumulative[0]``), as in SC2Env. The episode ends
 (``LAST``) at the map's timer, or when the map's rules say so (the combat maps: the last marine died).
 
@@ -29,6 +33,7 @@ from envs.maps import minigame
 from envs.pysc2_compat import FeatureUnit, StepType, TimeStep, environment, features, sc2_env
 from envs.sim.catalog import RULES
 from envs.sim.families import FAMILIES
+from envs.sim.feature_interface import FeatureInterface, wants_feature_interface
 from envs.sim.geometry import MapConfig
 from envs.sim.observation_paths import DIRECT, OBSERVATION_PATHS, PROTOCOL
 from envs.sim.protocol_base import game_info
@@ -84,6 +89,13 @@ class SimSC2Env(environment.Base):
         self._direct = None
         if observations == DIRECT:  # pysc2's world -> raw-units transform, which the direct path applies itself
             self._direct = family.direct(self._rules, minimap, self._features._world_to_minimap_px)
+        self._interface = None
+        """pysc2's feature-layer interface (:mod:`envs.sim.feature_interface`), for formats without raw actions."""
+        if wants_feature_interface(aif):
+            self._interface = FeatureInterface(
+                features=self._features, aif=aif, config=self._config, map_name=map_name,
+                select_new_units=family.selects_new_units,
+            )  # fmt: skip
         self.observations = observations
         self._rng = np.random.default_rng(random_seed)
         self._world = None
@@ -124,6 +136,8 @@ class SimSC2Env(environment.Base):
         self._view.reset()
         if self._direct is not None:
             self._direct.reset()
+        if self._interface is not None:
+            self._interface.reset()
         self._world = self._rules.new_world(self._next_tag)
         self._rules.reset(self._world, self._rng)
         self._game_loop = self._score = 0
@@ -152,6 +166,9 @@ class SimSC2Env(environment.Base):
             self._world = None
 
     def _apply(self, action) -> None:
+        if self._interface is not None:
+            for command in self._interface.act(action):
+                self._world.command(*command)
         if not action.HasField("action_raw") or not action.action_raw.HasField("unit_command"):
             return  # no_op (or an action the minigames do not use)
         cmd = action.action_raw.unit_command
@@ -177,6 +194,8 @@ class SimSC2Env(environment.Base):
         self._state = (self._world, self._game_loop, self._score, *self._view(self._world))
         if self._direct is None:
             self._proto = self._builder.build(*self._state)
+            if self._interface is not None:
+                self._interface.observe(self._proto)
             obs = self._features.transform_obs(self._proto)
         else:
             self._proto = None
