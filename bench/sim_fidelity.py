@@ -9,7 +9,8 @@ differences that are parameters of the model. Each variant changes one thing aga
 - ``no attack delay``: damage at the start of an attack, no missile (the model before issue 25);
 - ``attack delay x2``: twice the damage points and half the missile speed (what an error in the data would do);
 - ``tick 1 loop``: the combat resolved every game loop, not every 2 (time resolution);
-- ``zerg acquire 4`` / ``zerg acquire 6``: the Zerg units' acquisition range, an assumption (5), one less / more;
+- ``zerg acquire 4`` / ``zerg acquire 6``: the Zerg units' acquisition range (5, the weapons' default
+  ``MinScanRange``; how the engine combines it with the weapon range is not documented), one less / more;
 - ``no zerg regeneration``: Zerg life regeneration (0.38 / s) off.
 
 Prints a table (mean +- std per agent and variant, and the change against ``as modelled``) and one JSON line.
@@ -33,13 +34,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from envs.pysc2_compat import features  # noqa: E402
-from envs.sc2.env import SC2MinigameEnv  # noqa: E402
-from envs.sc2.scripted import run_episode  # noqa: E402
-from envs.sc2.scripted_combat import COMBAT_AGENTS  # noqa: E402
-from envs.sim.combat import units  # noqa: E402
-from envs.sim.combat.rules import CombatRules  # noqa: E402
-from envs.sim.env import SimSC2Env  # noqa: E402
+from envs.pysc2_compat import features
+from envs.sc2.env import SC2MinigameEnv
+from envs.sc2.scripted import run_episode
+from envs.sc2.scripted_combat import COMBAT_AGENTS
+from envs.sim.combat import units
+from envs.sim.combat.rules import CombatRules
+from envs.sim.env import SimSC2Env
 
 MAX_ENTITIES = {"FindAndDefeatZerglings": 32, "DefeatRoaches": 48, "DefeatZerglingsAndBanelings": 64}
 """The configs' entity slots (docs/envs.md's scripted table uses the same)."""

@@ -13,7 +13,9 @@ Sources, per column:
   game seconds, as extracted in BurnySc2/sc2-techtree ``src/json/WeaponData.json``): GuassRifle 0.8608, AcidSaliva 2,
   Claws 0.696, VolatileBurst 0.833, divided by 1.4 for "faster" (Liquipedia: 0.61, 1.43, 0.497, -);
 - acquisition ("scan") range: the same weapon data's ``MinScanRange``: GuassRifle 5.5; AcidSaliva, Claws and
-  VolatileBurst set none, and 5 is taken as the engine's default (an assumption: the default is not in that data);
+  VolatileBurst set none and take ``<CWeapon default="1">``'s ``MinScanRange`` 5 (``core/WeaponData.xml``,
+  SC2Mapster/SC2GameData @5bdb2af; read as the acquisition range ``max(Range, MinScanRange)``: how the engine combines
+  the two is not documented);
 - radius: the game's unit data as the SC2 API reports it in ``Unit.radius`` (Marine, Zergling, Baneling 0.375;
   Roach 0.625);
 - damage point (the delay from the start of an attack to its effect): the same weapon data's ``DamagePoint``
