@@ -1,6 +1,8 @@
 """Simulator of SC2LE minigames speaking pysc2's protocol (a drop-in ``SC2Env``), one folder per map family with the
-same files: ``pickups/`` (MoveToBeacon, CollectMineralShards) and ``combat/`` (DefeatRoaches,
-DefeatZerglingsAndBanelings, FindAndDefeatZerglings); :mod:`envs.sim.families` says what each file holds.
+same files: ``pickups/`` (MoveToBeacon, CollectMineralShards), ``combat/`` (DefeatRoaches,
+DefeatZerglingsAndBanelings, FindAndDefeatZerglings) and ``economy/`` (CollectMineralsAndGas, BuildMarines);
+:mod:`envs.sim.families` says what each file holds. pysc2's feature-layer interface (screen, camera, selection) for
+pysc2's own agents: :mod:`envs.sim.feature_interface`.
 
 ``RULES`` (:mod:`envs.sim.catalog`) is the one list of simulated maps, by name (``SIM_MAPS``: the ``Sim-`` ids).
 Importing the package or its catalog imports no pysc2: ``SimSC2Env`` (which does) loads on first access.
