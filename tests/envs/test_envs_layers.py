@@ -75,7 +75,7 @@ def test_the_simulator_never_imports_the_adapter_and_the_facts_neither():
 
 def test_the_map_families_never_import_each_other():
     families = sorted(p.name for p in (ENVS / "sim").iterdir() if (p / "rules.py").exists())
-    assert families == ["combat", "pickups"]
+    assert families == ["combat", "economy", "pickups"]
     for family in families:
         others = tuple(f"envs.sim.{f}" for f in families if f != family)
         assert _offenders(ENVS / "sim" / family, others) == []
@@ -83,7 +83,7 @@ def test_the_map_families_never_import_each_other():
 
 def test_the_families_have_the_same_files_for_the_same_concepts():
     shared = {"__init__.py", "world.py", "rules.py", "protocol.py", "direct.py"}
-    for family in ("pickups", "combat"):
+    for family in ("pickups", "combat", "economy"):
         assert shared <= {p.name for p in (ENVS / "sim" / family).glob("*.py")}, family
 
 
