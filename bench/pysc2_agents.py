@@ -14,6 +14,10 @@ Published means (the real game):
   Learning" (arXiv:1708.04782), the mini-games table: "Random policy" and "DeepMind human player" mean scores;
 - ``pysc2 random agent``: pysc2's ``RandomAgent`` on the game, starcraft2-ai/rl-battle ``README.md`` ("random agent",
   mean) and starcraft2-ai/comparison ``README.md`` (commit 9107e47f, DefeatRoaches "Random agent" mean 1.81).
+- ``pysc2 issue 153``: google-deepmind/pysc2 issue #153 (2018-03-18), ``CollectMineralShards`` "~90" (approximate, no
+  settings given);
+- ``roop-pal table``: roop-pal/Meta-Learning-for-StarCraft-II-Minigames ``doc/table.PNG``, DefeatRoaches about 108 as
+  issue 25 quotes it (an image we could not read; possibly that project's own scripted agent).
 
     .venv/bin/python bench/pysc2_agents.py [--episodes 20] [--only scripted|random]
 """
@@ -56,9 +60,10 @@ PUBLISHED: dict[tuple[str, str], dict[str, float]] = {
     ("FindAndDefeatZerglings", "RandomAgent"): {"SC2LE random": 4, "SC2LE human": 46},
     ("DefeatRoaches", "RandomAgent"): {"SC2LE random": 1, "SC2LE human": 41, "pysc2 random agent": 1.81},
     ("DefeatZerglingsAndBanelings", "RandomAgent"): {"SC2LE random": 23, "SC2LE human": 729, "pysc2 random agent": 18.1},
+    ("CollectMineralShards", "CollectMineralShards"): {"pysc2 issue 153": 90},
+    ("DefeatRoaches", "DefeatRoaches"): {"roop-pal table": 108},
 }  # fmt: skip
-"""Real-game mean scores by ``(map, agent)`` (sources in the module docstring). No real-game mean of pysc2's scripted
-agents is tabulated here: see ``docs/envs.md``."""
+"""Real-game mean scores by ``(map, agent)`` (sources in the module docstring)."""
 
 
 def interface_format() -> sc2_env.AgentInterfaceFormat:
@@ -73,11 +78,13 @@ def agent_class(name: str) -> type:
     return getattr(importlib.import_module(f"{PYSC2_MODULE}.agents.{module}"), name)
 
 
-def play(map_name: str, agent_name: str, seed: int) -> float:
-    """One episode of ``agent_name`` on ``map_name`` through pysc2's ``run_loop``; returns its score."""
+def play(map_name: str, agent_name: str, seed: int, aif: sc2_env.AgentInterfaceFormat | None = None) -> float:
+    """One episode of ``agent_name`` on ``map_name`` through pysc2's ``run_loop`` (``aif``: default
+    :func:`interface_format`); returns its score."""
     run_loop = importlib.import_module(f"{PYSC2_MODULE}.env.run_loop").run_loop
     np.random.seed(seed)
-    env = SimSC2Env(map_name=map_name, agent_interface_format=interface_format(), step_mul=STEP_MUL, random_seed=seed)
+    aif = aif or interface_format()
+    env = SimSC2Env(map_name=map_name, agent_interface_format=aif, step_mul=STEP_MUL, random_seed=seed)
     agent = agent_class(agent_name)()
     with contextlib.redirect_stdout(io.StringIO()):  # run_loop prints its frame rate
         run_loop([agent], env, max_episodes=1)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import io
 import json
 import sys
 import time
@@ -34,13 +33,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pysc2_agents import play  # bench/pysc2_agents.py: one episode of a pysc2 agent through run_loop
+
 from envs.pysc2_compat import features
 from envs.sc2.env import SC2MinigameEnv
 from envs.sc2.scripted import run_episode
 from envs.sc2.scripted_combat import COMBAT_AGENTS
 from envs.sim.combat import units
 from envs.sim.combat.rules import CombatRules
-from envs.sim.env import SimSC2Env
 
 MAX_ENTITIES = {"FindAndDefeatZerglings": 32, "DefeatRoaches": 48, "DefeatZerglingsAndBanelings": 64}
 """The configs' entity slots (docs/envs.md's scripted table uses the same)."""
@@ -86,20 +86,10 @@ VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
 
 def _pysc2_raw_agent(episodes: int) -> list[float]:
     """pysc2's ``DefeatRoachesRaw`` through its ``run_loop`` on the simulator's raw interface, one episode per seed."""
-    from pysc2_evolved.agents.scripted_agent import DefeatRoachesRaw
-    from pysc2_evolved.env import run_loop
-
     aif = features.AgentInterfaceFormat(
         feature_dimensions=features.Dimensions(screen=84, minimap=64), use_raw_units=True, use_raw_actions=True
     )
-    scores = []
-    for seed in range(episodes):
-        env = SimSC2Env(map_name="DefeatRoaches", agent_interface_format=aif, step_mul=8, random_seed=seed)
-        agent = DefeatRoachesRaw()
-        with contextlib.redirect_stdout(io.StringIO()):  # run_loop prints its fps
-            run_loop.run_loop([agent], env, max_episodes=1)
-        scores.append(float(agent.reward))
-    return scores
+    return [play("DefeatRoaches", "DefeatRoachesRaw", seed, aif) for seed in range(episodes)]
 
 
 def measure(maps: list[str], episodes: int) -> dict[str, dict[str, list[float]]]:

@@ -131,7 +131,12 @@ class Camera:
 
     def on_screen(self, pos: np.ndarray, radius: np.ndarray) -> np.ndarray:
         """``(K,)`` bool: the unit's footprint overlaps the screen (``Unit.is_on_screen``)."""
-        x0, y0, x1, y1 = self.view()
-        dx = np.maximum(np.maximum(x0 - pos[:, 0], pos[:, 0] - x1), 0.0)
-        dy = np.maximum(np.maximum(y0 - pos[:, 1], pos[:, 1] - y1), 0.0)
-        return dx * dx + dy * dy <= radius * radius
+        return footprints_meet(pos, radius, self.view())
+
+
+def footprints_meet(pos: np.ndarray, radius: np.ndarray, rect: tuple[float, float, float, float]) -> np.ndarray:
+    """``(K,)`` bool: the discs at ``pos (K, 2)`` of ``radius (K,)`` meet the world rectangle ``(x0, y0, x1, y1)``."""
+    x0, y0, x1, y1 = rect
+    dx = np.maximum(np.maximum(x0 - pos[:, 0], pos[:, 0] - x1), 0.0)
+    dy = np.maximum(np.maximum(y0 - pos[:, 1], pos[:, 1] - y1), 0.0)
+    return dx * dx + dy * dy <= radius * radius

@@ -30,7 +30,7 @@ import numpy as np
 
 from envs.pysc2_compat import actions
 from envs.sim.abilities import ATTACK_ABILITY, SMART
-from envs.sim.camera import FREE_CAMERA_MAPS, Camera
+from envs.sim.camera import FREE_CAMERA_MAPS, Camera, footprints_meet
 from envs.sim.geometry import MapConfig
 from envs.sim.observed_units import ObservedUnits
 from envs.sim.screen import ScreenRenderer
@@ -137,11 +137,8 @@ class FeatureInterface:
         """Rows of the units whose footprint meets the screen rectangle ``rect`` (pixel corners, inclusive)."""
         (ax, ay), (bx, by) = (self.camera.screen_to_world((p.x, p.y)) for p in (rect.p0, rect.p1))
         half = self.camera.pixel_size / 2
-        x0, x1 = min(ax, bx) - half, max(ax, bx) + half
-        y0, y1 = min(ay, by) - half, max(ay, by) + half
-        dx = np.maximum(np.maximum(x0 - units.pos[:, 0], units.pos[:, 0] - x1), 0.0)
-        dy = np.maximum(np.maximum(y0 - units.pos[:, 1], units.pos[:, 1] - y1), 0.0)
-        return np.flatnonzero(dx * dx + dy * dy <= units.radius**2)
+        rect = (min(ax, bx) - half, min(ay, by) - half, max(ax, bx) + half, max(ay, by) + half)
+        return np.flatnonzero(footprints_meet(units.pos, units.radius, rect))
 
     def _commands(self, cmd, units: ObservedUnits) -> list[Command]:
         tags = self.selection.own_tags(units)

@@ -73,10 +73,6 @@ class Shots:
         for name in ("source", "target", "wait", "pos", "speed", "damage"):
             setattr(self, name, getattr(self, name)[keep])
 
-    def clear(self) -> None:
-        """No attack under way."""
-        self._keep(np.zeros(len(self), bool))
-
     def remap(self, new_slot: np.ndarray) -> None:
         """Follow :meth:`CombatWorld.compact <envs.sim.combat.world.CombatWorld.compact>`: ``new_slot[old]`` is the
         unit's new slot, -1 when it was dropped (``new_slot[-1] == -1``). Attacks on a dropped unit are wasted, and so
@@ -111,13 +107,11 @@ class Shots:
             due &= ~wasted
             landed = due & (self.speed == 0)
             launch = due & ~landed
-            self.wait = wait = np.where(due | flying, wait, wait - loops)
             if np.count_nonzero(launch):
                 self.pos = np.where(launch, z[np.maximum(self.source, 0)], self.pos)
-                self.wait = wait = np.where(launch, _IN_FLIGHT, wait)
+                wait = np.where(launch, _IN_FLIGHT, wait)
                 flying = flying | launch
-        else:
-            self.wait = np.where(flying, wait, wait - loops)
+        self.wait = np.where(due | flying, wait, wait - loops)  # the others wind up on
         if np.count_nonzero(flying):
             wasted |= flying & ~target_alive  # its target died in flight
             flying &= target_alive
