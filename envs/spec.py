@@ -25,12 +25,17 @@ spatial map, scalars or action masks: ``entities (N, F)`` float32 (one token per
 ``entity_mask (N,)`` int8; the action is the wrapped env's own action space.
 Masks are int8 {0, 1} (gymnasium ``MultiBinary``) because RLlib's connectors batch them as numbers;
 models convert them with ``mask.bool()``.
+
+Actions of every env (token wrappers and structured envs alike) are checked by :func:`check_action` against the env's
+gymnasium action space before anything is executed: a value outside the space is a one-line ``ValueError`` naming
+the field (``action``, ``action['selected_units']``) and leaves the env as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -156,3 +161,146 @@ class TokenSpec:
                 "entity_mask": spaces.MultiBinary(self.num_tokens),
             }
         )
+
+
+# ----------------------------------------------------------------------------------------- action validation
+def check_action(space: spaces.Space, action: Any, name: str = "action") -> Any:
+    """``action`` checked against ``space`` exactly, returned in a canonical form; ``ValueError`` naming the field
+    (``name``, ``name['key']``, ``name[i]``) otherwise, in one line. The one action check of every env here.
+
+    - ``Discrete``: an int in ``[start, start + n)``: a Python int, a numpy integer or a 0-d integer array; not a
+      bool, a float (even ``1.0``), a string, a list or an array of another shape. Returned as a Python ``int``.
+    - ``MultiDiscrete``: integers of exactly the space's shape (no flattening or reshaping), each in
+      ``[start, start + nvec)``; bools and floats refused. Returned as an ``int64`` array.
+    - ``MultiBinary``: integers (or bools) 0 / 1 of exactly the space's shape. Returned as an ``int8`` array.
+    - ``Box``: real numbers (bools refused) of exactly the space's shape, finite, within ``[low, high]``, and integral
+      for an integer-typed Box. Returned as an array of the space's dtype.
+    - ``Dict``: a mapping with exactly the space's keys (a missing or extra key is named), each value checked
+      against its subspace. Returned as a ``dict`` in the space's key order. ``Tuple``: a sequence of its length,
+      each element checked.
+    - any other space: ``space.contains(action)``; the action is returned as it is.
+    """
+    if isinstance(space, spaces.Discrete):
+        return _discrete(space, action, name)
+    if isinstance(space, spaces.Dict):
+        return _dict(space, action, name)
+    if isinstance(space, spaces.MultiDiscrete):
+        return _multi_discrete(space, action, name)
+    if isinstance(space, spaces.MultiBinary):
+        return _multi_binary(space, action, name)
+    if isinstance(space, spaces.Box):
+        return _box(space, action, name)
+    if isinstance(space, spaces.Tuple):
+        if isinstance(action, (str, bytes, Mapping)) or not hasattr(action, "__len__") or len(action) != len(space):
+            raise ValueError(f"{name}: expected a sequence of {len(space)} values, got {_show(action)}")
+        return tuple(check_action(sub, a, f"{name}[{i}]") for i, (sub, a) in enumerate(zip(space.spaces, action)))
+    if not space.contains(action):
+        raise ValueError(f"{name}: expected a member of {space}, got {_show(action)}")
+    return action
+
+
+def _show(value: Any) -> str:
+    """``repr(value)`` on one line, at most 80 characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _discrete(space: spaces.Discrete, value: Any, name: str) -> int:
+    """``value`` as a Python int in ``[start, start + n)``: an int, a numpy integer or a 0-d integer array."""
+    if type(value) is int or isinstance(value, np.integer):  # the common cases first: this runs per step and field
+        v = int(value)
+    elif isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":  # 0-d (the policy's)
+        v = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):  # an IntEnum, not True / False
+        v = int(value)
+    else:
+        v = None
+    start = int(space.start)  # Python ints: numpy scalar comparisons cost more
+    stop = start + int(space.n)
+    if v is None or not start <= v < stop:
+        raise ValueError(f"{name}: expected an int in [{start}, {stop}), got {_show(value)}")
+    return v
+
+
+def _array(value: Any, name: str) -> np.ndarray:
+    """``np.asarray(value)``; a ragged sequence is a ``ValueError`` naming the field."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: expected an array, got {_show(value)}") from None
+
+
+def _has_bool(value: Any) -> bool:
+    """Whether a (nested) list or tuple holds a bool, which ``np.asarray`` would turn into an int silently."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return isinstance(value, (list, tuple)) and any(_has_bool(v) for v in value)
+
+
+def _multi_discrete(space: spaces.MultiDiscrete, value: Any, name: str) -> np.ndarray:
+    """``value`` as an ``int64`` array of exactly the space's shape, each component in ``[start, start + nvec)``."""
+    a = _array(value, name)
+    if _has_bool(value):
+        raise ValueError(f"{name}: expected ints, got a bool in {_show(value)}")
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name}: expected ints, got dtype {a.dtype}: {_show(value)}")
+    if a.shape != space.shape:
+        raise ValueError(f"{name}: expected shape {space.shape}, got {a.shape}")
+    # Python ints over the (few) components: a numpy comparison and reduction cost ~5 us per call
+    values, starts, sizes = a.ravel().tolist(), space.start.ravel().tolist(), space.nvec.ravel().tolist()
+    for i, (v, lo, n) in enumerate(zip(values, starts, sizes)):
+        if not lo <= v < lo + n:
+            where = ", ".join(str(int(j)) for j in np.unravel_index(i, a.shape))
+            raise ValueError(f"{name}: expected ints in [{lo}, {lo + n}), got {v} at [{where}] in {_show(a.tolist())}")
+    return a.astype(np.int64, copy=False)
+
+
+def _multi_binary(space: spaces.MultiBinary, value: Any, name: str) -> np.ndarray:
+    """``value`` as an ``int8`` array of exactly the space's shape, every element 0 or 1 (bools allowed)."""
+    a = _array(value, name)
+    if a.dtype.kind not in "biu":
+        raise ValueError(f"{name}: expected 0 / 1 ints, got dtype {a.dtype}: {_show(value)}")
+    if a.shape != space.shape:
+        raise ValueError(f"{name}: expected shape {space.shape}, got {a.shape}")
+    if a.dtype.kind != "b" and not ((a == 0) | (a == 1)).all():
+        raise ValueError(f"{name}: expected 0 / 1 ints, got {_show(a.tolist())}")
+    return a.astype(np.int8)
+
+
+def _box(space: spaces.Box, value: Any, name: str) -> np.ndarray:
+    """``value`` as an array of the space's dtype and exact shape: finite, within the bounds, integral for an
+    integer-typed Box."""
+    a = _array(value, name)
+    if _has_bool(value):
+        raise ValueError(f"{name}: expected numbers, got a bool in {_show(value)}")
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: expected numbers, got dtype {a.dtype}: {_show(value)}")
+    if a.shape != space.shape:
+        raise ValueError(f"{name}: expected shape {space.shape}, got {a.shape}")
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or inf: {_show(a.tolist())}")
+        if space.dtype is not None and space.dtype.kind in "iu" and (a != np.round(a)).any():
+            raise ValueError(f"{name}: expected integers, got fractional values {_show(a.tolist())}")
+    x = a.astype(np.float64)
+    bad = (x < space.low) | (x > space.high)
+    if bad.any():
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        lo, hi = np.broadcast_to(space.low, space.shape)[i], np.broadcast_to(space.high, space.shape)[i]
+        where = f" at [{', '.join(map(str, i))}]" if i else ""
+        raise ValueError(f"{name}: expected values in [{lo}, {hi}], got {a[i]}{where}")
+    return a.astype(space.dtype)
+
+
+def _dict(space: spaces.Dict, value: Any, name: str) -> dict[str, Any]:
+    """``value`` as a dict with exactly the space's keys (the first missing or extra one named), each checked."""
+    keys = list(space.spaces)
+    if not isinstance(value, (dict, Mapping)):  # dict first: an ABC check costs more
+        raise ValueError(f"{name}: expected a mapping with keys {', '.join(keys)}, got {_show(value)}")
+    for key in keys:
+        if key not in value:
+            raise ValueError(f"{name}[{key!r}] is missing (expected keys {', '.join(keys)})")
+    if len(value) != len(keys):
+        extra = next(k for k in value if k not in space.spaces)
+        raise ValueError(f"{name}[{extra!r}]: unexpected key (expected keys {', '.join(keys)})")
+    return {key: check_action(sub, value[key], f"{name}[{key!r}]") for key, sub in space.spaces.items()}

@@ -1,6 +1,6 @@
 """Perceiver IO in pure PyTorch."""
 
-from .attention import MultiHeadAttention
+from .attention import MultiHeadAttention, zero_masked
 from .blocks import MLP, CrossAttentionBlock, SelfAttentionBlock
 from .classifier import IMAGENET_PRESETS, ImageClassifier, ImageClassifierConfig, imagenet_config
 from .convert import convert_checkpoint, load_hf_state_dict
@@ -38,4 +38,5 @@ __all__ = [
     "imagenet_config",
     "linear_positions",
     "load_hf_state_dict",
+    "zero_masked",
 ]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_mask, check_shape
+from ._checks import MAX_CHANNELS, MAX_HEADS, check_int, check_mask, check_number, check_shape
 
 STANDARD, ABSORB_KEYS, ABSORB_QUERIES = "standard", "absorb_keys", "absorb_queries"
 
@@ -16,6 +16,16 @@ def _head_matmul(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     without autograd (``torch.matmul`` folds broadcast batches differently when an input requires grad)."""
     b, h, n, d = x.shape
     return torch.bmm(x.transpose(0, 1).reshape(h, b * n, d), w).view(h, b, n, w.shape[-1]).transpose(0, 1)
+
+
+def zero_masked(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x (B, M, C)`` with the slots where ``mask (B, M)`` is False set to 0, whatever they held (inf, NaN).
+
+    ``torch.where``, not a product (``NaN * 0`` is NaN); its gradient is 0 at the masked slots. Apply it to an
+    input *before* the computation that reads it: a NaN made from a masked slot and removed afterwards leaves
+    NaN gradients behind (``0 * inf`` in the backward pass).
+    """
+    return torch.where(mask[..., None], x, x.new_zeros(()))
 
 
 def _ones_channel(x: torch.Tensor) -> torch.Tensor:
@@ -31,7 +41,10 @@ class MultiHeadAttention(nn.Module):
 
     Channels follow DeepMind's Perceiver: ``qk_channels`` defaults to ``q_channels``, ``v_channels`` to
     ``qk_channels``, ``out_channels`` to ``q_channels``. Logits are scaled by ``1/sqrt(qk_channels/heads)``.
-    A query row whose keys are all masked returns zeros (never NaN).
+    A query row whose keys are all masked returns zeros (never NaN). Masked key/value slots are zeroed before
+    anything reads them (:func:`zero_masked`): what they hold (1e30, inf, NaN) changes neither the output nor
+    the gradients; with a mask, self-attention's masked query rows are computed from zeros too (their output
+    is that of a zero token). For finite masked values this is the same function: their weights are exactly 0.
 
     ``self_attention=True`` shares one LayerNorm between the query and key/value side (``x_kv`` is
     then ignored and ``x_q`` attends to itself), as in DeepMind's self-attention module.
@@ -57,6 +70,12 @@ class MultiHeadAttention(nn.Module):
         layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
+        for label, width in (("q_channels", q_channels), ("kv_channels", kv_channels)):
+            check_int(label, width, 1, MAX_CHANNELS)
+        for label, opt in (("qk_channels", qk_channels), ("v_channels", v_channels), ("out_channels", out_channels)):
+            check_int(label, opt, 1, MAX_CHANNELS, optional=True)
+        check_int("num_heads", num_heads, 1, MAX_HEADS)
+        check_number("dropout", dropout, low=0.0, high=1.0, high_open=True)
         qk_channels = qk_channels or q_channels
         v_channels = v_channels or qk_channels
         out_channels = out_channels or q_channels
@@ -108,16 +127,26 @@ class MultiHeadAttention(nn.Module):
         self, x_q: torch.Tensor, x_kv: torch.Tensor | None = None, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         check_shape("x_q", x_q, ("B", "O", self.q_channels))
+        if self.self_attention:
+            x_kv = x_q
+        elif x_kv is None:
+            raise ValueError("x_kv: required for cross-attention, got None")
+        else:
+            check_shape("x_kv", x_kv, (x_q.shape[0], "M", self.kv_channels))
+        check_mask("mask", mask, x_kv, "x_kv")
+        if mask is not None:
+            # A masked slot may hold anything (1e30, inf, NaN): its weight is exactly 0, but 0 * inf is NaN, and
+            # its LayerNorm / projections are computed with the rest. Zeroed before anything reads it, it cannot
+            # reach the output nor the gradients (``where`` passes a zero gradient to the masked slots).
+            x_kv = zero_masked(x_kv, mask)
+            if self.self_attention:
+                x_q = x_kv
         q_in = self.q_norm(x_q)
         if self.self_attention:
-            kv_in, x_kv = q_in, x_q
+            kv_in = q_in
         else:
-            if x_kv is None:
-                raise ValueError("x_kv: required for cross-attention, got None")
-            check_shape("x_kv", x_kv, (x_q.shape[0], "M", self.kv_channels))
             assert self.kv_norm is not None  # built for cross-attention (self_attention=False)
             kv_in = self.kv_norm(x_kv)
-        check_mask("mask", mask, x_kv, "x_kv")
 
         attn_mask = empty_rows = None
         if mask is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .attention import MultiHeadAttention
+from ._checks import MAX_CHANNELS, MAX_WIDENING, SHAPES_FOR_ATTN, check_choice, check_int, check_mask, check_shape
+from .attention import MultiHeadAttention, zero_masked
 
 
 class MLP(nn.Module):
@@ -13,6 +14,8 @@ class MLP(nn.Module):
 
     def __init__(self, channels: int, widening_factor: int = 1, dropout: float = 0.0) -> None:
         super().__init__()
+        check_int("channels", channels, 1, MAX_CHANNELS)
+        check_int("widening_factor", widening_factor, 1, MAX_WIDENING)
         self.norm = nn.LayerNorm(channels)
         self.fc1 = nn.Linear(channels, widening_factor * channels)
         self.act = nn.GELU()
@@ -45,8 +48,7 @@ class CrossAttentionBlock(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if shape_for_attn not in ("kv", "q"):
-            raise ValueError(f"shape_for_attn: expected 'kv' or 'q', got {shape_for_attn!r}")
+        check_choice("shape_for_attn", shape_for_attn, SHAPES_FOR_ATTN)
         if qk_channels is None:
             qk_channels = kv_channels if shape_for_attn == "kv" else q_channels
         self.attention = MultiHeadAttention(
@@ -69,7 +71,12 @@ class CrossAttentionBlock(nn.Module):
 
 
 class SelfAttentionBlock(nn.Module):
-    """``(B, N, C) -> (B, N, C)``: ``x = x + attn(LN(x)); x = x + MLP(LN(x))``."""
+    """``(B, N, C) -> (B, N, C)``: ``x = x + attn(LN(x)); x = x + MLP(LN(x))``.
+
+    With a boolean ``mask (B, N)`` (True = a real token), the masked rows of ``x`` are zeroed first
+    (:func:`~perceiver_rl.attention.zero_masked`): the rows of the real tokens never depend on what the masked
+    rows hold, and the masked rows of the output are finite (those of a zero token), whatever came in.
+    """
 
     def __init__(
         self,
@@ -95,5 +102,9 @@ class SelfAttentionBlock(nn.Module):
         self.mlp = MLP(channels, widening_factor, dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None:
+            check_shape("x", x, ("B", "N", self.attention.q_channels))
+            check_mask("mask", mask, x, "x")
+            x = zero_masked(x, mask)
         x = x + self.attention(x, mask=mask)
         return x + self.mlp(x)

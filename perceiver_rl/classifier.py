@@ -11,6 +11,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._checks import (
+    MAX_CHANNELS,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LENGTH,
+    MAX_OUTPUTS,
+    MAX_WIDENING,
+    SHAPES_FOR_ATTN,
+    bounded,
+    check_choice,
+    check_config,
+    check_number,
+)
 from .decoder import DecoderConfig, PerceiverDecoder
 from .encoder import EncoderConfig, PerceiverEncoder
 from .preprocessors import (
@@ -32,20 +45,28 @@ class ImageClassifierConfig:
         LearnedPositionPreprocessorConfig | FourierPixelsPreprocessorConfig | ConvPreprocessorConfig | None
     ) = None
     """The preprocessor's own config (``None`` = its defaults, i.e. 224x224 RGB ImageNet)."""
-    num_classes: int = 1000
-    num_latents: int = 512
-    """Latent array length N."""
-    num_latent_channels: int = 1024
-    """Latent width D (also the width of the single decoder query)."""
-    num_blocks: int = 8
-    """Repeats of the self-attention stack (weights shared)."""
-    num_self_attends_per_block: int = 6
-    num_cross_attention_heads: int = 1
-    num_self_attention_heads: int = 8
-    cross_attention_widening_factor: int = 1
-    self_attention_widening_factor: int = 1
-    qk_channels: int | None = None
-    v_channels: int | None = None
+    num_classes: int = bounded(1, MAX_OUTPUTS, 1000)
+    """In [1, 1,048,576]."""
+    num_latents: int = bounded(1, MAX_LENGTH, 512)
+    """Latent array length N; in [1, 65,536]."""
+    num_latent_channels: int = bounded(1, MAX_CHANNELS, 1024)
+    """Latent width D (also the width of the single decoder query); in [1, 65,536]."""
+    num_blocks: int = bounded(0, MAX_LAYERS, 8)
+    """Repeats of the self-attention stack (weights shared); in [0, 1,024]."""
+    num_self_attends_per_block: int = bounded(0, MAX_LAYERS, 6)
+    """In [0, 1,024]."""
+    num_cross_attention_heads: int = bounded(1, MAX_HEADS, 1)
+    """In [1, 1,024]."""
+    num_self_attention_heads: int = bounded(1, MAX_HEADS, 8)
+    """In [1, 1,024]."""
+    cross_attention_widening_factor: int = bounded(1, MAX_WIDENING, 1)
+    """In [1, 256]."""
+    self_attention_widening_factor: int = bounded(1, MAX_WIDENING, 1)
+    """In [1, 256]."""
+    qk_channels: int | None = bounded(1, MAX_CHANNELS, None, optional=True)
+    """None or in [1, 65,536]."""
+    v_channels: int | None = bounded(1, MAX_CHANNELS, None, optional=True)
+    """None or in [1, 65,536]."""
     use_query_residual: bool = True
     """Query residual in the encoder's cross-attention (HF's ``use_query_residual``)."""
     cross_attention_shape_for_attn: str = "kv"
@@ -56,6 +77,19 @@ class ImageClassifierConfig:
     """Query residual in the decoder cross-attention. DeepMind: on for 'fourier'/'conv', off for 'learned'
     (HF transformers turns it on for all three; set True to reproduce HF's learned model)."""
     dropout: float = 0.0
+    """In [0, 1)."""
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Every field in its range (ValueError naming the field), before anything is allocated; again in
+        ``ImageClassifier`` (a field set after construction)."""
+        check_config(self)
+        check_choice("cross_attention_shape_for_attn", self.cross_attention_shape_for_attn, SHAPES_FOR_ATTN)
+        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        if self.preprocessor_config is not None:
+            check_config(self.preprocessor_config)
 
 
 def _imagenet(
@@ -91,6 +125,7 @@ class ImageClassifier(nn.Module):
     def __init__(self, config: ImageClassifierConfig | None = None) -> None:
         super().__init__()
         c = self.config = config or ImageClassifierConfig()
+        c.check()
         self.preprocessor = build_image_preprocessor(c.preprocessor, c.preprocessor_config)
         self.encoder = PerceiverEncoder(EncoderConfig.from_task(c, self.preprocessor.num_channels))
         self.queries = TrainableQueries(1, c.num_latent_channels)

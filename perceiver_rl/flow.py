@@ -13,7 +13,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_shape
+from ._checks import (
+    MAX_BANDS,
+    MAX_CHANNELS,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LENGTH,
+    MAX_SIDE,
+    MAX_WIDENING,
+    SHAPES_FOR_ATTN,
+    bounded,
+    check_choice,
+    check_config,
+    check_number,
+    check_positive,
+    check_shape,
+)
 from .decoder import DecoderConfig, PerceiverDecoder
 from .encoder import EncoderConfig, PerceiverEncoder
 from .position import FourierPositionEncoding
@@ -49,24 +64,37 @@ def end_point_error(flow: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 class OpticalFlowConfig:
     """Optical-flow Perceiver IO; defaults are the paper's Sintel/KITTI model (41.06M parameters)."""
 
-    image_size: tuple[int, int] = (368, 496)
-    """Frame ``(H, W)``; one query per pixel."""
-    in_channels: int = 3
-    patch_channels: int = 64
-    """Width of the Linear applied to the ``2*9*in_channels`` patch values (DeepMind's ``conv_after_patching``)."""
-    num_bands: int = 64
-    max_resolution: tuple[int, int] | None = None
-    """Nyquist resolution of the Fourier frequencies; ``None`` = ``image_size``."""
-    num_latents: int = 2048
-    num_latent_channels: int = 512
-    num_blocks: int = 1
-    num_self_attends_per_block: int = 24
-    num_cross_attention_heads: int = 1
-    num_self_attention_heads: int = 16
-    cross_attention_widening_factor: int = 1
-    self_attention_widening_factor: int = 1
-    qk_channels: int | None = None
-    v_channels: int | None = None
+    image_size: tuple[int, int] = bounded(1, MAX_SIDE, (368, 496), length=2)
+    """Frame ``(H, W)``, each in [1, 65,536]; one query per pixel."""
+    in_channels: int = bounded(1, MAX_CHANNELS, 3)
+    """In [1, 65,536]."""
+    patch_channels: int = bounded(1, MAX_CHANNELS, 64)
+    """Width of the Linear applied to the ``2*9*in_channels`` patch values (DeepMind's ``conv_after_patching``);
+    in [1, 65,536]."""
+    num_bands: int = bounded(1, MAX_BANDS, 64)
+    """Fourier frequency bands per dimension; in [1, 1,024]."""
+    max_resolution: tuple[int, int] | None = bounded(1, MAX_SIDE, None, optional=True, length=2)
+    """Nyquist resolution of the Fourier frequencies, each in [1, 65,536]; ``None`` = ``image_size``."""
+    num_latents: int = bounded(1, MAX_LENGTH, 2048)
+    """In [1, 65,536]."""
+    num_latent_channels: int = bounded(1, MAX_CHANNELS, 512)
+    """In [1, 65,536]."""
+    num_blocks: int = bounded(0, MAX_LAYERS, 1)
+    """In [0, 1,024]."""
+    num_self_attends_per_block: int = bounded(0, MAX_LAYERS, 24)
+    """In [0, 1,024]."""
+    num_cross_attention_heads: int = bounded(1, MAX_HEADS, 1)
+    """In [1, 1,024]."""
+    num_self_attention_heads: int = bounded(1, MAX_HEADS, 16)
+    """In [1, 1,024]."""
+    cross_attention_widening_factor: int = bounded(1, MAX_WIDENING, 1)
+    """In [1, 256]."""
+    self_attention_widening_factor: int = bounded(1, MAX_WIDENING, 1)
+    """In [1, 256]."""
+    qk_channels: int | None = bounded(1, MAX_CHANNELS, None, optional=True)
+    """None or in [1, 65,536]."""
+    v_channels: int | None = bounded(1, MAX_CHANNELS, None, optional=True)
+    """None or in [1, 65,536]."""
     use_query_residual: bool = True
     """Query residual in the encoder's cross-attention (HF's ``use_query_residual``)."""
     cross_attention_shape_for_attn: str = "kv"
@@ -75,8 +103,20 @@ class OpticalFlowConfig:
     ``cross_attention_shape_for_attention``)."""
     decoder_query_residual: bool = False
     rescale_factor: float = 100.0
-    """The decoder output is divided by this (DeepMind: 100)."""
+    """The decoder output is divided by this (DeepMind: 100); finite, > 0."""
     dropout: float = 0.0
+    """In [0, 1)."""
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Every field in its range (ValueError naming the field), before anything is allocated; again in
+        ``OpticalFlow`` (a field set after construction)."""
+        check_config(self)
+        check_choice("cross_attention_shape_for_attn", self.cross_attention_shape_for_attn, SHAPES_FOR_ATTN)
+        check_positive("rescale_factor", self.rescale_factor)
+        check_number("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
 
 
 class FlowPatchPreprocessor(nn.Module):
@@ -108,6 +148,7 @@ class OpticalFlow(nn.Module):
     def __init__(self, config: OpticalFlowConfig | None = None) -> None:
         super().__init__()
         c = self.config = config or OpticalFlowConfig()
+        c.check()
         self.preprocessor = FlowPatchPreprocessor(c)
         width = self.preprocessor.num_channels
         self.encoder = PerceiverEncoder(EncoderConfig.from_task(c, width))

@@ -18,6 +18,11 @@ class PerceiverIO(nn.Module):
     - ``encoder -> latents (B, N, D)``;
     - queries: the caller's ``(B, O, Cq)`` tensor, else ``output_queries(B)`` (e.g. ``TrainableQueries``);
     - ``decoder -> (B, O, K)``; ``output_adapter`` maps that to the task's output (default: identity).
+
+    ``mask (B, M)`` (True = valid) marks the adapted tokens ``(B, M, C)``. Masked slots never influence the
+    output, whatever they hold (inf, NaN): the encoder's cross-attention zeroes them. Where ``inputs`` are
+    ``(B, M, ...)`` like the mask, their masked slots are zeroed before the input adapter as well, so that an
+    adapter with parameters gets finite gradients from them too.
     """
 
     def __init__(
@@ -39,6 +44,8 @@ class PerceiverIO(nn.Module):
     def forward(
         self, inputs: torch.Tensor, mask: torch.Tensor | None = None, queries: torch.Tensor | None = None
     ) -> torch.Tensor:
+        if mask is not None and mask.dtype == torch.bool and tuple(inputs.shape[:2]) == tuple(mask.shape):
+            inputs = torch.where(mask.view(*mask.shape, *(1,) * (inputs.dim() - 2)), inputs, inputs.new_zeros(()))
         x = self.input_adapter(inputs)
         latents = self.encoder(x, mask)
         if queries is None:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_shape
+from ._checks import MAX_BANDS, MAX_CHANNELS, MAX_SIDE, bounded, check_config, check_shape
 from .position import FourierPositionEncoding, LearnedPositionEncoding
 
 
@@ -35,15 +35,20 @@ def images_to_tokens(images: torch.Tensor) -> torch.Tensor:
 class LearnedPositionPreprocessorConfig:
     """'learned' variant: 1x1 conv of the pixels, concatenated with a learned, projected position array."""
 
-    image_size: tuple[int, int] = (224, 224)
-    """Input ``(H, W)``; the learned position array has ``H*W`` rows."""
-    in_channels: int = 3
-    conv_channels: int = 256
-    """Output width of the 1x1 convolution."""
-    position_channels: int = 256
-    """Width of the learned position array."""
-    projected_position_channels: int = 256
-    """Width of the Linear projection applied to the position array (DeepMind's ``project_pos_dim``)."""
+    image_size: tuple[int, int] = bounded(1, MAX_SIDE, (224, 224), length=2)
+    """Input ``(H, W)``, each in [1, 65,536]; the learned position array has ``H*W`` rows."""
+    in_channels: int = bounded(1, MAX_CHANNELS, 3)
+    """In [1, 65,536]."""
+    conv_channels: int = bounded(1, MAX_CHANNELS, 256)
+    """Output width of the 1x1 convolution; in [1, 65,536]."""
+    position_channels: int = bounded(1, MAX_CHANNELS, 256)
+    """Width of the learned position array; in [1, 65,536]."""
+    projected_position_channels: int = bounded(1, MAX_CHANNELS, 256)
+    """Width of the Linear projection applied to the position array (DeepMind's ``project_pos_dim``); in
+    [1, 65,536]."""
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 class LearnedPositionPreprocessor(nn.Module):
@@ -53,6 +58,7 @@ class LearnedPositionPreprocessor(nn.Module):
 
     def __init__(self, config: LearnedPositionPreprocessorConfig) -> None:
         super().__init__()
+        check_config(config)  # again: a field set after construction
         c = self.config = config
         self.conv = nn.Conv2d(c.in_channels, c.conv_channels, kernel_size=1)
         self.position = LearnedPositionEncoding(c.image_size[0] * c.image_size[1], c.position_channels)
@@ -72,11 +78,17 @@ class LearnedPositionPreprocessor(nn.Module):
 class FourierPixelsPreprocessorConfig:
     """'fourier' variant: raw pixels concatenated with 2-D Fourier position features."""
 
-    image_size: tuple[int, int] = (224, 224)
-    in_channels: int = 3
-    num_bands: int = 64
-    max_resolution: tuple[int, int] | None = None
-    """Nyquist resolution of the Fourier frequencies; ``None`` = ``image_size``."""
+    image_size: tuple[int, int] = bounded(1, MAX_SIDE, (224, 224), length=2)
+    """Input ``(H, W)``, each in [1, 65,536]."""
+    in_channels: int = bounded(1, MAX_CHANNELS, 3)
+    """In [1, 65,536]."""
+    num_bands: int = bounded(1, MAX_BANDS, 64)
+    """Fourier frequency bands per dimension; in [1, 1,024]."""
+    max_resolution: tuple[int, int] | None = bounded(1, MAX_SIDE, None, optional=True, length=2)
+    """Nyquist resolution of the Fourier frequencies, each in [1, 65,536]; ``None`` = ``image_size``."""
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 class FourierPixelsPreprocessor(nn.Module):
@@ -86,6 +98,7 @@ class FourierPixelsPreprocessor(nn.Module):
 
     def __init__(self, config: FourierPixelsPreprocessorConfig) -> None:
         super().__init__()
+        check_config(config)  # again: a field set after construction
         c = self.config = config
         self.position = FourierPositionEncoding(c.image_size, c.num_bands, max_resolution=c.max_resolution)
 
@@ -103,16 +116,23 @@ class FourierPixelsPreprocessor(nn.Module):
 class ConvPreprocessorConfig:
     """'conv' variant: 7x7/2 conv (no bias) + BatchNorm + ReLU + 3x3/2 max-pool, then 2-D Fourier features."""
 
-    image_size: tuple[int, int] = (224, 224)
-    in_channels: int = 3
-    conv_channels: int = 64
-    num_bands: int = 64
-    max_resolution: tuple[int, int] | None = None
-    """Nyquist resolution of the Fourier frequencies; ``None`` = the pooled grid size."""
+    image_size: tuple[int, int] = bounded(1, MAX_SIDE, (224, 224), length=2)
+    """Input ``(H, W)``, each in [1, 65,536]."""
+    in_channels: int = bounded(1, MAX_CHANNELS, 3)
+    """In [1, 65,536]."""
+    conv_channels: int = bounded(1, MAX_CHANNELS, 64)
+    """In [1, 65,536]."""
+    num_bands: int = bounded(1, MAX_BANDS, 64)
+    """Fourier frequency bands per dimension; in [1, 1,024]."""
+    max_resolution: tuple[int, int] | None = bounded(1, MAX_SIDE, None, optional=True, length=2)
+    """Nyquist resolution of the Fourier frequencies, each in [1, 65,536]; ``None`` = the pooled grid size."""
     use_batchnorm: bool = True
     tf_same_padding: bool = True
     """True (DeepMind): TF 'SAME' padding for conv (2, 3) and max-pool (0, 1): 224 -> 112 -> 56x56 tokens.
     False (HF transformers): conv padded (3, 3), max-pool unpadded: 224 -> 112 -> 55x55 tokens."""
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 class ConvPreprocessor(nn.Module):
@@ -123,6 +143,7 @@ class ConvPreprocessor(nn.Module):
 
     def __init__(self, config: ConvPreprocessorConfig) -> None:
         super().__init__()
+        check_config(config)  # again: a field set after construction
         c = self.config = config
         self.conv = nn.Conv2d(c.in_channels, c.conv_channels, self.kernel, stride=self.stride, bias=False)
         self.batchnorm = nn.BatchNorm2d(c.conv_channels) if c.use_batchnorm else nn.Identity()

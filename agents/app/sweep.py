@@ -6,7 +6,9 @@ when a trial is planned): ``perceiver-rl --help`` reads :data:`METRICS`.
 ``--grid training.lr=1e-4,3e-4`` gives a key and its values; each value is read exactly as ``--set key=value``
 reads it (a YAML scalar, or a flow list such as ``[8,16]``: commas inside brackets or quotes do not split). Every
 value, and then every trial, is checked as a config before anything is written: a bad key or value is one
-``ConfigError`` naming ``--grid`` and the key.
+``ConfigError`` naming ``--grid`` and the key. So is a grid whose trials would be the same experiment
+(:func:`effective_experiment`, :func:`check_distinct`): a key the experiment does not read, two values that read as
+the same value (``1e-3,0.001``), or any two trials that differ only in keys their experiment does not read.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..experiment.algorithms import ALGORITHM_SECTIONS
 from ..nets.config_values import ConfigError
 
 if TYPE_CHECKING:
@@ -107,7 +110,8 @@ def grid_error(e: ConfigError, overrides: Sequence[tuple[str, str]]) -> ConfigEr
 def plan_trials(base: ExperimentConfig, grid: dict[str, list[str]], samples: int = 1) -> list[Trial]:
     """The trials of ``grid`` over ``base`` (cartesian product, in ``--grid`` order), each repeated for ``samples``
     seeds ``base.seed, base.seed + 1, ...`` (an extra ``seed`` key when ``samples > 1``). Every trial's config must
-    build (types, ranges, cross-checks); ``ConfigError`` (:func:`grid_error`) for the first that does not."""
+    build (types, ranges, cross-checks); ``ConfigError`` (:func:`grid_error`) for the first that does not. No two
+    trials may be the same experiment (:func:`check_distinct`)."""
     if samples > 1:
         if "seed" in grid:
             raise ConfigError("--samples: not with --grid seed=... (the samples are seeds seed, seed + 1, ...)")
@@ -119,7 +123,163 @@ def plan_trials(base: ExperimentConfig, grid: dict[str, list[str]], samples: int
             trials.append(Trial(index, tuple(combo), _config(data, combo)))
         except ConfigError as e:
             raise grid_error(e, combo) from None
+    check_distinct(trials, grid)
     return trials
+
+
+MODULE_SECTIONS = {"alphastar": "policy", "default": "default"}
+"""``model.module`` -> the ``model:`` section it reads (``agents.rllib.build.MODULES[module][2]``, which imports
+RLlib: a test checks they agree). A module not listed here (a plugin's) keeps every ``model:`` section."""
+OVERLAPPED_ALGORITHMS = ("PPO",)
+"""Algorithms that read ``env_runners.overlap`` (``agents.rllib.build.OVERLAPPED``; a test checks they agree)."""
+
+
+def unread_keys(cfg: ExperimentConfig) -> dict[str, str]:
+    """The keys (dotted; a section stands for all its keys) that a ``tune`` trial of ``cfg`` does not read, or whose
+    value cannot change its training, each with the reason (see :func:`effective_experiment`)."""
+    unread = {
+        "runs_dir": "the key does not change the experiment: every trial's run directory is in the sweep "
+        "directory, under the config's own runs_dir",
+        "name": "the key does not change the experiment: every trial is named after its index and grid values",
+        "evaluation_episodes": "the key does not change the experiment: train never reads it",
+        "pretrain": "the key does not change the experiment: tune trials are train runs, which never read pretrain.*",
+    }
+    for algorithm, section in ALGORITHM_SECTIONS.items():
+        if algorithm != cfg.algorithm:
+            unread[section] = f"algorithm is {cfg.algorithm}; {section}.* is not read"
+    if cfg.algorithm not in OVERLAPPED_ALGORITHMS:
+        unread["env_runners.overlap"] = f"algorithm is {cfg.algorithm}; env_runners.overlap is read by PPO only"
+    module = cfg.model.module
+    if module in MODULE_SECTIONS:
+        for other in sorted(set(MODULE_SECTIONS.values()) - {MODULE_SECTIONS[module]}):
+            unread[f"model.{other}"] = f"model.module is {module}; model.{other}.* is not read"
+        if module == "default":
+            unread["model.max_seq_len"] = "model.module is default; model.max_seq_len is not read"
+        elif module == "alphastar" and not cfg.model.policy.lstm:
+            unread["model.max_seq_len"] = "model.policy.lstm is off; model.max_seq_len is not read"
+    f = cfg.faults
+    if f.crash_at_step is None and f.crash_prob == 0:
+        unread["faults"] = "faults.crash_at_step is null and faults.crash_prob 0; faults.* is not read"
+    return unread
+
+
+def effective_experiment(cfg: ExperimentConfig) -> dict:
+    """What a ``tune`` trial of ``cfg`` (a ``train`` run) actually trains: ``dataclasses.asdict(cfg)`` (the
+    resolved, type-checked config, so ``1e-3`` and ``0.001`` are one float) without the keys that cannot change
+    its outcome. Two trials with equal effective experiments are the same experiment. Dropped (:func:`unread_keys`):
+
+    - ``runs_dir``, ``name``: where the run directory goes and what it is called; a trial's run directory is
+      ``<sweep directory>/<index>-<grid values>-<timestamp>`` whatever they say (``agents.app.tune._trial_dirs``).
+    - ``evaluation_episodes``: no code of ``train`` reads it.
+    - ``pretrain``: read by ``perceiver-rl pretrain`` only.
+    - the sections of the other algorithms (``appo`` when ``algorithm`` is PPO): ``algorithm_config`` passes
+      ``training`` and ``cfg.algorithm_section()`` only.
+    - ``env_runners.overlap`` unless the algorithm is PPO: ``agents.rllib.build.OVERLAPPED`` has PPO alone (APPO
+      overlaps as it is, with or without the key).
+    - the ``model:`` sections of the other modules (``model.default`` when ``model.module`` is alphastar,
+      ``model.policy`` when it is default): ``module_spec`` hands the module its own section only.
+    - ``model.max_seq_len`` with the default module (not in its ``model_config``) or with alphastar without
+      ``policy.lstm`` (RLlib reads it for stateful modules only; the module is stateful with an LSTM core only).
+    - ``faults`` when no fault is injected (``crash_at_step`` null and ``crash_prob`` 0): the env is then not
+      wrapped, so ``kill_process`` and ``seed`` are not read.
+
+    Everything else is read by ``train`` (``checkpoint_every`` and ``torch_threads`` change its timing, which
+    ``stop.time_s`` and ``--metric env_steps_per_s`` see; ``seed`` is how ``--samples`` repeats a trial)."""
+    data = dataclasses.asdict(cfg)
+    for key in unread_keys(cfg):
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node.pop(last)
+    return data
+
+
+def _canonical(value: object) -> object:
+    """A hashable form of a plain value that tells types apart (an ``env_config`` entry ``1`` is not ``1.0`` nor
+    ``true``); equal floats are equal (``0.001 == 1e-3``)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _canonical(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(_canonical(v) for v in value))
+    return (type(value).__name__, value)
+
+
+_MISSING = object()
+
+
+def _value_at(cfg: ExperimentConfig, key: str) -> object:
+    """The value of dotted ``key`` in ``cfg`` (attributes, then mapping items such as ``env_config``'s)."""
+    node: object = cfg
+    for part in key.split("."):
+        if isinstance(node, dict):
+            node = node.get(part, _MISSING)
+        else:
+            node = getattr(node, part, _MISSING)
+        if node is _MISSING:
+            break
+    return node
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else text[:80] + " ..."
+
+
+def _groups(trials: list[Trial], key: str) -> dict[tuple, list[Trial]]:
+    """``trials`` grouped by their overrides of every key but ``key`` (a group: one trial per value of ``key``)."""
+    groups: dict[tuple, list[Trial]] = {}
+    for t in trials:
+        groups.setdefault(tuple(kv for kv in t.overrides if kv[0] != key), []).append(t)
+    return groups
+
+
+def _reason(cfg: ExperimentConfig, keys: Iterable[str]) -> str:
+    """Why ``keys`` are not read by ``cfg``'s experiment (:func:`unread_keys`), or a plain statement."""
+    unread = unread_keys(cfg)
+    reasons = []
+    for key in keys:
+        for prefix, why in unread.items():
+            if (key == prefix or key.startswith(prefix + ".")) and why not in reasons:
+                reasons.append(why)
+    return "; ".join(reasons) or "the key does not change the experiment"
+
+
+def check_distinct(trials: list[Trial], grid: dict[str, list[str]]) -> None:
+    """``ConfigError`` unless every trial is a different experiment (:func:`effective_experiment`): per ``--grid``
+    key, first two of its values that read as the same value (``--grid training.lr: values 1e-3 and 0.001 are the
+    same (0.001)``), then a key no trial's experiment reads (``--grid runs_dir: trials would be identical (...)``),
+    then any two trials with the same experiment, naming the keys in which they differ. Trials that differ in
+    ``seed`` (``--samples``) are different experiments."""
+    keys = [k for k in grid if len(grid[k]) > 1]
+    for key in keys:
+        first = next(iter(_groups(trials, key).values()))  # the other keys at their first values
+        seen: dict[object, str] = {}
+        for t in first:
+            raw, value = dict(t.overrides)[key], _value_at(t.config, key)
+            if value is _MISSING:
+                break
+            same = seen.setdefault(_canonical(value), raw)
+            if same != raw:
+                raise ConfigError(f"--grid {key}: values {same} and {raw} are the same ({_shown(value)})")
+    effective = {t.index: _canonical(effective_experiment(t.config)) for t in trials}
+    for key in keys:
+        groups = _groups(trials, key).values()
+        if all(len({effective[t.index] for t in group}) == 1 for group in groups):
+            raise ConfigError(f"--grid {key}: trials would be identical ({_reason(trials[0].config, [key])})")
+    seen_trials: dict[object, Trial] = {}
+    for t in trials:
+        other = seen_trials.setdefault(effective[t.index], t)
+        if other is not t:
+            differ = [k for (k, v), (_, w) in zip(other.overrides, t.overrides) if v != w]
+            shared = [f"{k}={v}" for k, v in t.overrides if k not in differ and k in keys]
+            a, b = (", ".join(f"{k}={v}" for k, v in trial.overrides if k in differ) for trial in (other, t))
+            where = f" where {', '.join(shared)}" if shared else ""
+            raise ConfigError(
+                f"--grid {', '.join(differ)}: trials {a} and {b} would be identical{where} ({_reason(t.config, differ)})"
+            )
 
 
 def _number(value) -> float:

@@ -11,8 +11,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from ..experiment.checkpoint import CheckpointError, Counters, load_checkpoint, resolve_checkpoint, save_checkpoint
-from ..experiment.config import ExperimentConfig, first_line
+from ..experiment.checkpoint import (
+    CheckpointError,
+    Counters,
+    check_regular_file,
+    clean_interrupted_saves,
+    fitting_state,
+    load_checkpoint,
+    resolve_checkpoint,
+    save_checkpoint,
+)
+from ..experiment.config import ExperimentConfig, StopConfig, first_line
+from ..experiment.run_lock import lock_run_dir, unlock_run_dir
 from .tensorboard import ScalarLogger
 
 
@@ -40,6 +50,33 @@ def _fmt_eta(seconds: float) -> str:
         return "--:--:--"
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def stop_reason(stop: StopConfig, counters: Counters, mean_return: float, elapsed: float) -> str | None:
+    """Which stop criterion ``counters`` (and this sitting's ``elapsed`` seconds, the last ``mean_return``) meet;
+    None while training goes on."""
+    if stop.time_s is not None and elapsed >= stop.time_s:
+        return f"time >= {stop.time_s:g} s"
+    if stop.env_steps is not None and counters.env_steps >= stop.env_steps:
+        return f"env_steps >= {stop.env_steps:,}"
+    if stop.iterations is not None and counters.iteration >= stop.iterations:
+        return f"iterations >= {stop.iterations}"
+    if stop.mean_return is not None and mean_return >= stop.mean_return:
+        return f"mean return >= {stop.mean_return}"
+    return None
+
+
+def last_mean_return(run_dir: Path, iteration: int) -> float:
+    """``episode_return_mean`` of the progress row of ``iteration`` (NaN when there is none)."""
+    path = run_dir / "progress.jsonl"
+    if not path.exists():
+        return math.nan
+    check_regular_file(path)
+    for line in reversed(path.read_text(errors="replace").splitlines()):
+        if _iteration(line) == iteration:
+            value = json.loads(line).get("episode_return_mean", math.nan)
+            return float(value) if isinstance(value, (int, float)) else math.nan
+    return math.nan
 
 
 def checked_checkpoint(cfg: ExperimentConfig, path: str | Path, option: str, *, resume: bool = False) -> Path:
@@ -103,6 +140,10 @@ class Trainer:
         from ..rllib.build import algorithm_config
 
         self.cfg, self.run_dir, self.out = cfg, run_dir, out or sys.stdout
+        lock_run_dir(run_dir)  # one writer per run directory (released by close() or when the process ends)
+        if resume:
+            for left in clean_interrupted_saves(run_dir):
+                print(f"removed {left} (a save that was interrupted)", file=out)
         torch.set_num_threads(cfg.torch_threads)
         self.algo = algorithm_config(cfg).build_algo()
         self.counters = Counters()
@@ -113,6 +154,7 @@ class Trainer:
             self.set_weights(module_state, optim_state)
             resume_step = self.counters.env_steps
             self._truncate_progress(self.counters.iteration)
+            record_resume(run_dir, cfg, self.counters)
             print(
                 f"resumed {ckpt} (iteration {self.counters.iteration}, env steps {self.counters.env_steps:,})", file=out
             )
@@ -126,7 +168,8 @@ class Trainer:
         path = self.run_dir / "progress.jsonl"
         if not path.exists():
             return
-        kept = [line for line in path.read_text().splitlines() if _iteration(line) <= iteration]
+        check_regular_file(path)
+        kept = [line for line in path.read_text(errors="replace").splitlines() if _iteration(line) <= iteration]
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(line + "\n" for line in kept))
         os.replace(tmp, path)
@@ -164,14 +207,17 @@ class Trainer:
         from ray.rllib.core import DEFAULT_MODULE_ID
 
         def load(learner) -> None:
-            learner.module[DEFAULT_MODULE_ID].load_state_dict(module_state)
+            module = learner.module[DEFAULT_MODULE_ID]
+            # checked as checked_checkpoint did, and converted to the module's dtypes before loading
+            module.load_state_dict(fitting_state(module, module_state, f"--resume {self.run_dir}", targets=True))
             for name, state in optim_state.items():
                 try:
                     # get_optimizer takes the full registration name that _optimizer_states writes
                     learner.get_optimizer(DEFAULT_MODULE_ID, name).load_state_dict(state)
                 except (KeyError, ValueError, RuntimeError, TypeError) as e:
                     raise CheckpointError(
-                        f"optimizer.pt: state {name!r} does not fit the learner's optimizers ({first_line(e)})"
+                        f"--resume {self.run_dir}: optimizer.pt: state {name!r} does not fit the learner's optimizers "
+                        f"({first_line(e)})"
                     ) from None
 
         self._on_learner(load)
@@ -211,18 +257,6 @@ class Trainer:
         return save_checkpoint(self.run_dir, self.counters, module_state, optim_state)
 
     # -- loop ----------------------------------------------------------------------------------------
-    def _done(self, mean_return: float, elapsed: float) -> str | None:
-        s, c = self.cfg.stop, self.counters
-        if s.time_s is not None and elapsed >= s.time_s:
-            return f"time >= {s.time_s:g} s"
-        if s.env_steps is not None and c.env_steps >= s.env_steps:
-            return f"env_steps >= {s.env_steps:,}"
-        if s.iterations is not None and c.iteration >= s.iterations:
-            return f"iterations >= {s.iterations}"
-        if s.mean_return is not None and mean_return >= s.mean_return:
-            return f"mean return >= {s.mean_return}"
-        return None
-
     def train(self, on_iteration: Callable[[dict], None] | None = None) -> dict:
         """Iterate until a stop criterion; returns the last iteration's summary. ``on_iteration(summary)`` is
         called after each iteration's progress row is written (``perceiver-rl tune`` reports it to Ray Tune)."""
@@ -279,7 +313,7 @@ class Trainer:
                 progress.flush()
                 if on_iteration is not None:
                     on_iteration(summary)
-                reason = self._done(mean_return, time.time() - start)
+                reason = stop_reason(self.cfg.stop, c, mean_return, time.time() - start)
                 if reason or c.iteration % self.cfg.checkpoint_every == 0:
                     ckpt = self.checkpoint()
                 if reason:
@@ -288,5 +322,43 @@ class Trainer:
                     return summary
 
     def close(self) -> None:
-        self.tb.close()
-        self.algo.stop()
+        try:
+            self.tb.close()
+            self.algo.stop()
+        finally:
+            unlock_run_dir(self.run_dir)
+
+
+def record_resume(run_dir: Path, cfg: ExperimentConfig, counters: Counters) -> None:
+    """Make ``run_dir`` describe what is run from here on: ``config.yaml`` becomes ``cfg`` (replaced atomically) and
+    ``resumes.jsonl`` gets one row: where the run resumed and which keys changed (``{key: [before, after]}``)."""
+    import dataclasses
+
+    import yaml
+
+    from ..experiment.loader import load_saved_config
+
+    before, after = dataclasses.asdict(load_saved_config(run_dir / "config.yaml")), dataclasses.asdict(cfg)
+    old, new = _flat(before), _flat(after)
+    row = {
+        "iteration": counters.iteration,
+        "env_steps": counters.env_steps,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "changed": {k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)},
+    }
+    tmp = run_dir / ".config.yaml.tmp"
+    tmp.write_text(yaml.safe_dump(after, sort_keys=False))
+    os.replace(tmp, run_dir / "config.yaml")
+    with (run_dir / "resumes.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -1,5 +1,12 @@
-"""Reading an experiment: YAML (``yaml.safe_load`` only, a ``base:`` chain) and ``--set`` overrides into the typed,
+"""Reading an experiment: YAML (safe YAML only, a ``base:`` chain) and ``--set`` overrides into the typed,
 checked :class:`~agents.experiment.config.ExperimentConfig`.
+
+Every YAML read here (config files, their ``base:`` files, saved run configs, ``--set`` values) goes through
+:class:`StrictSafeLoader`: ``yaml.SafeLoader`` that also refuses a duplicate key at any level (YAML would keep the
+last one silently) and nesting deeper than :data:`MAX_DEPTH` levels; then :func:`check_expansion` refuses a value
+that expands (through YAML aliases) to more than :data:`MAX_VALUES` values. A file must be a regular file (not a
+FIFO or a device, which could block or never end) of at most :data:`MAX_FILE_BYTES`, in UTF-8. Each is one
+``ConfigError`` line naming the file or the ``--set``.
 
 Unknown keys and wrong types are rejected with a :class:`ConfigError` naming the key, e.g.
 ``model.policy.entity_encoder.num_latents: expected int, got 'abc'``. ``--set a.b=c`` overrides are parsed
@@ -12,19 +19,186 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
+import stat
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..nets.config_values import ConfigError, NotFinite, check_range
+from ..nets.config_values import ConfigError, NotFinite, check_range, first_line
 from .config import ExperimentConfig
 from .migrations import check_file_format, check_training_format, migrate_saved
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+MAX_FILE_BYTES = 1 << 20
+"""Largest config file read (1 MiB): the committed configs are 1 to 3 KB, a saved run's ``config.yaml`` about 3 KB."""
+MAX_VALUES = 100_000
+"""Most values (mappings, lists, keys and scalars, counted as often as YAML aliases repeat them) one file or
+``--set`` value may expand to: a config has a few hundred; an alias bomb (a 1 KB file of nested aliases expanding
+to 10**8 values) would take minutes to check and gigabytes to write."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists (a config has 4 levels: ``model.policy.entity_encoder.channels``)."""
+
+
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping with the same key twice: ``key``, its ``line`` and the ``first`` line it was at (1-based)."""
+
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line, self.first = key, line, first
+
+
+class _TooDeep(yaml.YAMLError):
+    """Nesting deeper than :data:`MAX_DEPTH`, found while composing the document."""
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no Python tags) that refuses a duplicate key in any mapping (``_DuplicateKey``) and
+    nesting deeper than :data:`MAX_DEPTH` (``_TooDeep``) while composing, before PyYAML's recursion runs out."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    @contextmanager
+    def _nested(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(f"nested deeper than {MAX_DEPTH} levels")
+            yield
+        finally:
+            self._depth -= 1
+
+    def compose_sequence_node(self, anchor: Any) -> Any:
+        with self._nested():
+            return super().compose_sequence_node(anchor)
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        with self._nested():
+            return super().compose_mapping_node(anchor)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, Any], int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *base``: its keys may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                try:
+                    seen = (type(key).__name__, key)  # 1 and true are different keys
+                    earlier = first.get(seen)
+                except TypeError:  # an unhashable key: SafeLoader's own error follows
+                    continue
+                if earlier is not None:
+                    raise _DuplicateKey(key, line, earlier)
+                first[seen] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load(text: str, label: str, *, lines: bool = True) -> Any:
+    """``text`` read with :class:`StrictSafeLoader`; ``ConfigError`` naming ``label`` for a duplicate key (with its
+    lines when ``lines``) or nesting deeper than :data:`MAX_DEPTH`; other YAML errors raise ``yaml.YAMLError``
+    for the caller to word."""
+    try:
+        return yaml.load(text, Loader=StrictSafeLoader)
+    except _DuplicateKey as e:
+        where = f" (line {e.line}; first at line {e.first})" if lines else ""
+        raise ConfigError(f"{label}: duplicate key {e.key!r}{where}") from None
+    except (_TooDeep, RecursionError):  # RecursionError: PyYAML's own recursion, should a path get past _TooDeep
+        raise ConfigError(f"{label}: nested deeper than {MAX_DEPTH} levels") from None
+
+
+def check_expansion(label: str, data: Any, level: int = 1) -> None:
+    """``ConfigError`` naming ``label`` when ``data`` (whose outermost mapping or list is at nesting ``level``) nests
+    deeper than :data:`MAX_DEPTH` or expands to more than :data:`MAX_VALUES` values. A YAML alias is the same Python
+    object wherever it is used: each object is walked once (by ``id``) and its count reused, so counting an alias
+    bomb stops after a few hundred steps; a value that contains itself expands forever."""
+    memo: dict[int, tuple[int, int]] = {}  # id -> (values, levels of nesting from it down)
+    inside: set[int] = set()
+
+    def too_many() -> ConfigError:
+        return ConfigError(f"{label}: expands to more than {MAX_VALUES:,} values (YAML aliases?)")
+
+    def too_deep() -> ConfigError:
+        return ConfigError(f"{label}: nested deeper than {MAX_DEPTH} levels")
+
+    def walk(value: Any, depth: int) -> tuple[int, int]:
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple, set)):  # tuple: !!omap / !!pairs items, set: !!set
+            children = list(value)
+        else:
+            return 1, 0
+        if depth > MAX_DEPTH:
+            raise too_deep()
+        if id(value) in memo:
+            size, height = memo[id(value)]
+            if depth - 1 + height > MAX_DEPTH:
+                raise too_deep()
+            return size, height
+        if id(value) in inside:  # an alias inside its own anchor: infinite
+            raise too_many()
+        inside.add(id(value))
+        size, height = 1, 1
+        for child in children:
+            child_size, child_height = walk(child, depth + 1)
+            size, height = size + child_size, max(height, child_height + 1)
+            if size > MAX_VALUES:
+                raise too_many()
+        inside.discard(id(value))
+        memo[id(value)] = size, height
+        return size, height
+
+    walk(data, level)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))  # fmt: skip
+
+
+def _not_regular(path: Path, mode: int) -> ConfigError:
+    kind = next((name for test, name in _KINDS if test(mode)), "of another kind")
+    return ConfigError(f"{path}: not a regular file ({kind})")
+
+
+def _read_text(path: Path) -> str:
+    """The text of config file ``path``: a regular file (or a symlink to one) of at most :data:`MAX_FILE_BYTES`
+    bytes of UTF-8; ``ConfigError`` naming it otherwise. A FIFO or a device is refused before it is opened (its
+    ``open`` or ``read`` could block or never end); the file is opened without blocking and checked again on the
+    open descriptor, so that nothing swapped in between is read."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        raw = f.read(MAX_FILE_BYTES + 1) if st.st_size <= MAX_FILE_BYTES else b""
+    if st.st_size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
+        size = max(st.st_size, len(raw))
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB ({size:,} bytes; a config has a few KB)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (invalid byte 0x{raw[e.start]:02x} at offset {e.start})") from None
 
 
 def _check_type(path: str, tp: Any, value: Any) -> Any:
@@ -119,11 +293,15 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     if "=" not in item:
         raise ConfigError(f"--set {item}: expected KEY=VALUE (e.g. training.lr=1e-3)")
     key, raw = item.split("=", 1)
+    keys = key.split(".")
+    if len(keys) > MAX_DEPTH:
+        raise ConfigError(f"--set {key[:60]}...: nested deeper than {MAX_DEPTH} levels")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _load(raw, f"--set {key}", lines=False) if raw.strip() else ""
     except yaml.YAMLError as e:
-        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {e}") from None
-    return key.split("."), value
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {first_line(e)}") from None
+    check_expansion(f"--set {key}", value, level=len(keys) + 1)  # below the mappings of its keys
+    return keys, value
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -147,15 +325,15 @@ def _merge(base: dict, top: dict) -> dict:
 
 
 def read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
-    """``yaml.safe_load`` of ``path``; a top-level ``base: other.yaml`` (relative to ``path``) is read first
-    and this file's keys are merged over it."""
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+    """Safe YAML of ``path`` (a regular file of UTF-8, no duplicate key, bounded nesting and expansion: the module
+    docstring); a top-level ``base: other.yaml`` (relative to ``path``) is read first and this file's keys are
+    merged over it."""
+    text = _read_text(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _load(text, str(path)) or {}
     except yaml.YAMLError as e:
-        first = str(e).splitlines()[0]
-        raise ConfigError(f"{path}: not valid safe YAML ({first})") from None
+        raise ConfigError(f"{path}: not valid safe YAML ({first_line(e)})") from None
+    check_expansion(str(path), data)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     check_file_format(path, data)
@@ -180,7 +358,7 @@ def load_saved_config(path: str | Path, overrides: list[str] | None = None) -> E
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read ``path`` (and its ``base:`` chain) with ``yaml.safe_load``, apply ``overrides``, build the typed config."""
+    """Read ``path`` (and its ``base:`` chain) as safe YAML, apply ``overrides``, build the typed config."""
     path = Path(path)
     data = apply_overrides(read_yaml(path), overrides or [])
     data.setdefault("name", path.stem)

@@ -31,10 +31,10 @@ def check_runs_dir(cfg: ExperimentConfig) -> None:
 def new_run_dir(cfg: ExperimentConfig) -> Path:
     """A new run directory for ``cfg`` holding its ``config.yaml``; ``ConfigError`` naming ``runs_dir`` when it
     cannot be created or written (nothing is left behind then)."""
-    run_dir = Path(cfg.runs_dir) / f"{cfg.name or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}"
-    suffix = 1
-    while run_dir.exists():
-        run_dir = run_dir.with_name(f"{run_dir.name.rsplit('.', 1)[0]}.{suffix}")
+    first = Path(cfg.runs_dir) / f"{cfg.name or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir, suffix = first, 1
+    while run_dir.exists():  # a run of the same name started in the same second: <name>-<time>.1, .2, ...
+        run_dir = first.with_name(f"{first.name}.{suffix}")
         suffix += 1
     try:
         run_dir.mkdir(parents=True)

@@ -39,14 +39,32 @@ class Range:
         )  # fmt: skip
 
     def describe(self) -> str:
-        """``'>= 1'``, ``'in (0, 1]'``, ..."""
+        """``'>= 1'``, ``'in (0, 1]'``, ``'in [1, 1,024]'``, ..."""
         low = (self.ge, "[") if self.ge is not None else (self.gt, "(")
         high = (self.le, "]") if self.le is not None else (self.lt, ")")
         if low[0] is not None and high[0] is not None:
-            return f"in {low[1]}{low[0]:g}, {high[0]:g}{high[1]}"
+            return f"in {low[1]}{_number(low[0])}, {_number(high[0])}{high[1]}"
         if low[0] is not None:
-            return f"{'>=' if low[1] == '[' else '>'} {low[0]:g}"
-        return f"{'<=' if high[1] == ']' else '<'} {high[0]:g}"
+            return f"{'>=' if low[1] == '[' else '>'} {_number(low[0])}"
+        return f"{'<=' if high[1] == ']' else '<'} {_number(high[0])}"
+
+
+def _number(x: float | None) -> str:
+    """A bound as a user reads it: an int exactly, with thousands separators (``2,147,483,647``); a float ``:g``."""
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
+
+
+MAX_WIDTH = 8192
+"""Upper bound of a layer's width (channels, hidden units) in a model config: 20x the widest layer of AlphaStar's
+policy (384-unit LSTM, 256-channel entity transformer); one 8192 x 8192 Linear is already 268 MB of fp32 weights."""
+
+MAX_LAYERS = 1024
+"""Upper bound of a layer or block count in a model config (AlphaStar: 3 transformer layers, 3 LSTM layers); the
+entity encoders' bound (``perceiver_rl._checks.MAX_LAYERS``)."""
+
+MAX_MAP_SIDE = 1024
+"""Upper bound of a map side in cells (spatial sizes, pooling factors): SC2's minimap is 64, AlphaStar's 128; a
+1024 x 1024 grid is 2**20 location logits per step."""
 
 
 class NotFinite(ConfigError):

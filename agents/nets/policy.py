@@ -39,7 +39,7 @@ from torch import nn
 
 from envs.spec import ActionSpec, ObservationSpec
 
-from .config_values import ranged
+from .config_values import MAX_LAYERS, MAX_MAP_SIDE, MAX_WIDTH, ranged
 from .core import State
 from .distribution import (
     HEADS,
@@ -59,6 +59,10 @@ from .observation import prepare_observation
 from .torso import Torso, TorsoOutput
 from .traced_step import TracedSteps, split_state, with_state
 
+MAX_STRIDED_CONVS = MAX_MAP_SIDE.bit_length() - 1
+"""Stride-2 convolutions of the spatial encoder (``len(spatial_channels) - 1``): 10 halve the largest map side
+(1024) to one cell."""
+
 
 @dataclass
 class PolicyConfig:
@@ -71,33 +75,41 @@ class PolicyConfig:
     """The entity encoder's hyper-parameters (width D, layers, heads, latents; :class:`EntityEncoderConfig`)."""
     heads: str = "queries"
     """Head torso in ``agents.nets.heads.HEAD_TORSOS``: 'queries' (decoded from the latents) | 'mlp'."""
-    spatial_channels: list[int] = ranged([16, 32, 64], ge=1)
+    spatial_channels: list[int] = ranged([16, 32, 64], ge=1, le=MAX_WIDTH)
     """1x1 projection width, then one stride-2 conv per further entry (location grid stride 2**(len-1)).
-    AlphaStar (128x128 maps): [32, 64, 128, 128] with 4 res blocks."""
-    spatial_res_blocks: int = ranged(2, ge=0)
-    spatial_pool: int = ranged(1, ge=1)
+    AlphaStar (128x128 maps): [32, 64, 128, 128] with 4 res blocks. Each width <= 8192
+    (:data:`~agents.nets.config_values.MAX_WIDTH`)."""
+    spatial_res_blocks: int = ranged(2, ge=0, le=MAX_LAYERS)
+    """Residual blocks after the convolutions (<= 1024, :data:`~agents.nets.config_values.MAX_LAYERS`)."""
+    spatial_pool: int = ranged(1, ge=1, le=MAX_MAP_SIDE)
     """Average-pool the planes by this factor before the spatial encoder's convolutions (location grid stride
-    ``spatial_pool * 2**(len(spatial_channels)-1)``; the location head keeps full resolution)."""
-    spatial_embed_size: int = ranged(8, ge=1)
+    ``spatial_pool * 2**(len(spatial_channels)-1)``; the location head keeps full resolution). At most 1024, the
+    largest map side (:data:`~agents.nets.config_values.MAX_MAP_SIDE`)."""
+    spatial_embed_size: int = ranged(8, ge=1, le=MAX_MAP_SIDE)
     """The map skip is average-pooled to at most this many cells a side before the Linear to the spatial
     embedding (AlphaStar flattens its whole 16 x 16 map skip: here 16,384 x 256 weights, half the default
-    policy's, read for every action); the location head reads the map skip at full resolution."""
-    scalar_channels: int = ranged(64, ge=1)
-    state_channels: int = ranged(256, ge=1)
-    """Width of the fused state vector (and of the LSTM)."""
+    policy's, read for every action); the location head reads the map skip at full resolution. At most 1024."""
+    scalar_channels: int = ranged(64, ge=1, le=MAX_WIDTH)
+    """Width of the scalar-feature embedding (<= 8192)."""
+    state_channels: int = ranged(256, ge=1, le=MAX_WIDTH)
+    """Width of the fused state vector (and of the LSTM; <= 8192)."""
     lstm: bool = False
     """Insert an LSTM core after the fusion layer (state in/out; RLlib trains it on ``model.max_seq_len`` chunks)."""
-    lstm_layers: int = ranged(1, ge=1)
-    head_channels: int = ranged(128, ge=1)
-    """C: width of the head features and of the autoregressive embedding."""
-    head_attention_heads: int = ranged(2, ge=1)
-    """Attention heads of the query-head decoders."""
+    lstm_layers: int = ranged(1, ge=1, le=MAX_LAYERS)
+    """Stacked LSTM layers (<= 1024)."""
+    head_channels: int = ranged(128, ge=1, le=MAX_WIDTH)
+    """C: width of the head features and of the autoregressive embedding (<= 8192)."""
+    head_attention_heads: int = ranged(2, ge=1, le=1024)
+    """Attention heads of the query-head decoders (<= 1024: more heads than that split C = ``head_channels`` into
+    slices of at most 8 channels)."""
     location_sigma: float = ranged(1.0, ge=0)
     """Location head: how far (Gaussian sigma, in cells) an entity's pointer score spreads over the cells
     around it (0: only its own cell). See :mod:`agents.nets.heads.arguments`."""
-    fourier_bands: int = ranged(8, ge=1)
+    fourier_bands: int = ranged(8, ge=1, le=MAX_MAP_SIDE)
     """Fourier bands of the map position encoding (entity positions and location queries share it) and of
-    the coarse location queries."""
+    the coarse location queries. At most 1024 (2 + 4 x 1024 features per position; DeepMind's image Perceiver
+    uses 64 bands), the largest map side: frequencies are ``linspace(1, side / 2, bands)``, so more bands than the
+    side only repeat them more densely."""
     trace_rollout: bool = True
     """``act`` (EnvRunners, evaluation) replays a TorchScript trace of the rollout pass per input signature: the
     same numbers, less Python dispatch (:mod:`agents.nets.traced_step`). Set False for a custom encoder or head
@@ -106,6 +118,12 @@ class PolicyConfig:
     def _cross_checks(self) -> Iterator[tuple[str, str]]:
         if not self.spatial_channels:
             yield "spatial_channels", "expected a non-empty list of int, got []"
+        if len(self.spatial_channels) > MAX_STRIDED_CONVS + 1:  # each further entry halves the grid
+            yield (
+                "spatial_channels",
+                f"expected at most {MAX_STRIDED_CONVS + 1} entries (a stride of 2**{MAX_STRIDED_CONVS} = "
+                f"{MAX_MAP_SIDE:,} cells, the largest map side), got {len(self.spatial_channels)}",
+            )
 
 
 @dataclass

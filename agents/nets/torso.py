@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from envs.spec import ObservationSpec, TokenSpec
+from perceiver_rl import zero_masked
 
 from .core import LSTMCore, State
 from .encoders import ScalarEncoder, SpatialEncoder, build_entity_encoder
@@ -108,7 +109,8 @@ class Torso(nn.Module):
     ) -> tuple[TorsoOutput, State | None]:
         """``obs`` already flattened to ``(B*T, ...)``; ``lead`` = ``(B,)`` or ``(B, T)``. ``per_entity=False``: for
         a reader of the state alone (the value), the entity encoder may leave ``per_entity`` None."""
-        entities = obs["entities"]
+        # padded slots may hold anything (inf, NaN): zeroed before any layer reads them, custom encoders included
+        entities = zero_masked(obs["entities"], obs["entity_mask"].bool())
         extra = []
         positions = self.positions  # not None where entities have map positions (checked in __init__)
         if self.entity_position is not None:

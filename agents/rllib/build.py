@@ -160,15 +160,55 @@ _KEYED = re.compile(r"^[A-Za-z_][\w.]*: ")
 """A message that already starts with the config key it is about (``model.policy.encoder: unknown ...``)."""
 
 
+def _module_spec(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | None = None):
+    """The RLModuleSpec that training uses, for ``env``'s spaces."""
+    spec = (config or algorithm_config(cfg)).get_rl_module_spec(env=env.unwrapped)
+    spec.observation_space, spec.action_space = env.observation_space, env.action_space
+    return spec
+
+
+def check_memory(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | None = None) -> None:
+    """``ConfigError`` naming ``model`` when training the module would need more memory than this machine has
+    available: the module is built on PyTorch's ``meta`` device (shapes only, nothing allocated) and its weights
+    counted four times on the learner (weights, gradients, Adam's two moments) and once per EnvRunner copy.
+    A module that cannot be built on ``meta`` is left to the real build."""
+    import torch
+
+    from ..experiment.checkpoint import available_memory_bytes
+
+    try:
+        with torch.device("meta"):
+            module = _module_spec(cfg, env, config).build()
+    except Exception:  # the real build names the problem
+        return
+    weights = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+    needed = weights * (4 + cfg.env_runners.num_env_runners + 1)
+    available = available_memory_bytes()
+    if needed > available:
+        gib = 1 << 30
+        raise ConfigError(
+            f"model: the {cfg.model.module} module has {weights / gib:.1f} GiB of weights; training it needs about "
+            f"{needed / gib:.1f} GiB (weights, gradients, Adam's moments, one copy per EnvRunner), more than the "
+            f"{available / gib:.1f} GiB this machine has available"
+        )
+
+
 def build_module(cfg: ExperimentConfig, env: gym.Env, config: AlgorithmConfig | None = None):
     """The experiment's RLModule for ``env``'s spaces, from the RLModuleSpec that training uses (no Ray cluster
     needed; its ``state_dict`` keys are those of the learner's module and of checkpoints). ``config``:
     ``algorithm_config(cfg)`` when the caller has it. A model the config cannot build (unknown encoder,
     widths that do not fit) raises ``ConfigError`` naming the key where the module's message does."""
-    spec = (config or algorithm_config(cfg)).get_rl_module_spec(env=env.unwrapped)
-    spec.observation_space, spec.action_space = env.observation_space, env.action_space
+    spec = _module_spec(cfg, env, config)
     try:
         return spec.build()
+    except MemoryError as e:  # widths that each pass their bound but together do not fit this machine
+        raise ConfigError(f"model: the {cfg.model.module} module does not fit in this machine's memory ({e})") from None
+    except RuntimeError as e:
+        if "can't allocate memory" not in str(e) and "out of memory" not in str(e):
+            raise
+        raise ConfigError(
+            f"model: the {cfg.model.module} module does not fit in this machine's memory ({first_line(e)})"
+        ) from None
     except (ValueError, TypeError, KeyError) as e:
         text = first_line(e)
         section = MODULES[cfg.model.module][2]
@@ -222,6 +262,7 @@ def check_experiment(cfg: ExperimentConfig) -> AlgorithmConfig:
     config = algorithm_config(cfg)
     env = make_env(cfg.env, cfg.env_config)
     try:
+        check_memory(cfg, env, config)
         build_module(cfg, env, config)
     finally:
         env.close()

@@ -22,14 +22,13 @@ Action: see :meth:`TimestepConverter.action`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from envs.maps import Minigame
 from envs.pysc2_compat import RAW_FUNCTIONS, FeatureUnit, FunctionCall, MinimapFeatures, PlayerRelative
-from envs.spec import ActionSpec, ActionType, ObservationSpec
+from envs.spec import ActionSpec, ActionType, ObservationSpec, check_action
 
 UNIT_TYPES: tuple[int, ...] = (48, 317, 1680, 105, 9, 110, 45, 18, 341, 342, 20, 19, 21)
 """Unit types with their own one-hot slot: Marine, Beacon, MineralShard, Zergling, Baneling, Roach, SCV,
@@ -48,7 +47,6 @@ pysc2's raw units have no order targets. Without it "my order already goes to th
 of the observation."""
 SCALARS = ("time", "minerals", "vespene", "food_used", "food_cap", "army_count", "own_units", "other_units")
 SPATIAL = ("self", "neutral", "enemy", "pathable")
-ARGUMENTS_OF_ACTION = ("action_type", "queued", "selected_units", "target_unit", "location")
 _ARG_OF = {"queued": "queued", "unit_tags": "selected_units", "target_unit_tag": "target_unit", "world": "location"}
 _COLUMNS = [
     FeatureUnit.x, FeatureUnit.y, FeatureUnit.health_ratio, FeatureUnit.shield_ratio, FeatureUnit.energy_ratio,
@@ -137,6 +135,8 @@ class TimestepConverter:
         self.act_spec = ActionSpec(
             self.action_types, max_entities=n, max_selected=config.max_selected, spatial_size=(s, s)
         )
+        self.action_space = self.act_spec.space()
+        """The structured action space (built once: :meth:`action` checks every action against it)."""
         self._uses = self.act_spec.uses_matrix()  # (K, 4) queued, selected_units, target_unit, location
         self._column_scale = (1.0 / np.array([s, s, *_COLUMN_SCALE[2:]])).astype(np.float32).astype(np.float64)
         """float32 scales (the features' precision), as float64: the integer columns times them in float64 as numpy
@@ -279,27 +279,20 @@ class TimestepConverter:
     def action(self, action) -> tuple[FunctionCall, str]:
         """Structured action -> ``(FunctionCall, illegal_reason)``.
 
-        Values outside the action space raise ``ValueError`` naming the field. An action that is in
-        the space but illegal now (masked action type; empty selection; a selected slot that is not
+        An action outside :attr:`action_space` raises ``ValueError`` naming the field before anything changes
+        (:func:`envs.spec.check_action`: exactly its keys, ints in range, ``selected_units`` of shape ``(M,)``). An
+        action that is in the space but illegal now (masked action type; empty selection; a selected slot that is not
         selectable; a target slot that is not targetable; a location outside ``location_mask``) becomes
         ``no_op`` and ``illegal_reason`` says why (``""`` for a legal action). Selection indices stop at
         the first end-of-selection index ``N``; repeated indices count once.
         """
         if self._obs is None:
             raise ValueError("action before the first observation: call reset() first")
-        if not isinstance(action, Mapping) or "selected_units" not in action:
-            raise ValueError(
-                f"action: expected a mapping with {', '.join(ARGUMENTS_OF_ACTION)}, got {str(action)[:80]}"
-            )
+        checked = check_action(self.action_space, action)
+        k, queued, target = checked["action_type"], checked["queued"], checked["target_unit"]
+        location = checked["location"]
         n, s, m = self.config.max_entities, self.config.spatial_size, self.config.max_selected
-        k = _scalar(action, "action_type", len(self.action_types))
-        queued = _scalar(action, "queued", 2)
-        target = _scalar(action, "target_unit", n)
-        location = _scalar(action, "location", s * s)
-        sel = np.asarray(action["selected_units"]).reshape(-1)
-        selected = sel.tolist()  # plain ints: min / max / index on M values without numpy calls
-        if sel.shape != (m,) or sel.dtype.kind not in "iu" or min(selected) < 0 or max(selected) > n:
-            raise ValueError(f"action field 'selected_units': expected {m} ints in [0, {n}], got {selected}")
+        selected = checked["selected_units"].tolist()  # plain ints: min / max / index on M values without numpy calls
         obs = self._obs
         if not obs["action_type_mask"][k]:
             return self._noop(), f"action type {self.action_types[k].name} is not available"
@@ -360,16 +353,3 @@ def _int_field(o, key: str, shape: tuple[int | None, ...], min_leading: int = 0)
         if (a != np.round(a)).any():
             raise ValueError(f"observation field {key!r}: expected integers, got fractional values")
     return a if a.dtype.kind in "iu" else a.astype(np.int64)  # integer layers as they are: no copy per step
-
-
-def _scalar(action, key: str, size: int) -> int:
-    """``action[key]`` as an int in ``[0, size)``; ``ValueError`` naming the field otherwise."""
-    if key not in action:
-        raise ValueError(f"action field {key!r} is missing")
-    value = action[key]
-    if (type(value) is int or isinstance(value, np.integer)) and 0 <= value < size:  # the common case, no array
-        return int(value)
-    value = np.asarray(value)
-    if value.size != 1 or value.dtype.kind not in "iu" or not 0 <= int(value) < size:
-        raise ValueError(f"action field {key!r}: expected an int in [0, {size}), got {action[key]!r}")
-    return int(value)

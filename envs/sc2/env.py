@@ -36,6 +36,7 @@ from envs.pysc2_compat import RAW_FUNCTIONS, StepType, features
 from envs.sc2.backends import BACKENDS
 from envs.sc2.convert import ContractConfig, TimestepConverter
 from envs.sim.abilities import can_execute
+from envs.sim.env import game_loops
 from envs.sim.observation_paths import OBSERVATION_PATHS
 
 SCREEN_SIZE = 8
@@ -67,6 +68,7 @@ class SC2MinigameEnv(gym.Env):
         sim_observations: str | None = None,
     ):
         self.game = minigame(map_name)
+        step_mul = game_loops("step_mul", step_mul, 8)  # every backend: pysc2's own game does not check it
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r} unknown; valid: {sorted(BACKENDS)}")
         if sim_observations not in (None, *OBSERVATION_PATHS):
@@ -79,7 +81,7 @@ class SC2MinigameEnv(gym.Env):
         self.converter = TimestepConverter(self.game, config, functions)
         self.obs_spec, self.act_spec = self.converter.obs_spec, self.converter.act_spec
         self.observation_space = self.obs_spec.space()
-        self.action_space = self.act_spec.space()
+        self.action_space = self.converter.action_space
         aif = features.AgentInterfaceFormat(
             feature_dimensions=features.Dimensions(screen=SCREEN_SIZE, minimap=spatial_size),
             raw_resolution=spatial_size, use_raw_units=True, use_raw_actions=True,

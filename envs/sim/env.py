@@ -41,6 +41,20 @@ from envs.sim.protocol_base import game_info
 _TAG = int(FeatureUnit.tag)
 
 
+MAX_GAME_LOOPS = 1_000_000
+"""Largest ``step_mul`` / episode length in game loops (about 12 hours of game time at 22.4 loops/s)."""
+
+
+def game_loops(name: str, value: int | None, default: int) -> int:
+    """``value`` (``default`` when None or 0, as pysc2 reads them) once it is an int in [1, MAX_GAME_LOOPS]:
+    a negative ``step_mul`` would run the game clock backwards and the episode would never end."""
+    if value is None or (value == 0 and not isinstance(value, bool)):
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_GAME_LOOPS:
+        raise ValueError(f"{name}: expected an int in [1, {MAX_GAME_LOOPS:,}], got {value!r}")
+    return int(value)
+
+
 class SimSC2Env(environment.Base):
     """Simulated single-agent minigame speaking pysc2's protocol (see module docstring)."""
 
@@ -68,8 +82,10 @@ class SimSC2Env(environment.Base):
             raise ValueError(f"map_config: {map_name} is played on {self._rules.map_config}, got {map_config}")
         self._config = self._rules.map_config
         family = FAMILIES[self._rules.kind]
-        self._step_mul = step_mul or 8
-        self._episode_loops = game_steps_per_episode or minigame(map_name).game_loops
+        self._step_mul = game_loops("step_mul", step_mul, 8)
+        self._episode_loops = game_loops(
+            "game_steps_per_episode", game_steps_per_episode, minigame(map_name).game_loops
+        )
         players = players or [sc2_env.Agent(sc2_env.Race.terran)]
         self._aif = agent_interface_format
         self._game_info = game_info(players, [agent_interface_format], self._config)
@@ -150,7 +166,7 @@ class SimSC2Env(environment.Base):
             raise ValueError(f"expected 1 action (single-agent minigame), got {len(actions)}")
         proto = self._proto.observation if self._direct is None else None  # raw actions read no observation proto
         self._apply(self._actions.transform_action(proto, actions[0]))
-        loops = min(step_mul or self._step_mul, self._episode_loops - self._game_loop)
+        loops = min(game_loops("step_mul", step_mul, self._step_mul), self._episode_loops - self._game_loop)
         reward = self._rules.step(self._world, loops, self._rng)
         self._game_loop += loops
         self._score += reward

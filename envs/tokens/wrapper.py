@@ -12,7 +12,9 @@ order. Every observation has the same N, so ``entity_mask`` is all ones; it is p
 
 Episodes follow :mod:`envs.episode`, as the SC2 envs do: ``step()`` after ``terminated`` or ``truncated``
 raises :class:`envs.episode.StepAfterEndError` (call ``reset()``); a NaN or inf observation raises
-``ValueError`` naming the part.
+``ValueError`` naming the part. Actions are checked against the wrapped env's action space by
+:func:`envs.spec.check_action` before the wrapped env sees them: an action outside it (``-1``, ``True``, ``1.5``,
+``"1"`` for a ``Discrete``) raises ``ValueError`` naming ``action`` and leaves the episode as it was.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.episode import EpisodeGuard
-from envs.spec import TokenSpec
+from envs.spec import TokenSpec, check_action
 from envs.tokens.tokenizers import Tokenizer, make_tokenizer
 
 
@@ -79,7 +81,10 @@ class TokenObservation(gym.ObservationWrapper):
         return obs, info
 
     def step(self, action):
+        """The wrapped env's step on ``action`` checked by :func:`envs.spec.check_action` (in its canonical form:
+        a ``Discrete`` action arrives as a Python int)."""
         self._episode.check()
+        action = check_action(self.action_space, action)
         obs, reward, terminated, truncated, info = super().step(action)
         self._episode.record(terminated, truncated)
         return obs, reward, terminated, truncated, info

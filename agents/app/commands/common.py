@@ -98,7 +98,10 @@ def _start_ray(address: str | None) -> None:
         except OSError as e:
             raise ConfigError(f"--address {address}: no Ray cluster answers there ({e.strerror or e})") from None
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+        # logging_level: Ray's INFO / WARNING lines (the local instance started, token authentication, gputil) would
+        # precede, and so break, the one line of an error met after Ray started; its errors still show
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                  **({} if address else {"num_cpus": max(2, os.cpu_count() or 2)}))  # fmt: skip
     except (ConnectionError, ValueError) as e:
-        raise ConfigError(f"--address {address}: {first_line(e)}") from None
+        culprit = f"--address {address}" if address else "ray: a local Ray instance could not start"
+        raise ConfigError(f"{culprit}: {first_line(e)}") from None

@@ -25,8 +25,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safetensors.torch import save_file
-
     from perceiver_rl.convert import convert_checkpoint, read_hf_config
 
     out = Path(args.out)
@@ -40,7 +38,30 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
     meta = {"family": args.family, "match_hf": args.match_hf, "image_size": args.image_size, "source": str(src),
             "hf_config": hf_config}  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
+    from safetensors import SafetensorError
+
+    made = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write(out, model, meta)
+    except (OSError, SafetensorError) as e:  # unwritable, full disk: one line, and no directory of ours left behind
+        for tmp in out.glob(".*.tmp") if out.is_dir() else ():
+            if tmp.is_file():
+                tmp.unlink()
+        for p in made:
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        reason = getattr(e, "strerror", None) or str(e).removeprefix("Error while serializing: ")
+        return fail(f"--out {out}: cannot write there ({reason})")
+    n = sum(p.numel() for p in model.parameters())
+    print(f"converted {args.family} ({type(model).__name__}, {n:,} parameters) -> {out / 'model.safetensors'}")
+    return 0
+
+
+def _write(out: Path, model, meta: dict) -> None:
+    """``model.safetensors`` and ``conversion.json`` into ``out``, each through a temporary file."""
+    from safetensors.torch import save_file
+
     for name, write in (
         ("model.safetensors", lambda f: save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f)),
         ("conversion.json", lambda f: f.write_text(json.dumps(meta, indent=1))),
@@ -48,6 +69,3 @@ def run(args: argparse.Namespace) -> int:
         tmp = out / f".{name}.tmp"
         write(tmp)
         os.replace(tmp, out / name)  # never a half-written file under the final name
-    n = sum(p.numel() for p in model.parameters())
-    print(f"converted {args.family} ({type(model).__name__}, {n:,} parameters) -> {out / 'model.safetensors'}")
-    return 0

@@ -6,6 +6,7 @@ or initialise from."""
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from .common import ConfigError, fail, in_ray_session, quiet_ray
@@ -40,11 +41,29 @@ def _resolve_config(args: argparse.Namespace):
     return load_config(args.config, args.set), None
 
 
+def _finished(cfg, run_dir: Path) -> str | None:
+    """The stop criterion that the run in ``run_dir`` already met at its latest checkpoint (None: it goes on)."""
+    from ...experiment.checkpoint import load_checkpoint, resolve_checkpoint
+    from ..train import last_mean_return, stop_reason
+
+    counters = load_checkpoint(resolve_checkpoint(run_dir))[0]
+    reason = stop_reason(cfg.stop, counters, last_mean_return(run_dir, counters.iteration), elapsed=0.0)
+    return reason and f"{reason} at iteration {counters.iteration} (env steps {counters.env_steps:,})"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         if args.init_from and args.resume:
             raise ConfigError("--init-from: not with --resume (a resumed run continues from its own weights)")
         cfg, run_dir = _resolve_config(args)  # type / range errors come before Ray is imported
+        if run_dir is not None:
+            from ...experiment.run_lock import lock_run_dir
+
+            lock_run_dir(run_dir, "--resume")  # held until this process ends: one writer per run directory
+            done = None if (run_dir / "pretrain.json").is_file() else _finished(cfg, run_dir)
+            if done:
+                print(f"{run_dir}: already finished ({done}); nothing to train (raise the stop criterion with --set)")
+                return 0
         quiet_ray()
         from ...experiment.run_dir import check_runs_dir, new_run_dir
         from ...rllib.build import check_experiment
@@ -64,13 +83,28 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
 
     def setup() -> Trainer:  # no cluster at --address, runs_dir not writable, an optimizer state that does not fit
-        run_dir_ = run_dir or new_run_dir(cfg)
-        print(f"run directory: {run_dir_}", flush=True)
-        return Trainer(cfg, run_dir_, resume=run_dir is not None, init_from=init_from)
+        if run_dir is not None:
+            print(f"run directory: {run_dir}", flush=True)
+            return Trainer(cfg, run_dir, resume=True, init_from=init_from)
+        new = new_run_dir(cfg)
+        try:
+            trainer = Trainer(cfg, new, init_from=init_from)
+        except BaseException:  # what fails after Ray started leaves no run directory behind
+            from ...experiment.run_lock import unlock_run_dir
+
+            unlock_run_dir(new)
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        print(f"run directory: {new}", flush=True)
+        return trainer
 
     def work(trainer: Trainer) -> int:
+        from ...experiment.checkpoint import DivergedError
+
         try:
             trainer.train()
+        except DivergedError as e:  # NaN / inf weights: nothing saved, latest keeps the last finite checkpoint
+            return fail(str(e))
         finally:
             trainer.close()
         return 0

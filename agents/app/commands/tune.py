@@ -1,7 +1,8 @@
 """``perceiver-rl tune CONFIG.yaml --grid KEY=V1,V2 [--grid ...] [--set a.b=c ...] [--samples N] [--metric M]
 [--mode max|min] [--address ADDR]``: a hyper-parameter sweep with Ray Tune, one run directory per trial (the plan:
-:mod:`agents.app.sweep`; running it: :mod:`agents.app.tune`). Every trial is checked like ``train``'s config
-before Ray starts; at the end the trials are printed best first by ``--metric``."""
+:mod:`agents.app.sweep`; running it: :mod:`agents.app.tune`). Every trial is checked like ``train``'s config,
+and no two trials may be the same experiment (``sweep.check_distinct``), before Ray starts; at the end the trials
+are printed best first by ``--metric``."""
 
 from __future__ import annotations
 

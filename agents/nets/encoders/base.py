@@ -12,41 +12,76 @@ builds it from the number of features per entity and an :class:`EntityEncoderCon
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from ..config_values import ranged
+from perceiver_rl import zero_masked
+from perceiver_rl._checks import MAX_CHANNELS, MAX_HEADS, MAX_LENGTH, MAX_WIDENING
+
+from ..config_values import MAX_LAYERS, MAX_WIDTH, ConfigError, Range, check_range, ranged
 from ..registry import Registry
 
 
 @dataclass
 class EntityEncoderConfig:
     """Hyper-parameters every entity encoder receives (each uses the ones that apply to it). The number of
-    features per entity is not one of them: it comes from the observation spec (``EntityEncoder.__init__``)."""
+    features per entity is not one of them: it comes from the observation spec (``EntityEncoder.__init__``).
 
-    channels: int = ranged(256, ge=1)
-    """D: width of the per-entity and pooled outputs (AlphaStar: 256)."""
-    num_layers: int = ranged(3, ge=0)
-    """Transformer layers / Perceiver latent self-attention layers (AlphaStar: 3)."""
-    num_heads: int = ranged(2, ge=1)
-    """Attention heads of those layers (AlphaStar: 2)."""
-    head_channels: int = ranged(128, ge=1)
-    """Key/query/value width per head (AlphaStar: 128)."""
-    widening_factor: int = ranged(4, ge=1)
-    """Transformer only: MLP hidden width = widening_factor * D (AlphaStar: 1024 = 4 * 256)."""
-    num_latents: int = ranged(32, ge=1)
-    """Perceiver only: length L of the latent array (the paper's SC2 run: 32)."""
-    cross_attention_widening_factor: int = ranged(1, ge=1)
-    """Perceiver only: MLP widening of the cross-attention from the entities into the latents (Perceiver IO: 1)."""
-    self_attention_widening_factor: int = ranged(1, ge=1)
+    A value out of its range is refused when the config is built (``ConfigError``, a ``ValueError``:
+    ``num_latents: expected in [1, 65,536], got 0``); the upper bounds (the policy's ``MAX_WIDTH`` and
+    ``MAX_LAYERS`` of :mod:`agents.nets.config_values`, ``perceiver_rl._checks``' ``MAX_LENGTH``, ``MAX_HEADS`` and
+    ``MAX_WIDENING``) are far above any published model and stop a typo (``num_latents=10**9``) before anything
+    is allocated."""
+
+    channels: int = ranged(256, ge=1, le=MAX_WIDTH)
+    """D: width of the per-entity and pooled outputs (AlphaStar: 256); in [1, 8,192]."""
+    num_layers: int = ranged(3, ge=0, le=MAX_LAYERS)
+    """Transformer layers / Perceiver latent self-attention layers (AlphaStar: 3); in [0, 1,024] (0: the
+    transformer is a per-entity embedding + mean, the Perceiver its cross-attention alone)."""
+    num_heads: int = ranged(2, ge=1, le=MAX_HEADS)
+    """Attention heads of those layers (AlphaStar: 2); in [1, 1,024]."""
+    head_channels: int = ranged(128, ge=1, le=MAX_WIDTH)
+    """Key/query/value width per head (AlphaStar: 128); in [1, 8,192], and so is ``num_heads * head_channels``
+    (checked when the encoder is built)."""
+    widening_factor: int = ranged(4, ge=1, le=MAX_WIDENING)
+    """Transformer only: MLP hidden width = widening_factor * D (AlphaStar: 1024 = 4 * 256); in [1, 256]."""
+    num_latents: int = ranged(32, ge=1, le=MAX_LENGTH)
+    """Perceiver only: length L of the latent array (the paper's SC2 run: 32); in [1, 65,536]."""
+    cross_attention_widening_factor: int = ranged(1, ge=1, le=MAX_WIDENING)
+    """Perceiver only: MLP widening of the cross-attention from the entities into the latents (Perceiver IO: 1);
+    in [1, 256]."""
+    self_attention_widening_factor: int = ranged(1, ge=1, le=MAX_WIDENING)
     """Perceiver only: MLP widening of the latent self-attention layers (Perceiver IO: 1; 4 is AlphaStar's
-    transformer MLP, 1024 = 4 * 256: at D=256 it is a quarter of the default policy's FLOPs per action)."""
-    decoder_widening_factor: int = ranged(1, ge=1)
-    """Perceiver only: MLP widening of the per-entity decoder (Perceiver IO: 1; its cost is linear in N)."""
+    transformer MLP, 1024 = 4 * 256: at D=256 it is a quarter of the default policy's FLOPs per action); in
+    [1, 256]."""
+    decoder_widening_factor: int = ranged(1, ge=1, le=MAX_WIDENING)
+    """Perceiver only: MLP widening of the per-entity decoder (Perceiver IO: 1; its cost is linear in N); in
+    [1, 256]."""
+
+    def __post_init__(self) -> None:
+        # The ranges alone: an experiment's loader checks them first (naming the full key), then the relations.
+        for f in dataclasses.fields(self):
+            if "range" in f.metadata:
+                check_range(f.name, f.metadata["range"], getattr(self, f.name))
+
+    def _relations(self) -> Iterator[tuple[str, str]]:
+        # Not ``_cross_checks`` (the loader's): each field's upper bound alone is a valid config.
+        width = self.num_heads * self.head_channels
+        if width > MAX_WIDTH:
+            yield "head_channels", f"expected num_heads * head_channels <= {MAX_WIDTH:,}, got {width:,}"
+
+    def check(self) -> None:
+        """Every field in its range and the relations between them (``EntityEncoder.__init__`` calls it, before
+        any layer is allocated; a field may have been set after construction); ``ConfigError`` (a ``ValueError``)
+        naming the field otherwise."""
+        self.__post_init__()
+        for key, problem in self._relations():
+            raise ConfigError(f"{key}: {problem}")
 
 
 class EntityEncoding(NamedTuple):
@@ -69,6 +104,8 @@ class EntityEncoder(nn.Module):
         """``entity_features`` F: features per entity (the observation's, plus the policy's map-position
         encoding for entities with a position)."""
         super().__init__()
+        config.check()  # before any layer is allocated
+        check_range("entity_features", Range(ge=1, le=MAX_CHANNELS), entity_features)
         self.entity_features, self.config = entity_features, config
 
     @property
@@ -77,7 +114,11 @@ class EntityEncoder(nn.Module):
 
     def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
         """``entities (B, N, F)``, ``mask (B, N)`` bool -> ``(per_entity (B, N, D), pooled (B, D))``; ``per_entity``
-        is None after :meth:`skip_per_entity` in an encoder that then skips it."""
+        is None after :meth:`skip_per_entity` in an encoder that then skips it.
+
+        The empty slots of ``entities`` may hold anything (1e30, inf, NaN): an encoder's outputs and gradients
+        must not depend on them. Start with ``entities = zero_masked(entities, mask)`` (``where``, before the
+        first layer reads them) and zero ``per_entity`` with ``zero_masked`` too, not with a product."""
         raise NotImplementedError
 
     def encode(self, entities: torch.Tensor, mask: torch.Tensor) -> EntityEncoding:
@@ -113,6 +154,7 @@ def build_entity_encoder(name: str, entity_features: int, config: EntityEncoderC
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``x (B, N, D)`` averaged over the True slots of ``mask (B, N)`` -> ``(B, D)`` (0 for empty rows)."""
-    m = mask.to(x.dtype)[..., None]
-    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)
+    """``x (B, N, D)`` averaged over the True slots of ``mask (B, N)`` -> ``(B, D)`` (0 for empty rows); what the
+    empty slots hold (inf, NaN) does not matter (``where``, not a product: ``NaN * 0`` is NaN)."""
+    count = mask.sum(1, keepdim=True).clamp_min(1).to(x.dtype)  # (B, 1)
+    return zero_masked(x, mask).sum(1) / count

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from perceiver_rl import DecoderConfig, EncoderConfig, PerceiverDecoder, PerceiverEncoder
+from perceiver_rl import DecoderConfig, EncoderConfig, PerceiverDecoder, PerceiverEncoder, zero_masked
 
 from .base import EntityEncoder, EntityEncoderConfig, EntityEncoding, register_entity_encoder
 
@@ -21,6 +21,7 @@ class PerceiverEntityEncoder(EntityEncoder):
     AlphaStar's extra per-entity ``ReLU(Conv1D(ReLU(.)))`` is left out (at 512 entities it cost as much as
     the decoder's attention). ``pooled = ReLU(Linear(mean(latents)))``; the memory for query heads is the
     latent array ``(B, L, D)`` (no mask). :meth:`skip_per_entity` drops the decoder (``per_entity`` None).
+    Empty slots are zeroed before the embedding: what they hold never reaches an output or a gradient.
     """
 
     def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
@@ -63,9 +64,11 @@ class PerceiverEntityEncoder(EntityEncoder):
         return self._encode(entities, mask, decode=False)  # no decoder: half the value pass at 48 entities
 
     def _encode(self, entities: torch.Tensor, mask: torch.Tensor, decode: bool) -> EntityEncoding:
-        x = self.embed(entities)
+        x = self.embed(zero_masked(entities, mask))  # empty slots may hold anything (inf, NaN): read as zeros
         latents = self.encoder(x, mask)
-        per_entity = self.decoder(x, latents) * mask[..., None] if decode and self.decoder is not None else None
+        per_entity = None
+        if decode and self.decoder is not None:
+            per_entity = zero_masked(self.decoder(x, latents), mask)
         pooled = torch.relu(self.pool_out(latents.mean(1)))
         return EntityEncoding(per_entity, pooled, latents, None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from perceiver_rl import SelfAttentionBlock
+from perceiver_rl import SelfAttentionBlock, zero_masked
 
 from .base import EntityEncoder, EntityEncoderConfig, masked_mean, register_entity_encoder
 
@@ -16,6 +16,7 @@ class TransformerEntityEncoder(EntityEncoder):
 
     Outputs as in AlphaStar: ``per_entity = ReLU(Conv1D(ReLU(x)))`` and
     ``pooled = ReLU(Linear(masked_mean(x)))``. The memory for query heads is the entity embeddings.
+    Empty slots are zeroed before the embedding: what they hold never reaches an output or a gradient.
     """
 
     def __init__(self, entity_features: int, config: EntityEncoderConfig) -> None:
@@ -36,9 +37,9 @@ class TransformerEntityEncoder(EntityEncoder):
         self.pool_out = nn.Linear(c.channels, c.channels)
 
     def forward(self, entities: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.embed(entities)
+        x = self.embed(zero_masked(entities, mask))  # empty slots may hold anything (inf, NaN): read as zeros
         for layer in self.layers:
             x = layer(x, mask)
-        per_entity = torch.relu(self.entity_out(torch.relu(x))) * mask[..., None]
+        per_entity = zero_masked(torch.relu(self.entity_out(torch.relu(x))), mask)
         pooled = torch.relu(self.pool_out(masked_mean(x, mask)))
         return per_entity, pooled

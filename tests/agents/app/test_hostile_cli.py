@@ -9,67 +9,17 @@ corrupt copies of one run directory written once per module with ``save_checkpoi
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from agents.app.cli import CONFIGS_DIR, main
-from support.cli import sets, snapshot
-
-CLI = str(Path(sys.executable).with_name("perceiver-rl"))
-CARTPOLE = str(CONFIGS_DIR / "cartpole_perceiver.yaml")
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def refused(cwd: Path, args: list[str], culprit: str, *, process: bool = False) -> str:
-    """Run ``perceiver-rl *args`` in ``cwd`` (in-process through ``main``, or as a subprocess of the console script);
-    assert exit 2, one stderr line containing ``culprit`` and an unchanged ``cwd``; return the line."""
-    before = snapshot(cwd)
-    if process:
-        run = subprocess.run([CLI, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
-        code, err = run.returncode, run.stderr
-    else:
-        code, err = _in_process(cwd, args)
-    lines = err.splitlines()
-    assert code == 2, err[-3000:]
-    assert len(lines) == 1, err[-3000:]
-    assert lines[0].startswith("perceiver-rl: error: ") and culprit in lines[0], lines[0]
-    assert snapshot(cwd) == before, "the command changed files"
-    return lines[0]
-
-
-def _in_process(cwd: Path, args: list[str]) -> tuple[int, str]:
-    """``main(args)`` run in ``cwd``: (exit status, what reached stderr); argparse's exits count as returns. Both
-    ``sys.stderr`` and file descriptor 2 are captured: a library's log handler bound to the process's stderr, or a
-    write from C, counts as a line too, as it would for a user."""
-    err, here, saved = io.StringIO(), Path.cwd(), os.dup(2)
-    sys.__stderr__.flush()
-    os.chdir(cwd)
-    with tempfile.TemporaryFile() as fd2:
-        os.dup2(fd2.fileno(), 2)
-        try:
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    code = main(args)
-                except SystemExit as e:
-                    code = e.code if isinstance(e.code, int) else 1
-        finally:
-            sys.__stderr__.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.chdir(here)
-        fd2.seek(0)
-        return code, err.getvalue() + fd2.read().decode(errors="replace")
+from support.cli import sets
+from support.hostile import CARTPOLE, refused
 
 
 class Payload:
@@ -93,8 +43,8 @@ CONFIG_CASES = [
     (["--set", "training.lr=-1"], "training.lr: expected > 0, got -1.0"),
     (["--set", "training.lr=0"], "training.lr: expected > 0, got 0.0"),
     (["--set", "training.lr=.nan"], "training.lr: expected a finite float"),
-    (["--set", "env_runners.num_env_runners=-1"], "env_runners.num_env_runners: expected >= 0, got -1"),
-    (["--set", "env_runners.num_envs_per_env_runner=0"], "env_runners.num_envs_per_env_runner: expected >= 1, got 0"),
+    (["--set", "env_runners.num_env_runners=-1"], "env_runners.num_env_runners: expected in [0, 1,024], got -1"),
+    (["--set", "env_runners.num_envs_per_env_runner=0"], "env_runners.num_envs_per_env_runner: expected in [1, 1,024], got 0"),
     (["--set", "training.minibatch_size=100000"], "training.minibatch_size: expected <= training.train_batch_size_per_learner"),
     (["--set", "ppo.entropy_coeff=[[5, 0.1]]"], "ppo.entropy_coeff[0]: expected the schedule to start at env step 0"),
     (["--set", "name=../escape"], "name: expected a plain file name"),
@@ -351,3 +301,15 @@ def test_convert_refuses_files_that_are_not_weights(cwd, hf_dir):
         "--out a_file: exists and is not a directory",
     )
     refused(cwd, ["convert", hf_dir.name, "--family", "fourier", "--out", "out", "--image-size", "0"], "--image-size")
+
+
+def test_convert_to_a_place_it_cannot_write(cwd, hf_dir):
+    from support.hostile import _in_process
+
+    refused(cwd, ["convert", hf_dir.name, "--family", "fourier", "--out", "/proc/perceiver/out"], "cannot write there")
+    (cwd / "blocked" / ".model.safetensors.tmp").mkdir(parents=True)  # the temporary file's name is a directory
+    code, err = _in_process(cwd, ["convert", hf_dir.name, "--family", "fourier", "--out", "blocked"])
+    assert code == 2 and err.splitlines() == [
+        "perceiver-rl: error: --out blocked: cannot write there (I/O error: Is a directory (os error 21))"
+    ]
+    assert [p.name for p in (cwd / "blocked").iterdir()] == [".model.safetensors.tmp"]

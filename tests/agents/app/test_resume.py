@@ -69,9 +69,18 @@ def test_sigkill_then_resume_continues_counters_weights_and_tensorboard(tmp_path
 
     cfg = config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
     cfg.stop.iterations = state["iteration"] + 2
+    interrupted = run_dir / "checkpoints" / ".tmp_iter_000099"  # what a kill during a save leaves
+    (interrupted / "x").mkdir(parents=True)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        trainer = Trainer(cfg, run_dir, resume=True)
+        trainer = Trainer(cfg, run_dir, resume=True)  # the killed process's lock died with it
+        assert not interrupted.exists(), "an interrupted save is removed when the run starts again"
+        # The run directory describes what runs from here: the config as resumed, and where it changed.
+        assert yaml.safe_load((run_dir / "config.yaml").read_text())["stop"]["iterations"] == state["iteration"] + 2
+        record = json.loads((run_dir / "resumes.jsonl").read_text())
+        assert record["iteration"] == state["iteration"] and record["changed"] == {
+            "stop.iterations": [200, state["iteration"] + 2]
+        }
         # Identical module weights (learner and the EnvRunner that samples) and optimizer state.
         saved = load_file(ckpt / "module.safetensors")
         live = trainer.module().state_dict()

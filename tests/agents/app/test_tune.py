@@ -68,7 +68,10 @@ def test_rank_puts_trials_without_a_value_last():
     [
         (["--grid", "training.bogus=1,2"], "--grid training.bogus: unknown key"),
         (["--grid", "model.policy.encoder=perceiver,nope"], "--grid model.policy.encoder: unknown encoder 'nope'"),
-        (["--grid", "env_runners.num_env_runners=-1,0"], "--grid env_runners.num_env_runners: expected >= 0, got -1"),
+        (
+            ["--grid", "env_runners.num_env_runners=-1,0"],
+            "--grid env_runners.num_env_runners: expected in [0, 1,024], got -1",
+        ),
         (["--grid", "seed=1,2", "--samples", "2"], "--samples: not with --grid seed"),
         (["--grid", "training.lr=1e-4", "--metric", "bogus"], "argument --metric: invalid choice: 'bogus'"),
         (["--grid", "training.lr=1e-4", "--samples", "0"], "argument --samples: expected an int >= 1, got 0"),

@@ -82,22 +82,46 @@ def test_values_outside_the_range_name_the_key(key, rng, tp):
             config_from_dict(_nested(key, _typed(value, tp)))
 
 
+ENCODER = "model.policy.entity_encoder."
+"""The entity encoders' section: its bounds and the relations between them are tested with the encoders."""
+NO_RESTARTS = {"env_runners.restart_failed_sub_environments": False, "env_runners.restart_failed_env_runners": False}
 COMPANIONS = {
     "training.train_batch_size_per_learner": {"training.minibatch_size": 1},
+    "training.minibatch_size": {"training.train_batch_size_per_learner": 10**7},
+    "faults.crash_at_step": NO_RESTARTS,  # a crash at every env's first step only fails a run that does not retry
+    "faults.crash_prob": NO_RESTARTS,
 }
 """Fields set beside a boundary value so that the relations between fields hold."""
 
 
-@pytest.mark.parametrize("key,rng,tp", RANGED, ids=[k for k, *_ in RANGED])
-def test_the_boundary_inside_the_range_is_accepted(key, rng, tp):
-    data = _nested(key, _typed(_inside(rng), tp))
-    for other, value in COMPANIONS.get(key, {}).items():
+def _with_companions(key: str, value) -> dict:
+    data = _nested(key, value)
+    for other, companion in COMPANIONS.get(key, {}).items():
         *sections, name = other.split(".")
         node = data
         for section in sections:
-            node = node[section]
-        node[name] = value
-    config_from_dict(data)
+            node = node.setdefault(section, {})
+        node[name] = companion
+    return data
+
+
+@pytest.mark.parametrize("key,rng,tp", RANGED, ids=[k for k, *_ in RANGED])
+def test_the_boundary_inside_the_range_is_accepted(key, rng, tp):
+    config_from_dict(_with_companions(key, _typed(_inside(rng), tp)))
+
+
+UPPER = [(key, rng, tp) for key, rng, tp in RANGED if rng.le is not None and not key.startswith(ENCODER)]
+
+
+@pytest.mark.parametrize("key,rng,tp", UPPER, ids=[k for k, *_ in UPPER])
+def test_the_upper_bound_is_accepted(key, rng, tp):
+    config_from_dict(_with_companions(key, _typed(rng.le, tp)))
+
+
+def test_every_count_has_an_upper_bound():
+    """Every int field (a size or a count) is bounded above, so that a typo cannot allocate until killed."""
+    unbounded = [key for key, rng, tp in RANGED if int in _leaves(tp) and rng.le is None and rng.lt is None]
+    assert not [key for key in unbounded if not key.startswith(ENCODER)], unbounded
 
 
 FLOATS = [key for key, _, tp in NUMERIC if float in _leaves(tp)]

@@ -16,6 +16,7 @@ from agents.nets.encoders import (
     masked_mean,
     register_entity_encoder,
 )
+from perceiver_rl import zero_masked
 
 F = 5
 CFG = EntityEncoderConfig(channels=16, num_layers=2, num_heads=2, head_channels=8, num_latents=4)
@@ -90,7 +91,7 @@ def test_unknown_encoder_and_custom_registration():
             self.proj = torch.nn.Linear(entity_features, config.channels)
 
         def forward(self, entities, mask):
-            x = self.proj(entities) * mask[..., None]
+            x = zero_masked(self.proj(zero_masked(entities, mask)), mask)  # empty slots may hold inf / NaN
             return x, masked_mean(x, mask)
 
     try:

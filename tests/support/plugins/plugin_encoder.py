@@ -5,6 +5,7 @@ trained."""
 from torch import nn
 
 from agents.nets.encoders import EntityEncoder, masked_mean, register_entity_encoder
+from perceiver_rl import zero_masked
 
 
 @register_entity_encoder("plugin_deepsets")
@@ -14,5 +15,5 @@ class PluginDeepSetsEncoder(EntityEncoder):
         self.plugin_phi = nn.Sequential(nn.Linear(entity_features, config.channels), nn.ReLU())
 
     def forward(self, entities, mask):
-        x = self.plugin_phi(entities) * mask[..., None]
+        x = zero_masked(self.plugin_phi(entities), mask)
         return x, masked_mean(x, mask)
