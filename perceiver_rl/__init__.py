@@ -1,6 +1,6 @@
 """Perceiver IO in pure PyTorch."""
 
-from .attention import MultiHeadAttention, zero_masked
+from .attention import AttentionRecord, AttentionRecorder, MultiHeadAttention, record_attention, zero_masked
 from .blocks import MLP, CrossAttentionBlock, SelfAttentionBlock
 from .classifier import IMAGENET_PRESETS, ImageClassifier, ImageClassifierConfig, imagenet_config
 from .convert import convert_checkpoint, load_hf_state_dict
@@ -13,6 +13,8 @@ from .preprocessors import IMAGE_PREPROCESSORS
 from .queries import TrainableQueries
 
 __all__ = [
+    "AttentionRecord",
+    "AttentionRecorder",
     "IMAGENET_PRESETS",
     "IMAGE_PREPROCESSORS",
     "MLP",
@@ -38,5 +40,6 @@ __all__ = [
     "imagenet_config",
     "linear_positions",
     "load_hf_state_dict",
+    "record_attention",
     "zero_masked",
 ]

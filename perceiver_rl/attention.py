@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,6 +31,78 @@ def zero_masked(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     NaN gradients behind (``0 * inf`` in the backward pass).
     """
     return torch.where(mask[..., None], x, x.new_zeros(()))
+
+
+class AttentionRecord(NamedTuple):
+    """One call of a :class:`MultiHeadAttention` under :func:`record_attention`."""
+
+    module: MultiHeadAttention
+    """The module that attended."""
+    weights: torch.Tensor
+    """``(B, heads, O, M)`` float32, detached: the softmax weights of the ``O`` queries over the ``M`` keys, before
+    dropout. Masked keys hold exactly 0; a query row whose keys are all masked is all 0 (its output is 0)."""
+
+
+class AttentionRecorder:
+    """What :func:`record_attention` yields: the :class:`AttentionRecord` of every attention call, in call order."""
+
+    def __init__(self) -> None:
+        self.records: list[AttentionRecord] = []
+
+    def of(self, module: nn.Module) -> list[torch.Tensor]:
+        """The weights ``(B, heads, O, M)`` of each call of ``module``, in call order (``[]`` if it was not called)."""
+        return [r.weights for r in self.records if r.module is module]
+
+    def last(self, module: nn.Module) -> torch.Tensor | None:
+        """The weights ``(B, heads, O, M)`` of the last call of ``module``, or None."""
+        calls = self.of(module)
+        return calls[-1] if calls else None
+
+
+_ACTIVE = threading.local()
+"""``recorders``: the recorders of the :func:`record_attention` contexts open in this thread (absent when none)."""
+
+
+@contextmanager
+def record_attention() -> Iterator[AttentionRecorder]:
+    """Record the attention weights of every :class:`MultiHeadAttention` called in this thread inside the block::
+
+        with record_attention() as rec:
+            out = model(x)
+        weights = rec.last(model.encoder.cross_attention.attention)  # (B, heads, O, M)
+
+    ``scaled_dot_product_attention`` does not return its weights: while a recorder is open, each call also computes
+    ``softmax(q k^T * scale)`` from the very ``q`` and ``k`` it passes to it (same scale, same masks), under
+    ``no_grad``, and appends it. The outputs are the same tensors, bitwise; outside the block nothing is computed
+    (one thread-local attribute read per call). Contexts nest (every open recorder receives every call). A
+    ``torch.jit.trace`` being recorded (a policy's ``act``) records nothing: a replayed trace runs no Python.
+    """
+    recorder = AttentionRecorder()
+    stack: list[AttentionRecorder] | None = getattr(_ACTIVE, "recorders", None)
+    if stack is None:
+        stack = _ACTIVE.recorders = []
+    stack.append(recorder)
+    try:
+        yield recorder
+    finally:
+        stack.remove(recorder)
+        if not stack:
+            del _ACTIVE.recorders
+
+
+def _attention_weights(
+    q: torch.Tensor, k: torch.Tensor, attn_mask: torch.Tensor | None, empty_rows: torch.Tensor | None, scale: float
+) -> torch.Tensor:
+    """``q (B, h, O, d)``, ``k (B, h, M, d)``, SDPA's boolean ``attn_mask (B, 1, 1, M)`` -> ``(B, h, O, M)`` float32
+    softmax weights (masked keys exactly 0; the rows of ``empty_rows (B,)`` all 0, as their outputs are)."""
+    with torch.no_grad():
+        logits = torch.matmul(q.float(), k.float().transpose(-2, -1)) * scale
+        if attn_mask is not None:
+            logits = logits.masked_fill(~attn_mask, float("-inf"))
+        weights = torch.softmax(logits, dim=-1)
+        if empty_rows is not None:
+            weights = weights.masked_fill(empty_rows[:, None, None, None], 0.0)
+        return weights
 
 
 def _ones_channel(x: torch.Tensor) -> torch.Tensor:
@@ -54,6 +131,9 @@ class MultiHeadAttention(nn.Module):
     side are folded into the short side (``<W_q x, W_k y> = <x, W_q^T W_k y>``; ``P (y W_v^T) W_o^T =
     P (y W_v^T W_o^T)``), so that nothing of size ``(long, qk_channels)`` is projected. Equal up to float
     rounding; the order depends only on the shapes, so a policy's rollout and learner passes agree.
+
+    Under :func:`record_attention` each call also records its softmax weights ``(B, heads, O, M)`` (in every
+    order the logits are the same numbers: the weights are those of the standard form).
     """
 
     def __init__(
@@ -178,6 +258,11 @@ class MultiHeadAttention(nn.Module):
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0, scale=scale
         )
+        recorders = getattr(_ACTIVE, "recorders", None)
+        if recorders and not torch.jit.is_tracing():  # on the side, from the q and k above: ``out`` is untouched
+            record = AttentionRecord(self, _attention_weights(q, k, attn_mask, empty_rows, scale))
+            for recorder in recorders:
+                recorder.records.append(record)
         if form == ABSORB_QUERIES:  # o_proj(concat of heads) = the sum of the heads' W_o slices
             out = out[..., : self.out_channels].sum(1) + self.o_proj.bias
         else:

@@ -12,6 +12,7 @@ import torch
 from ..experiment.checkpoint import load_checkpoint, resolve_checkpoint
 from ..experiment.config import ConfigError
 from ..experiment.run_dir import load_run_config
+from .replay import EpisodeRecorder, check_record, check_renderable, recording_name, write_recordings
 
 
 class ModulePolicy:
@@ -38,6 +39,21 @@ class ModulePolicy:
             batch[self.C.STATE_IN] = self.state
         return batch
 
+    def attention(self, obs, action, state) -> dict | None:
+        """What the policy attended to when it chose ``action`` from ``obs`` (``state``: its state before that step):
+        ``entities (N,)`` (the encoder's attention onto the entity slots) and ``location (H, W)`` (the location head's
+        distribution, when the action takes a location), for the replay's overlay; None for a module without our
+        policy inside (RLlib's MLP)."""
+        from ..nets.attention_maps import attention_maps
+
+        if getattr(self.module, "policy", None) is None:
+            return None
+        squeeze = (lambda t: t[0]) if state is not None else (lambda t: t)
+        maps = attention_maps(
+            self.module, obs, None if state is None else {k: squeeze(v) for k, v in state.items()}, actions=action
+        )
+        return {k: v for k, v in (("entities", maps.entities), ("location", maps.location)) if v is not None}
+
     @torch.no_grad()
     def act(self, obs):
         fwd = self.module.forward_exploration if self.explore else self.module.forward_inference
@@ -55,23 +71,69 @@ class ModulePolicy:
         return squeeze(action).numpy()
 
 
-def run_episodes(policy: ModulePolicy, env: gym.Env, episodes: int, seed: int = 0) -> list[float]:
-    returns = []
+def run_episodes(
+    policy: ModulePolicy,
+    env: gym.Env,
+    episodes: int,
+    seed: int = 0,
+    record: Path | None = None,
+    record_format: str = "gif",
+) -> list[float]:
+    """Play ``episodes`` episodes, episode ``k`` on seed ``seed + k`` with torch's random stream seeded the same (a
+    sampling policy plays the same episodes on rerun; torch's global stream is restored after each). ``record``: a
+    directory that receives every episode's replay (:mod:`agents.app.replay`), written only after the last episode
+    finished."""
+    recorder = None
+    if record is not None:
+        check_record(record, record_format)
+        check_renderable(env, _env_name(env))
+        recorder = EpisodeRecorder(env, record_format)
+    returns, files = [], {}
     for ep in range(episodes):
-        obs, _ = env.reset(seed=seed + ep)
-        policy.reset()
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy.act(obs))
-            total += float(reward)
-            done = terminated or truncated
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + ep)
+            obs, _ = env.reset(seed=seed + ep)
+            policy.reset()
+            if recorder is not None:
+                recorder.start()
+            total, done = 0.0, False
+            while not done:
+                state = getattr(policy, "state", None)
+                action = policy.act(obs)
+                explain = getattr(policy, "attention", None) if recorder is not None else None
+                attention = explain(obs, action, state) if explain is not None else None
+                obs, reward, terminated, truncated, _ = env.step(action)
+                if recorder is not None:
+                    recorder.step(attention)
+                total += float(reward)
+                done = terminated or truncated
         returns.append(total)
+        if recorder is not None:
+            files[recording_name(_env_name(env), ep, seed + ep, record_format)] = recorder.finish()
+    if record is not None:
+        write_recordings(record, files)
     return returns
 
 
-def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: int = 0, explore: bool = False) -> dict:
+def _env_name(env: gym.Env) -> str:
+    return env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+
+
+def evaluate(
+    checkpoint: str | Path,
+    env_id: str | None,
+    episodes: int,
+    seed: int = 0,
+    explore: bool = False,
+    record: Path | None = None,
+    record_format: str = "gif",
+) -> dict:
     """Play ``episodes`` episodes of ``env_id`` (default: the run's env) with the checkpoint's policy; bad input
-    (no checkpoint, unknown env, weights that do not fit that env's spaces) raises ``ConfigError``."""
+    (no checkpoint, unknown env, weights that do not fit that env's spaces, a ``record`` directory that cannot be
+    written, an env without a renderer) raises ``ConfigError`` before any episode is played. ``record``: every
+    episode's replay goes there (:func:`run_episodes`)."""
+    if record is not None:
+        check_record(record, record_format)
     ckpt = resolve_checkpoint(checkpoint)
     cfg = load_run_config(ckpt)
     load_checkpoint(ckpt)  # unreadable files fail here, before RLlib is imported
@@ -89,9 +151,14 @@ def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: in
         env.close()
         raise ConfigError(f"--env {env_id}: the run's module {problem}")
     try:
-        returns = run_episodes(ModulePolicy(load_module(ckpt, env), explore=explore), env, episodes, seed)
+        if record is not None:
+            check_renderable(env, env_id)
+        policy = ModulePolicy(load_module(ckpt, env), explore=explore)
+        returns = run_episodes(policy, env, episodes, seed, record=record, record_format=record_format)
     finally:
         env.close()
+    names = [recording_name(_env_name(env), ep, seed + ep, record_format) for ep in range(episodes)]
+    recordings = [str(record / name) for name in names] if record is not None else []
     return {
         "checkpoint": str(ckpt),
         "env": env_id,
@@ -99,5 +166,6 @@ def evaluate(checkpoint: str | Path, env_id: str | None, episodes: int, seed: in
         "mean": float(np.mean(returns)),
         "std": float(np.std(returns)),
         "returns": returns,
+        "recordings": recordings,
         "config": dataclasses.asdict(cfg),
     }

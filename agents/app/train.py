@@ -52,6 +52,14 @@ def _fmt_eta(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+MAX_IDLE_ITERATIONS = 3
+"""Iterations in a row that sample no env step, after which training stops (:class:`StalledError`)."""
+
+
+class StalledError(RuntimeError):
+    """Training samples nothing any more (every EnvRunner gone, an env that never steps): it stops in one line."""
+
+
 def stop_reason(stop: StopConfig, counters: Counters, mean_return: float, elapsed: float) -> str | None:
     """Which stop criterion ``counters`` (and this sitting's ``elapsed`` seconds, the last ``mean_return``) meet;
     None while training goes on."""
@@ -265,6 +273,7 @@ class Trainer:
         start = time.time()
         summary: dict = {}
         last_return = math.nan
+        idle, last_steps = 0, c.env_steps
         with (self.run_dir / "progress.jsonl").open("a") as progress:
             while True:
                 result = self.algo.train()
@@ -313,6 +322,13 @@ class Trainer:
                 progress.flush()
                 if on_iteration is not None:
                     on_iteration(summary)
+                idle, last_steps = (idle + 1 if c.env_steps == last_steps else 0), c.env_steps
+                if idle >= MAX_IDLE_ITERATIONS:
+                    raise StalledError(
+                        f"{self.run_dir}: no env step sampled in {idle} iterations in a row (healthy EnvRunners: "
+                        f"{summary['healthy_env_runners']:g} of {self.cfg.env_runners.num_env_runners}, env failures "
+                        f"{env_failures}); training stopped, the last checkpoint is kept"
+                    )
                 reason = stop_reason(self.cfg.stop, c, mean_return, time.time() - start)
                 if reason or c.iteration % self.cfg.checkpoint_every == 0:
                     ckpt = self.checkpoint()

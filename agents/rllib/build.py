@@ -114,13 +114,11 @@ def algorithm_config(cfg: ExperimentConfig) -> AlgorithmConfig:
     finally:
         env.close()
     er = cfg.env_runners
-    env_name = cfg.env
     f = cfg.faults
     faulty = f.crash_at_step is not None or f.crash_prob > 0
     if faulty and f.kill_process and er.num_env_runners < 1:
         raise ConfigError("faults.kill_process: needs env_runners.num_env_runners >= 1 (it would kill the driver)")
-    if faulty or cfg.plugins:
-        env_name = register_rllib_env(cfg.env, cfg.plugins, f if faulty else None)
+    env_name = register_rllib_env(cfg.env, cfg.plugins, f if faulty else None)
     training = {**dataclasses.asdict(cfg.training), **dataclasses.asdict(cfg.algorithm_section())}
     try:  # RLlib's own consistency checks (some run in the builder calls, some in validate())
         return _rllib_config(cfg, env_name, spec, training)

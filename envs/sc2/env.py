@@ -92,13 +92,18 @@ class SC2MinigameEnv(gym.Env):
         self._env = BACKENDS[backend](map_name, aif, step_mul, random_seed, **paths)
         self._stats = {"illegal_actions": 0, "episode_return": 0.0, "episode_length": 0}
         self._episode = EpisodeGuard()
+        self._timestep = None
+        """The last pysc2 timestep (replay frames: :meth:`frame`)."""
+        self._acted: tuple | None = None
+        """``(action, FunctionCall, illegal reason, timestep it was chosen from)`` of the last step (:meth:`action_view`)."""
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if seed is not None and hasattr(self._env, "reseed"):
             self._env.reseed(seed)
         self._stats = {"illegal_actions": 0, "episode_return": 0.0, "episode_length": 0}
-        obs, info = self.converter.observation(self._env.reset()[0])
+        self._timestep, self._acted = self._env.reset()[0], None
+        obs, info = self.converter.observation(self._timestep)
         self._episode.started()
         return obs, {**info, "illegal_action": "", **self._stats}
 
@@ -106,6 +111,7 @@ class SC2MinigameEnv(gym.Env):
         self._episode.check()
         call, illegal = self.converter.action(action)
         timestep = self._env.step([call])[0]
+        self._acted, self._timestep = (action, call, illegal, self._timestep), timestep
         obs, info = self.converter.observation(timestep)
         reward = float(timestep.reward)
         if not math.isfinite(reward):
@@ -116,6 +122,19 @@ class SC2MinigameEnv(gym.Env):
         terminated = timestep.step_type == StepType.LAST
         self._episode.record(terminated, False)
         return obs, reward, terminated, False, {**info, "illegal_action": illegal, **self._stats}
+
+    def frame(self):
+        """The last observation as a replay :class:`envs.render.Frame` (:mod:`envs.sc2.render`: the simulator's state,
+        or the real game's raw units), with the step counter and the observation's entity slots."""
+        from envs.sc2.render import env_frame
+
+        return env_frame(self)
+
+    def action_view(self):
+        """The action the last ``step()`` executed as an :class:`envs.render.ActionView` (None after ``reset()``)."""
+        from envs.sc2.render import env_action
+
+        return env_action(self)
 
     def close(self):
         if getattr(self, "_env", None) is not None:

@@ -220,6 +220,17 @@ class SimSC2Env(environment.Base):
             self._row_tags = raw[:, _TAG].tolist() if len(raw) else []
         return (TimeStep(step_type=step_type, reward=reward, discount=discount, observation=obs),)
 
+    def frame(self):
+        """The simulator's state at the last observation as a replay :class:`envs.render.Frame` on the raw-unit grid
+        (:mod:`envs.sim.render`: every unit, its health and order target, the playable area, game loop and score)."""
+        if self._state is None:
+            raise RuntimeError("frame() before the first reset()")
+        from envs.sim.render import sim_frame
+
+        size = self._aif.raw_resolution or self._aif.feature_dimensions.minimap  # the grid of the raw units
+        grid = (int(size.x), int(size.y))
+        return sim_frame(self._rules, self._state, self._features._world_to_minimap_px, grid, self._rules.name)
+
     def save_replay(self, *args, **kwargs):
         """The simulator records no replays."""
 

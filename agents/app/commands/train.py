@@ -100,11 +100,19 @@ def run(args: argparse.Namespace) -> int:
 
     def work(trainer: Trainer) -> int:
         from ...experiment.checkpoint import DivergedError
+        from ..train import StalledError
 
         try:
             trainer.train()
-        except DivergedError as e:  # NaN / inf weights: nothing saved, latest keeps the last finite checkpoint
+        except (DivergedError, StalledError) as e:  # NaN / inf weights, or nothing sampled: latest kept as it was
             return fail(str(e))
+        except Exception as e:
+            from ...rllib.faults import gave_up
+
+            crashing = gave_up(e)  # an env that never steps: one line, not RLlib's tracebacks
+            if crashing is None:
+                raise
+            return fail(f"{crashing}; training stopped")
         finally:
             trainer.close()
         return 0
