@@ -3,6 +3,7 @@
     perceiver-rl train CONFIG.yaml [--set a.b=c ...] [--resume RUN_DIR | --init-from RUN_DIR] [--address ADDR]
     perceiver-rl pretrain CONFIG.yaml [--set a.b=c ...] [--demos scripted] [--episodes N] [--epochs E]
     perceiver-rl evaluate CHECKPOINT [--env ID] [--episodes N]
+    perceiver-rl report RUN [--out FILE] [--episodes N] [--seed S] [--replays K]
     perceiver-rl convert HF_MODEL_DIR --family learned|fourier|conv|flow --out DIR
     perceiver-rl tune CONFIG.yaml --grid KEY=V1,V2 [--grid ...] [--set a.b=c ...] [--samples N] [--address ADDR]
     perceiver-rl list
@@ -19,11 +20,11 @@ import argparse
 import os
 import sys
 
-from .commands import convert, evaluate, pretrain, train, tune
+from .commands import convert, evaluate, pretrain, report, train, tune
 from .commands import list as list_command
 from .commands.common import CONFIGS_DIR, Parser
 
-COMMANDS = (train, pretrain, evaluate, convert, tune, list_command)
+COMMANDS = (train, pretrain, evaluate, report, convert, tune, list_command)
 """The command modules, in the order ``--help`` shows them."""
 
 

@@ -141,7 +141,8 @@ def unread_keys(cfg: ExperimentConfig) -> dict[str, str]:
         "runs_dir": "the key does not change the experiment: every trial's run directory is in the sweep "
         "directory, under the config's own runs_dir",
         "name": "the key does not change the experiment: every trial is named after its index and grid values",
-        "evaluation_episodes": "the key does not change the experiment: train never reads it",
+        "evaluation": "the key does not change the experiment: evaluations during training only watch it (torch's "
+        "random stream is restored after them)",
         "pretrain": "the key does not change the experiment: tune trials are train runs, which never read pretrain.*",
     }
     for algorithm, section in ALGORITHM_SECTIONS.items():
@@ -170,7 +171,8 @@ def effective_experiment(cfg: ExperimentConfig) -> dict:
 
     - ``runs_dir``, ``name``: where the run directory goes and what it is called; a trial's run directory is
       ``<sweep directory>/<index>-<grid values>-<timestamp>`` whatever they say (``agents.app.tune._trial_dirs``).
-    - ``evaluation_episodes``: no code of ``train`` reads it.
+    - ``evaluation``: episodes played between iterations with the learner's weights; they restore torch's random
+      stream and change nothing the learner or the EnvRunners see.
     - ``pretrain``: read by ``perceiver-rl pretrain`` only.
     - the sections of the other algorithms (``appo`` when ``algorithm`` is PPO): ``algorithm_config`` passes
       ``training`` and ``cfg.algorithm_section()`` only.

@@ -70,5 +70,10 @@ class ScalarLogger:
                 self.writer.add_scalar(tag, float(value), step)
         self.writer.flush()
 
+    def image(self, step: int, tag: str, image) -> None:
+        """One ``(H, W, 3)`` uint8 image (e.g. an evaluation's replay film strip) at ``step``."""
+        self.writer.add_image(tag, image, step, dataformats="HWC")
+        self.writer.flush()
+
     def close(self) -> None:
         self.writer.close()

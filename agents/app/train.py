@@ -24,6 +24,7 @@ from ..experiment.checkpoint import (
 from ..experiment.config import ExperimentConfig, StopConfig, first_line
 from ..experiment.run_lock import lock_run_dir, unlock_run_dir
 from .tensorboard import ScalarLogger
+from .train_eval import due, evaluate_in_training, film_strip
 
 
 def _get(result: dict, path: str, default: float = math.nan) -> float:
@@ -317,7 +318,17 @@ class Trainer:
                     file=self.out,
                     flush=True,
                 )
-                self.tb.log(c.env_steps, {f"train/{k}": v for k, v in summary.items() if k != "env_steps"})
+                evaluated, recorded = due(self.cfg, c.iteration)
+                if evaluated:  # greedy episodes with the learner's weights (training's random stream is restored)
+                    ev = evaluate_in_training(self.module(), self.cfg, self.run_dir, c.iteration, recorded)
+                    summary["eval_return_mean"] = ev["eval_return_mean"]
+                    self.tb.log(c.env_steps, {"eval/return_mean": ev["eval_return_mean"]})
+                    if ev["replay"] is not None:
+                        self.tb.image(c.env_steps, "eval/replay", film_strip(ev["replay"]))
+                self.tb.log(
+                    c.env_steps,
+                    {f"train/{k}": v for k, v in summary.items() if k not in ("env_steps", "eval_return_mean")},
+                )
                 progress.write(json.dumps(summary) + "\n")
                 progress.flush()
                 if on_iteration is not None:

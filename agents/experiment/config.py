@@ -204,6 +204,24 @@ class PretrainConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    """Greedy episodes the training process plays with the learner's weights every ``every`` iterations: their mean
+    return goes into progress.jsonl and TensorBoard (``eval/return_mean``), and where the env draws frames (the SC2
+    minigames) the first episode of every ``record_every``-th evaluation is a replay with the policy's attention:
+    ``replays/iter_N/<env>-ep0-seed<S>.gif`` in the run directory and a film strip of it in TensorBoard
+    (``eval/replay``). Training itself is unchanged (torch's random stream is restored after the episodes)."""
+
+    every: int = ranged(25, ge=0, le=MAX_ITERATIONS)
+    """Evaluate every k iterations (0: never); at most 10**9."""
+    episodes: int = ranged(1, ge=1, le=10**4)
+    """Episodes per evaluation (seeds ``seed``, ``seed + 1``, ...); at most 10**4."""
+    seed: int = ranged(10000, ge=0, le=MAX_SEED - 10**4)
+    """Seed of the first episode: the same episodes at every evaluation, held out from training's seeds."""
+    record_every: int = ranged(1, ge=0, le=MAX_ITERATIONS)
+    """Record a replay at every k-th evaluation (0: never); at most 10**9."""
+
+
+@dataclass
 class ExperimentConfig:
     """One runnable experiment (one YAML file)."""
 
@@ -236,8 +254,7 @@ class ExperimentConfig:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     checkpoint_every: int = ranged(5, ge=1, le=MAX_ITERATIONS)
     """Checkpoint every k iterations (and always at the end); at most 10**9."""
-    evaluation_episodes: int = ranged(10, ge=1, le=10**6)
-    """Episodes run by ``make demo`` style evaluation after training (at most 10**6)."""
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     runs_dir: str = "runs"
     """Where run directories are created (``<runs_dir>/<name>-<timestamp>``)."""
     torch_threads: int = ranged(1, ge=1, le=MAX_PROCESSES)

@@ -33,7 +33,7 @@ import yaml
 
 from ..nets.config_values import ConfigError, NotFinite, check_range, first_line
 from .config import ExperimentConfig
-from .migrations import check_file_format, check_training_format, migrate_saved
+from .migrations import check_evaluation_format, check_file_format, check_training_format, migrate_saved
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
@@ -286,6 +286,7 @@ def config_from_dict(data: dict, cls: type = ExperimentConfig) -> Any:
     section that travelled to an RLModule as ``dataclasses.asdict``; ``ConfigError`` naming the first bad key."""
     if cls is ExperimentConfig:
         check_training_format(data)
+        check_evaluation_format(data)
     return _build(cls, data)
 
 

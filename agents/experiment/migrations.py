@@ -6,6 +6,9 @@ config file or ``--set`` in an old format gets one line saying what changed.
 * Dec 2026: each algorithm's own keys in its section (``ppo:``, ``appo:``; :mod:`agents.experiment.algorithms`):
   a saved run's ``training.clip_param`` etc. move to its algorithm's section; elsewhere they are an error naming
   the new key.
+* Dec 2026: ``evaluation_episodes`` (read by nothing) became the ``evaluation:`` section, whose episodes training
+  plays: a saved run's key is dropped (it trained without evaluations: ``evaluation.every: 0``); elsewhere an error
+  naming the section.
 """
 
 from __future__ import annotations
@@ -66,7 +69,24 @@ def migrate_saved(data: dict) -> dict:
     """A saved run's ``config.yaml`` (every field written) in today's format, as it was trained."""
     _saved_before_perceiver_widening(data)
     _saved_before_algorithm_sections(data)
+    _saved_before_evaluation_section(data)
     return data
+
+
+def check_evaluation_format(data: dict) -> None:
+    """``ConfigError`` for the top-level ``evaluation_episodes`` of before Dec 2026 in a config file or ``--set``."""
+    if "evaluation_episodes" in data:
+        raise ConfigError(
+            "evaluation_episodes: replaced by the evaluation section (Dec 2026): evaluation.episodes, evaluation.every "
+            "(iterations between evaluations during training), evaluation.record_every; docs/cli.md"
+        )
+
+
+def _saved_before_evaluation_section(data: dict) -> None:
+    """A run saved with ``evaluation_episodes`` (read by nothing) trained without evaluations."""
+    if "evaluation_episodes" in data and "evaluation" not in data:
+        data.pop("evaluation_episodes")
+        data["evaluation"] = {"every": 0}
 
 
 def _saved_before_perceiver_widening(data: dict) -> None:

@@ -32,6 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...experiment.config import MAX_SEED
+
+    if args.seed + args.episodes - 1 > MAX_SEED:  # episode k plays seed S + k: numpy's seeds end at 2**32
+        return fail(
+            f"argument --seed: expected --seed + --episodes - 1 <= {MAX_SEED:,}, got {args.seed + args.episodes - 1:,}"
+        )
     quiet_ray()
     from ..evaluate import evaluate
     from ..sc2le import minigame_of, reference_rows

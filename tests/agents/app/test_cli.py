@@ -181,3 +181,24 @@ def test_help_and_list_load_no_torch_ray_or_pysc2(argv, shown):
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert shown in run.stdout and run.stdout.splitlines()[-1] == "loaded: []", run.stdout[-2000:]
+
+
+def test_evaluations_during_training_log_returns_and_replays(ray_session, tmp_path, capsys):
+    """``evaluation.every=1``: a greedy evaluation after each iteration; ``record_every=2``: a replay (with the
+    LSTM policy's attention) at every second one, as a GIF in the run directory and a film strip in TensorBoard."""
+    from agents.app.tensorboard import read_events
+
+    extra = ["env_config.spatial_size=16", "model.policy.lstm=true", "evaluation.every=1", "evaluation.record_every=2"]
+    assert train("sim_move_to_beacon_perceiver.yaml", tmp_path, *extra) == 0
+    run_dir = only_run_dir(tmp_path)
+    rows = [json.loads(line) for line in (run_dir / "progress.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [1, 2] and all(r["eval_return_mean"] >= 0 for r in rows)
+    assert [p.parent.name for p in (run_dir / "replays").glob("*/*.gif")] == ["iter_000002"]
+    images = [
+        (ev.step, v.image.width)
+        for f in (run_dir / "tb").glob("events.out.tfevents.*")
+        for ev in read_events(f)
+        for v in ev.summary.value
+        if v.tag == "eval/replay"
+    ]
+    assert len(images) == 1 and images[0][0] == rows[1]["env_steps"] and images[0][1] > 256

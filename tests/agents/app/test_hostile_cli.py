@@ -234,6 +234,7 @@ def test_evaluate_bad_options(cwd, run_dir):
     refused(cwd, ["evaluate", run, "--env", "perceiver_rl/Tokens-Acrobot-v1"], "weights do not fit")
     refused(cwd, ["evaluate", run, "--episodes", "0"], "argument --episodes: expected an int >= 1, got 0")
     refused(cwd, ["evaluate", run, "--seed", "-1"], "argument --seed: expected an int >= 0, got -1")
+    refused(cwd, ["evaluate", run, "--seed", str(2**31 - 1), "--episodes", "2"], "expected --seed + --episodes - 1 <=")
     refused(cwd, ["evaluate", "nowhere"], "no checkpoint at nowhere")
 
 

@@ -31,7 +31,7 @@ FAULTY = ExperimentConfig(faults=FaultConfig(crash_prob=0.1))
             "--grid pretrain.lr: trials would be identical (the key does not change the experiment: tune trials are "
             "train runs, which never read pretrain.*)",
         ),
-        (PPO, ["evaluation_episodes=1,2"], "--grid evaluation_episodes: trials would be identical (the key does not"),
+        (PPO, ["evaluation.episodes=1,2"], "--grid evaluation.episodes: trials would be identical (the key does not"),
         (
             PPO,
             ["appo.clip_param=0.1,0.3"],
@@ -110,7 +110,7 @@ def test_samples_repeat_a_trial_with_other_seeds():
 
 def test_effective_experiment_drops_what_the_trial_does_not_read():
     data = effective_experiment(ExperimentConfig())
-    for key in ("runs_dir", "name", "evaluation_episodes", "pretrain", "appo", "faults"):
+    for key in ("runs_dir", "name", "evaluation", "pretrain", "appo", "faults"):
         assert key not in data, key
     assert "default" not in data["model"] and "max_seq_len" not in data["model"] and "policy" in data["model"]
     assert "overlap" in data["env_runners"] and "ppo" in data and data["training"]["lr"] == 3e-4

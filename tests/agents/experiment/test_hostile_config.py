@@ -226,7 +226,7 @@ BOUNDS = [
     ("env_config.max_selected", 1024),
     ("torch_threads", 1024),
     ("checkpoint_every", 10**9),
-    ("evaluation_episodes", 10**6),
+    ("evaluation.episodes", 10**4),
     ("stop.env_steps", 10**15),
     ("stop.iterations", 10**9),
     ("faults.crash_at_step", 10**15),
