@@ -140,12 +140,15 @@ def evaluate(
     import torch
 
     torch.set_num_threads(cfg.torch_threads)
+    from ..experiment.plugins import split_env
     from ..rllib.build import make_env, observations_problem
     from ..rllib.runs import load_module
 
-    own = env_id in (None, cfg.env)
+    key = "env" if env_id in (None, cfg.env) else "--env"
     env_id = env_id or cfg.env
-    env = make_env(env_id, cfg.env_config if own else {}, key="env" if own else "--env")
+    own = split_env(env_id)[1] == cfg.env  # the run's env_config: its own id, also as ``--env module:id``
+    env = make_env(env_id, cfg.env_config if own else {}, key=key, plugins=cfg.plugins)
+    env_id = split_env(env_id)[1]
     problem = observations_problem(cfg.model.module, env)
     if problem:
         env.close()

@@ -313,7 +313,7 @@ def report(run: str | Path, out: Path | None = None, episodes: int = 20, seed: i
 
     from ..rllib.build import make_env
 
-    env = make_env(cfg.env, cfg.env_config)
+    env = make_env(cfg.env, cfg.env_config, plugins=cfg.plugins)
     renderable = callable(getattr(env.unwrapped, "frame", None))
     env.close()
     record = replays if renderable else 0

@@ -100,7 +100,7 @@ def checked_checkpoint(cfg: ExperimentConfig, path: str | Path, option: str, *, 
     state = load_checkpoint(ckpt)[1]  # unreadable files fail here, before RLlib is imported
     from ..rllib.build import TARGET_NETWORK_ALGORITHMS, make_env, module_with_state
 
-    env = make_env(cfg.env, cfg.env_config)
+    env = make_env(cfg.env, cfg.env_config, plugins=cfg.plugins)
     try:
         targets = resume and cfg.algorithm in TARGET_NETWORK_ALGORITHMS
         module_with_state(cfg, env, state, f"{option} {path}", targets=targets)

@@ -37,7 +37,7 @@ def evaluate_in_training(module, cfg: ExperimentConfig, run_dir: Path, iteration
     from .evaluate import ModulePolicy, run_episodes
 
     ev = cfg.evaluation
-    env = make_env(cfg.env, cfg.env_config)
+    env = make_env(cfg.env, cfg.env_config, plugins=cfg.plugins)
     was_training = module.training
     module.eval()
     try:

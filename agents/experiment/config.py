@@ -25,7 +25,7 @@ from ..nets.config_values import (  # noqa: F401 - ConfigError, first_line: also
 )
 from ..nets.policy import PolicyConfig
 from .algorithms import ALGORITHM_SECTIONS, APPOTrainingConfig, PPOTrainingConfig
-from .plugins import plugin_problem
+from .plugins import env_module_problem, plugin_problem, with_env_module
 
 # Upper bounds of the sizes and counts: far beyond any sensible run on any machine, so that a typo (an extra zero,
 # 10**9) stops with one line before anything is allocated or written, instead of allocating until killed.
@@ -226,7 +226,9 @@ class ExperimentConfig:
     """One runnable experiment (one YAML file)."""
 
     env: str = "perceiver_rl/Tokens-CartPole-v1"
-    """A registered env id (``perceiver-rl list``) or any gymnasium id."""
+    """An id of ``perceiver-rl list``, of gymnasium, or of a module of ``plugins`` (which registers it); or
+    gymnasium's ``module:id``, whose module becomes one of ``plugins`` (the config keeps ``id``: a run's
+    ``config.yaml`` records the module in ``plugins``)."""
     algorithm: str = "PPO"
     """``PPO`` | ``APPO`` (:data:`agents.experiment.algorithms.ALGORITHM_SECTIONS`); its own hyper-parameters are
     the section of the same name in lower case."""
@@ -240,9 +242,10 @@ class ExperimentConfig:
     (:data:`ENV_CONFIG_SIZES`: ``spatial_size`` <= 1024, ``max_entities`` <= 4096, ``max_selected`` <= 1024)."""
     model: ModelConfig = field(default_factory=ModelConfig)
     plugins: list[str] = field(default_factory=list)
-    """Modules to import before the module is built (``my_package.my_encoder``): user code that registers an
-    encoder or heads. Imported when the config is built (an import error names ``plugins``) and wherever the
-    RLModule is built: the driver, every EnvRunner and every learner (docs/custom_policy.md)."""
+    """Modules to import before the env is made and the module is built (``my_package.my_encoder``): user code that
+    registers an encoder, heads, an algorithm or an env id. Imported when the config is built (an import error
+    names ``plugins``), in every EnvRunner before it makes its env, and wherever the RLModule is built: the driver,
+    every EnvRunner and every learner (docs/custom_policy.md)."""
     training: TrainingConfig = field(default_factory=TrainingConfig)
     ppo: PPOTrainingConfig = field(default_factory=PPOTrainingConfig)
     """PPO's own hyper-parameters (read with ``algorithm: PPO``)."""
@@ -262,11 +265,21 @@ class ExperimentConfig:
     More than 1 pays only for big minibatches on otherwise idle cores: with another busy process on a 2-core
     machine, OpenMP barriers stalled a batch-16 action from 35 ms (1 thread) to 1.1 s (2 threads). At most 1024."""
 
+    def __post_init__(self) -> None:
+        self._env_module_problem: str | None = None
+        """Why the module of a ``module:id`` env cannot be imported (a cross-check names ``env``), or None."""
+        if isinstance(self.env, str) and ":" in self.env and isinstance(self.plugins, list):
+            self._env_module_problem = env_module_problem(self.env)
+            if self._env_module_problem is None:  # one code path: the module is a plugin from here on
+                self.env, self.plugins = with_env_module(self.env, self.plugins)
+
     def algorithm_section(self) -> Any:
         """The section of this experiment's algorithm (``self.ppo`` for PPO, ...)."""
         return getattr(self, ALGORITHM_SECTIONS[self.algorithm])
 
     def _cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self._env_module_problem:
+            yield "env", self._env_module_problem
         for name in self.plugins:  # first: a plugin may register the algorithm (docs/extending.md)
             problem = plugin_problem(name)
             if problem:

@@ -3,7 +3,9 @@
 The public doors for RLlib users (docs/rllib.md), importable from here:
 
 * ``perceiver_module_spec(env, model, env_config)``: the ``RLModuleSpec`` for ``PPOConfig().rl_module(...)``
-  / ``APPOConfig``; ``InfoCounters``: the optional episode-metrics callback (:mod:`agents.rllib.api`).
+  / ``APPOConfig``; ``register_user_env(env)``: the name for ``.environment()`` of a user's env id, class or
+  creator that every EnvRunner can make; ``InfoCounters``: the optional episode-metrics callback
+  (:mod:`agents.rllib.api`).
 * ``rl_module_from_run``, ``algorithm_from_run``, ``run_algorithm_config``, ``load_module_weights``: a
   ``perceiver-rl`` run directory into RLlib; ``save_run``: an RLlib Algorithm / RLModule into a run directory
   (:mod:`agents.rllib.runs`).
@@ -20,6 +22,7 @@ _EXPORTS = {
     "InfoCounters": "api",
     "experiment_config": "api",
     "perceiver_module_spec": "api",
+    "register_user_env": "api",
     "algorithm_from_run": "runs",
     "load_module_weights": "runs",
     "rl_module_from_run": "runs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import gymnasium as gym
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -16,6 +16,7 @@ import envs
 
 from ..experiment.checkpoint import fitting_state
 from ..experiment.config import ConfigError, ExperimentConfig, first_line
+from ..experiment.plugins import env_module_problem, import_plugins, unknown_env, with_env_module
 from .callbacks import InfoCounters
 from .faults import register_rllib_env
 from .overlap import OverlappedPPO, OverlappedPPOLearner
@@ -45,12 +46,18 @@ MODULES: dict[str, tuple] = {
 }
 
 
-def make_env(env_id: str, env_config: dict, key: str = "env") -> gym.Env:
-    """``gym.make(env_id, **env_config)``; ``ConfigError`` naming ``key`` (the option or config key that gave
-    the id) for an unknown id, ``env_config`` for rejected arguments, and the env's own reason otherwise."""
+def make_env(env_id: str, env_config: dict, key: str = "env", plugins: Sequence[str] = ()) -> gym.Env:
+    """``gym.make(env_id, **env_config)`` once ``plugins`` (and the module of a ``module:id`` ``env_id``) are imported;
+    ``ConfigError`` naming ``key`` (the option or config key that gave the id) for a module that cannot be imported
+    or an unknown id, ``env_config`` for rejected arguments, and the env's own reason otherwise."""
     envs.register_all()
+    problem = env_module_problem(env_id)
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
+    env_id, plugins = with_env_module(env_id, plugins)
+    import_plugins(plugins)
     if env_id not in gym.registry:
-        raise ConfigError(f"{key}: unknown environment {env_id!r} (`perceiver-rl list` shows the registered ids)")
+        raise unknown_env(key, env_id, plugins)
     try:
         return gym.make(env_id, **env_config)
     except TypeError as e:
@@ -61,7 +68,7 @@ def make_env(env_id: str, env_config: dict, key: str = "env") -> gym.Env:
 
 def check_env(cfg: ExperimentConfig) -> gym.Env:
     """Make the env once to check id, kwargs and that its observations fit ``model.module``."""
-    env = make_env(cfg.env, cfg.env_config)
+    env = make_env(cfg.env, cfg.env_config, plugins=cfg.plugins)
     if cfg.model.module not in MODULES:
         env.close()
         raise ConfigError(f"model.module: unknown module {cfg.model.module!r} (valid: {', '.join(MODULES)})")
@@ -258,7 +265,7 @@ def check_experiment(cfg: ExperimentConfig) -> AlgorithmConfig:
     cluster, so that ``train`` / ``pretrain`` fail with one ``ConfigError`` before anything is written."""
     check_choices(cfg)
     config = algorithm_config(cfg)
-    env = make_env(cfg.env, cfg.env_config)
+    env = make_env(cfg.env, cfg.env_config, plugins=cfg.plugins)
     try:
         check_memory(cfg, env, config)
         build_module(cfg, env, config)

@@ -112,6 +112,20 @@ def gave_up(error: BaseException) -> EnvKeepsCrashing | None:
     return None
 
 
+_PLUGINS_OF: dict[str, tuple[str, ...]] = {}
+"""RLlib env name -> the plugins its creator imports (this process's registrations)."""
+
+
+def remember_plugins(name: str, plugins: Sequence[str]) -> None:
+    """Note that RLlib env ``name``'s creator imports ``plugins`` (:func:`plugins_of`)."""
+    _PLUGINS_OF[name] = tuple(plugins)
+
+
+def plugins_of(name: object) -> list[str]:
+    """The plugins that RLlib env ``name``'s creator imports, where this process registered it; else none."""
+    return list(_PLUGINS_OF.get(name, ())) if isinstance(name, str) else []
+
+
 def register_rllib_env(env_id: str, plugins: Sequence[str], faults: FaultConfig | None) -> str:
     """Register ``env_id`` with RLlib under a name whose creator imports ``plugins`` first (so that an env a plugin
     registers exists in every EnvRunner), with ``faults`` wraps it in :class:`FaultInjectionWrapper`, and always in
@@ -120,6 +134,7 @@ def register_rllib_env(env_id: str, plugins: Sequence[str], faults: FaultConfig 
 
     name = env_id + (PLUGINS_SUFFIX if plugins else "") + (FAULTS_SUFFIX if faults is not None else "")
     register_env(name, functools.partial(_creator, env_id, tuple(plugins), faults))
+    remember_plugins(name, plugins)
     return name
 
 

@@ -15,7 +15,7 @@ from .common import ConfigError, at_least, fail, quiet_ray
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="run episodes with a checkpoint's policy")
     e.add_argument("checkpoint", help="a checkpoint directory or a run directory (its latest checkpoint)")
-    e.add_argument("--env", default=None, help="env id (default: the run's env)")
+    e.add_argument("--env", default=None, help="env id or MODULE:ID (default: the run's env)")
     e.add_argument("--episodes", type=at_least(1), default=10)
     e.add_argument("--seed", type=at_least(0), default=0)
     e.add_argument("--sample", action="store_true", help="sample actions from the policy instead of the greedy ones")

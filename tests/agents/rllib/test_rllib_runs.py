@@ -11,8 +11,10 @@ import pytest
 import torch
 import yaml
 from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from safetensors.torch import load_file
 
 from agents.app.cli import CONFIGS_DIR, main
@@ -31,6 +33,10 @@ from support.cli import TINY, sets
 TOKENS = "perceiver_rl/Tokens-CartPole-v1"
 SMALL = {"module": "alphastar", "policy": {"entity_encoder": {"channels": 32, "num_layers": 1, "head_channels": 16, "num_latents": 4},
                                           "state_channels": 32, "head_channels": 32}}  # fmt: skip
+
+
+class MyModule(DefaultPPOTorchRLModule):
+    """A user's own RLModule (RLlib's default one, subclassed): not one that ``save_run`` can describe."""
 
 
 def _online(state: dict) -> dict:
@@ -118,15 +124,14 @@ def test_save_run_names_what_it_cannot_write_and_writes_nothing(tmp_path):
     spec = perceiver_module_spec(TOKENS, SMALL)
     spec.observation_space, spec.action_space = env.observation_space, env.action_space
     ours = spec.build()
-    rllib_default = PPOConfig().environment(TOKENS).get_rl_module_spec(env=env.unwrapped).build()
+    spec_of_mine = RLModuleSpec(module_class=MyModule)
+    mine = PPOConfig().environment(TOKENS).rl_module(rl_module_spec=spec_of_mine).get_rl_module_spec(env=env.unwrapped)
+    mine = mine.build()
     env.close()
     cases = [
         (lambda: save_run(object(), tmp_path), "save_run: expected an RLlib Algorithm or RLModule, got object"),
         (lambda: save_run(ours, tmp_path), "save_run: env: required with an RLModule"),
-        (
-            lambda: save_run(rllib_default, tmp_path, env=TOKENS),
-            "save_run: DefaultPPOTorchRLModule is not a perceiver_rl module",
-        ),
+        (lambda: save_run(mine, tmp_path, env=TOKENS), "save_run: MyModule is not a perceiver_rl module"),
         (
             lambda: save_run(ours, tmp_path, env="perceiver_rl/Tokens-Acrobot-v1"),
             "save_run(AlphaStarRLModule): its weights do not fit this config's model",
