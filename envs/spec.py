@@ -237,15 +237,22 @@ def _has_bool(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and any(_has_bool(v) for v in value)
 
 
-def _multi_discrete(space: spaces.MultiDiscrete, value: Any, name: str) -> np.ndarray:
-    """``value`` as an ``int64`` array of exactly the space's shape, each component in ``[start, start + nvec)``."""
+def _shaped(space: spaces.Space, value: Any, name: str, kinds: str, what: str, *, bools: bool) -> np.ndarray:
+    """``value`` as an array of one of the dtype ``kinds`` and exactly ``space``'s shape (``bools``: a bool may
+    stand for an int); ``ValueError`` naming ``name`` and ``what`` was expected otherwise."""
     a = _array(value, name)
-    if _has_bool(value):
-        raise ValueError(f"{name}: expected ints, got a bool in {_show(value)}")
-    if a.dtype.kind not in "iu":
-        raise ValueError(f"{name}: expected ints, got dtype {a.dtype}: {_show(value)}")
+    if not bools and _has_bool(value):
+        raise ValueError(f"{name}: expected {what}, got a bool in {_show(value)}")
+    if a.dtype.kind not in kinds:
+        raise ValueError(f"{name}: expected {what}, got dtype {a.dtype}: {_show(value)}")
     if a.shape != space.shape:
         raise ValueError(f"{name}: expected shape {space.shape}, got {a.shape}")
+    return a
+
+
+def _multi_discrete(space: spaces.MultiDiscrete, value: Any, name: str) -> np.ndarray:
+    """``value`` as an ``int64`` array of exactly the space's shape, each component in ``[start, start + nvec)``."""
+    a = _shaped(space, value, name, "iu", "ints", bools=False)
     # Python ints over the (few) components: a numpy comparison and reduction cost ~5 us per call
     values, starts, sizes = a.ravel().tolist(), space.start.ravel().tolist(), space.nvec.ravel().tolist()
     for i, (v, lo, n) in enumerate(zip(values, starts, sizes)):
@@ -257,11 +264,7 @@ def _multi_discrete(space: spaces.MultiDiscrete, value: Any, name: str) -> np.nd
 
 def _multi_binary(space: spaces.MultiBinary, value: Any, name: str) -> np.ndarray:
     """``value`` as an ``int8`` array of exactly the space's shape, every element 0 or 1 (bools allowed)."""
-    a = _array(value, name)
-    if a.dtype.kind not in "biu":
-        raise ValueError(f"{name}: expected 0 / 1 ints, got dtype {a.dtype}: {_show(value)}")
-    if a.shape != space.shape:
-        raise ValueError(f"{name}: expected shape {space.shape}, got {a.shape}")
+    a = _shaped(space, value, name, "biu", "0 / 1 ints", bools=True)
     if a.dtype.kind != "b" and not ((a == 0) | (a == 1)).all():
         raise ValueError(f"{name}: expected 0 / 1 ints, got {_show(a.tolist())}")
     return a.astype(np.int8)
@@ -270,13 +273,7 @@ def _multi_binary(space: spaces.MultiBinary, value: Any, name: str) -> np.ndarra
 def _box(space: spaces.Box, value: Any, name: str) -> np.ndarray:
     """``value`` as an array of the space's dtype and exact shape: finite, within the bounds, integral for an
     integer-typed Box."""
-    a = _array(value, name)
-    if _has_bool(value):
-        raise ValueError(f"{name}: expected numbers, got a bool in {_show(value)}")
-    if a.dtype.kind not in "iuf":
-        raise ValueError(f"{name}: expected numbers, got dtype {a.dtype}: {_show(value)}")
-    if a.shape != space.shape:
-        raise ValueError(f"{name}: expected shape {space.shape}, got {a.shape}")
+    a = _shaped(space, value, name, "iuf", "numbers", bools=False)
     if a.dtype.kind == "f":
         if not np.isfinite(a).all():
             raise ValueError(f"{name} contains NaN or inf: {_show(a.tolist())}")
